@@ -1,0 +1,117 @@
+"""The stepwork error tree.
+
+Every error stepwork raises on purpose descends from :class:`StepworkError`. Names shared with
+LlamaIndex Workflows keep their meaning, so ``except WorkflowTimeoutError`` ports unchanged.
+Where the anchor raised a builtin (``ValueError``, ``RuntimeError``), our error also derives from
+that builtin so existing ``except ValueError`` code keeps working.
+
+Errors about a run carry ``run_id``; errors about a step carry ``step_name``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ContextSerdeError",
+    "ContextStateError",
+    "ResourceError",
+    "StartEventError",
+    "StateSerializationError",
+    "StateStoreError",
+    "StepTimeoutError",
+    "StepworkError",
+    "WorkflowCancelledByUser",
+    "WorkflowConfigurationError",
+    "WorkflowDone",
+    "WorkflowRuntimeError",
+    "WorkflowStalledError",
+    "WorkflowStepDoesNotExistError",
+    "WorkflowTimeoutError",
+    "WorkflowValidationError",
+]
+
+
+class StepworkError(Exception):
+    """Root of every error stepwork raises on purpose.
+
+    Args:
+        message: What went wrong and how to fix it.
+        run_id: The run concerned, when there is one.
+        step_name: The step concerned, when there is one.
+    """
+
+    def __init__(
+        self, message: str = "", *, run_id: str | None = None, step_name: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.step_name = step_name
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep errors picklable across processes despite keyword-only attributes.
+        return (_rebuild, (type(self), str(self), self.run_id, self.step_name))
+
+
+def _rebuild(
+    cls: type[StepworkError], message: str, run_id: str | None, step_name: str | None
+) -> StepworkError:
+    return cls(message, run_id=run_id, step_name=step_name)
+
+
+class WorkflowValidationError(StepworkError):
+    """A step signature or the workflow's graph is wrong (raised at definition or ``run()``)."""
+
+
+class WorkflowConfigurationError(StepworkError):
+    """The workflow cannot work as configured: no or several start/stop event types."""
+
+
+class WorkflowRuntimeError(StepworkError, RuntimeError):
+    """Something went wrong while a run was being set up or executed."""
+
+
+class StartEventError(WorkflowRuntimeError, ValueError):
+    """``run()`` got a start event of the wrong type, or keyword arguments that do not validate."""
+
+
+class WorkflowStalledError(WorkflowRuntimeError):
+    """The run can never finish: nothing is running, queued, scheduled or waiting for input."""
+
+
+class WorkflowTimeoutError(StepworkError, TimeoutError):
+    """The run exceeded its ``timeout``."""
+
+
+class StepTimeoutError(WorkflowTimeoutError):
+    """One step invocation exceeded the ``timeout`` given to its ``@step``."""
+
+
+class WorkflowCancelledByUser(StepworkError):
+    """The run was cancelled by its caller (``handler.cancel_run()``)."""
+
+
+class ContextStateError(StepworkError, RuntimeError):
+    """A ``Context`` operation was used where it is not available (e.g. outside a step)."""
+
+
+class ContextSerdeError(StepworkError, ValueError):
+    """A context snapshot could not be written or read."""
+
+
+class StateSerializationError(ContextSerdeError):
+    """A value written to ``ctx.store`` cannot be serialised to JSON; the message names the key."""
+
+
+class StateStoreError(StepworkError, ValueError):
+    """A ``ctx.store`` call got a path, value or state type it cannot use (e.g. a missing path)."""
+
+
+class ResourceError(StepworkError, ValueError):
+    """A resource could not be resolved (e.g. a circular dependency between factories)."""
+
+
+class WorkflowDone(StepworkError):
+    """Kept for compatibility with LlamaIndex Workflows; stepwork does not raise it."""
+
+
+class WorkflowStepDoesNotExistError(StepworkError):
+    """Kept for compatibility with LlamaIndex Workflows; stepwork does not raise it."""

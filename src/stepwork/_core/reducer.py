@@ -1,0 +1,455 @@
+"""The reducer: ``reduce(state, tick) -> commands``, the one place a run's behaviour is decided.
+
+Invariants:
+- Pure: the outcome depends only on the spec, the state and the tick. No clock, no I/O.
+- Once the run is done, ticks still arriving (a cancelled step finishing late, a state write)
+  change nothing but the store's JSON and the tick count.
+- Every path that ends the run goes through ``_finish``, which cancels running invocations and
+  timers and emits exactly one ``CommandFinish``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, assert_never
+
+from stepwork._core.commands import (
+    Command,
+    CommandCancelStep,
+    CommandCancelTimer,
+    CommandCollected,
+    CommandFinish,
+    CommandPublish,
+    CommandResolveWaiter,
+    CommandSchedule,
+)
+from stepwork._core.errors import (
+    WorkflowCancelledByUser,
+    WorkflowStalledError,
+    WorkflowTimeoutError,
+)
+from stepwork._core.events import (
+    InputRequiredEvent,
+    StepFailedEvent,
+    StepState,
+    StepStateChanged,
+    StopEvent,
+    UnhandledEvent,
+    WorkflowCancelledEvent,
+    WorkflowFailedEvent,
+    WorkflowIdleEvent,
+    WorkflowTimedOutEvent,
+)
+from stepwork._core.fanin import FanIn, release_collected
+from stepwork._core.routing import Router
+from stepwork._core.specs import WorkflowSpec
+from stepwork._core.state import Delivery, RunState, Scope, StepRuntime, Timer, Waiter
+from stepwork._core.ticks import (
+    Tick,
+    TickCancel,
+    TickCollect,
+    TickEvent,
+    TickPublish,
+    TickStart,
+    TickStateWrite,
+    TickStepDone,
+    TickStepFailed,
+    TickTimer,
+    TickWait,
+)
+
+__all__ = ["Reducer", "fold"]
+
+_DEAD_ENDS_KEPT = 5
+
+
+class Reducer(FanIn):
+    """Decides what follows each tick of a run of one workflow.
+
+    Args:
+        spec: The workflow's steps, as the definition layer read them.
+
+    Example:
+        >>> reducer = Reducer(spec)                      # doctest: +SKIP
+        >>> state = reducer.new_state("run-1")           # doctest: +SKIP
+        >>> commands = reducer.reduce(state, TickStart(0.0, "run-1", StartEvent(), None))
+        ... # doctest: +SKIP
+    """
+
+    def __init__(self, spec: WorkflowSpec) -> None:
+        self.spec = spec
+        self.router = Router(spec)
+
+    def new_state(self, run_id: str, store: Any = None) -> RunState:
+        """A fresh state for run ``run_id``; ``store`` is the ``ctx.store`` JSON carried over."""
+        return RunState(
+            run_id=run_id, steps={name: StepRuntime() for name in self.spec.steps}, state=store
+        )
+
+    def reduce(self, state: RunState, tick: Tick) -> list[Command]:
+        """Apply ``tick`` to ``state`` in place and return the commands that follow from it."""
+        state.tick_count += 1
+        out: list[Command] = []
+        if isinstance(tick, TickStateWrite):
+            state.state = tick.state
+            return out
+        if state.done:
+            return out
+        match tick:
+            case TickStart():
+                self._start(state, tick, out)
+            case TickEvent():
+                self._event(state, tick, out)
+            case TickStepDone():
+                self._step_done(state, tick, out)
+            case TickStepFailed():
+                self._step_failed(state, tick, out)
+            case TickPublish():
+                if isinstance(tick.event, InputRequiredEvent):
+                    state.input_requested = True
+                out.append(CommandPublish(tick.event))
+            case TickCollect():
+                self._collect(state, tick, out)
+            case TickWait():
+                self._wait(state, tick, out)
+            case TickTimer():
+                self._timer(state, tick, out)
+            case TickCancel():
+                self._finish(
+                    state,
+                    "cancelled",
+                    WorkflowCancelledEvent(),
+                    WorkflowCancelledByUser(
+                        "The run was cancelled by its caller.", run_id=state.run_id
+                    ),
+                    out,
+                )
+            case _:
+                assert_never(tick)
+        if state.status == "running":
+            if state.is_idle():
+                if not state.idle_announced:
+                    self._idle(state, out)
+            else:
+                state.idle_announced = False
+        return out
+
+    # -- ticks ------------------------------------------------------------------------------
+
+    def _start(self, state: RunState, tick: TickStart, out: list[Command]) -> None:
+        resuming = state.status != "pending"
+        state.run_id = tick.run_id
+        state.status = "running"
+        state.timeout = tick.timeout
+        if state.started_at is None:
+            state.started_at = tick.at
+        if tick.timeout is not None:
+            state.timers["run"] = Timer(tick.at + tick.timeout, "run")
+        for timer_id, timer in state.timers.items():
+            out.append(CommandSchedule(timer_id, timer.at))
+        if resuming:
+            # Invocations caught mid-flight by a snapshot run again from the top.
+            for number, invocation in sorted(state.invocations.items(), reverse=True):
+                runtime = state.steps[invocation.delivery.step]
+                del runtime.running[number]
+                runtime.queue.appendleft(invocation.delivery)
+            state.invocations.clear()
+            for waiter in state.waiters.values():
+                waiter.invocation = -1
+            for name in self.spec.steps:
+                self.fill(state, name, tick.at, out)
+        if tick.start_event is not None:
+            self.route(state, tick.start_event, (), (), tick.at, out)
+
+    def _event(self, state: RunState, tick: TickEvent, out: list[Command]) -> None:
+        recoveries: tuple[tuple[str, int], ...] = ()
+        if tick.source is not None:
+            source = state.invocations.get(tick.source)
+            if source is not None:
+                recoveries = source.delivery.recoveries
+        self.route(state, tick.event, (), recoveries, tick.at, out, target=tick.step)
+
+    def _step_done(self, state: RunState, tick: TickStepDone, out: list[Command]) -> None:
+        invocation = self.release(state, tick.invocation, out)
+        if invocation is None:
+            return
+        delivery = invocation.delivery
+        output = tick.output
+        out.append(CommandPublish(_not_running(delivery, invocation.worker, output)))
+        if output is None:
+            self._dead_end(state, delivery.step, f"step '{delivery.step}' returned None")
+        elif isinstance(output, list):
+            self.open_stream(
+                state, delivery.step, output, delivery.scope, delivery.recoveries, tick.at, out
+            )
+        else:
+            self.route(state, output, delivery.scope, delivery.recoveries, tick.at, out)
+        self._settle(state, delivery, tick.at, out)
+
+    def _step_failed(self, state: RunState, tick: TickStepFailed, out: list[Command]) -> None:
+        invocation = self.release(state, tick.invocation, out)
+        if invocation is None:
+            return
+        delivery = invocation.delivery
+        delivery.attempts += 1
+        delivery.last_error = tick.error
+        delivery.last_failed_at = tick.at
+        out.append(CommandPublish(_not_running(delivery, invocation.worker, None)))
+        if tick.retry_delay is not None and not tick.fatal:
+            number = state.next_timer
+            state.next_timer = number + 1
+            timer_id = f"retry:{number}"
+            delivery.not_before = tick.at + tick.retry_delay
+            state.steps[delivery.step].delayed[number] = delivery
+            state.timers[timer_id] = Timer(delivery.not_before, "retry", (delivery.step, number))
+            out.append(CommandSchedule(timer_id, delivery.not_before))
+            self.fill(state, delivery.step, tick.at, out)
+            return
+        elapsed = tick.at - (delivery.first_attempt_at or tick.at)
+        handler = None if tick.fatal else self.spec.handlers.get(delivery.step)
+        if handler is not None:
+            used = dict(delivery.recoveries).get(handler, 0)
+            if used < self.spec.steps[handler].max_recoveries:
+                failed = StepFailedEvent(
+                    step_name=delivery.step,
+                    input_event=_input_event(delivery.payload),
+                    exception=tick.error,
+                    attempts=delivery.attempts,
+                    elapsed_seconds=elapsed,
+                    failed_at=datetime.fromtimestamp(tick.at, UTC),
+                )
+                recoveries = (
+                    *[r for r in delivery.recoveries if r[0] != handler],
+                    (handler, used + 1),
+                )
+                self.enqueue(
+                    state,
+                    Delivery(handler, failed, delivery.scope, recoveries=recoveries),
+                    tick.at,
+                    out,
+                )
+                self._settle(state, delivery, tick.at, out)
+                return
+        failed_event = WorkflowFailedEvent(
+            step_name=delivery.step,
+            exception=tick.error,
+            attempts=delivery.attempts,
+            elapsed_seconds=elapsed,
+        )
+        self._finish(state, "failed", failed_event, tick.error, out)
+
+    def _collect(self, state: RunState, tick: TickCollect, out: list[Command]) -> None:
+        buffer = state.steps[state.invocations[tick.invocation].delivery.step].buffers.setdefault(
+            tick.buffer_id, []
+        )
+        buffer.append(tick.event)
+        released = release_collected(buffer, tick.expected_count, tick.expected)
+        out.append(CommandCollected(tick.invocation, released))
+
+    def _wait(self, state: RunState, tick: TickWait, out: list[Command]) -> None:
+        invocation = state.invocations.get(tick.invocation)
+        if invocation is None:
+            return
+        key = tick.waiter_id
+        previous = state.waiters.get(key)
+        if previous is not None and previous.resolved is not None:
+            del state.waiters[key]
+            out.append(CommandResolveWaiter(tick.invocation, key, previous.resolved))
+            return
+        step = self.spec.steps[invocation.delivery.step]
+        state.waiters[key] = Waiter(
+            tick.invocation, step.name, tick.event_type, tick.requirements, step.accept_subclasses
+        )
+        if tick.waiter_event is not None and key not in state.waiter_events_sent:
+            state.waiter_events_sent.add(key)
+            if isinstance(tick.waiter_event, InputRequiredEvent):
+                state.input_requested = True
+            out.append(CommandPublish(tick.waiter_event))
+        if tick.timeout is not None and f"wait:{key}" not in state.timers:
+            state.timers[f"wait:{key}"] = Timer(tick.at + tick.timeout, "wait", key)
+            out.append(CommandSchedule(f"wait:{key}", tick.at + tick.timeout))
+
+    def _timer(self, state: RunState, tick: TickTimer, out: list[Command]) -> None:
+        timer = state.timers.pop(tick.timer_id, None)
+        if timer is None:
+            return
+        if timer.kind == "run":
+            active = state.active_steps()
+            detail = f"Currently active steps: {', '.join(active)}" if active else "No steps active"
+            error = WorkflowTimeoutError(
+                f"Operation timed out after {state.timeout} seconds. {detail}",
+                run_id=state.run_id,
+            )
+            timed_out = WorkflowTimedOutEvent(timeout=state.timeout or 0.0, active_steps=active)
+            self._finish(state, "timed_out", timed_out, error, out)
+        elif timer.kind == "retry":
+            step_name, number = timer.ref
+            delivery = state.steps[step_name].delayed.pop(number)
+            self.enqueue(state, delivery, tick.at, out, front=True)
+        elif timer.kind == "wait":
+            waiter = state.waiters.pop(timer.ref, None)
+            if waiter is not None and waiter.invocation >= 0:
+                out.append(CommandResolveWaiter(waiter.invocation, timer.ref, None))
+        else:
+            out.append(CommandCancelStep(timer.ref, timed_out=True))
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def route(
+        self,
+        state: RunState,
+        event: Any,
+        scope: Scope,
+        recoveries: tuple[tuple[str, int], ...],
+        at: float,
+        out: list[Command],
+        target: str | None = None,
+    ) -> None:
+        """Deliver ``event`` to waiters and accepting steps, or report it unhandled."""
+        if isinstance(event, StopEvent):
+            self._finish(state, "completed", event, None, out)
+            return
+        human = isinstance(event, InputRequiredEvent)
+        if human:
+            state.input_requested = True
+            out.append(CommandPublish(event))
+        skip = self._resolve_waiters(state, event, out) if state.waiters and target is None else ()
+        names = (target,) if target is not None else self.router.targets(type(event))
+        delivered = bool(skip)
+        for name in names:
+            if name in skip:
+                continue
+            step = self.spec.steps[name]
+            if step.collect is not None:
+                delivered = self.gather(state, name, event, scope, at, out) or delivered
+            elif step.slots:
+                self.join(state, name, event, scope, recoveries, at, out)
+                delivered = True
+            else:
+                self.enqueue(state, Delivery(name, event, scope, recoveries=recoveries), at, out)
+                delivered = True
+        if not delivered and not human:
+            event_type = type(event)
+            out.append(
+                CommandPublish(
+                    UnhandledEvent.model_construct(
+                        event_type=event_type.__name__,
+                        qualified_name=f"{event_type.__module__}.{event_type.__qualname__}",
+                        step_name=target,
+                        idle=False,
+                    )
+                )
+            )
+            self._dead_end(state, target or "", f"no step accepts {event_type.__name__}")
+
+    def _resolve_waiters(self, state: RunState, event: Any, out: list[Command]) -> set[str]:
+        woken: set[str] = set()
+        for key, waiter in list(state.waiters.items()):
+            if waiter.step in woken or not _waiter_matches(waiter, event):
+                continue
+            woken.add(waiter.step)
+            if waiter.invocation < 0:
+                waiter.resolved = event  # the step re-registers after a resume and gets it then
+                continue
+            del state.waiters[key]
+            if state.timers.pop(f"wait:{key}", None) is not None:
+                out.append(CommandCancelTimer(f"wait:{key}"))
+            out.append(CommandResolveWaiter(waiter.invocation, key, event))
+        return woken
+
+    # -- endings ----------------------------------------------------------------------------
+
+    def _settle(self, state: RunState, delivery: Delivery, at: float, out: list[Command]) -> None:
+        """The invocation of ``delivery`` is over: drop its lineage hold and refill workers."""
+        if state.done:
+            return
+        if delivery.scope:
+            self.hold(state, delivery.scope, -1)
+            self.maybe_close(state, delivery.scope[-1][0], at, out)
+        self.fill(state, delivery.step, at, out)
+
+    def _idle(self, state: RunState, out: list[Command]) -> None:
+        if state.input_requested or self.spec.human_input:
+            state.idle_announced = True
+            out.append(CommandPublish(WorkflowIdleEvent()))
+            return
+        reasons = "; ".join(reason for _, reason in state.dead_ends) or "nothing was produced"
+        error = WorkflowStalledError(
+            f"Run '{state.run_id}' of workflow '{self.spec.name}' can never finish: no step is "
+            f"running or queued and nothing waits for input (last: {reasons}). Make the last step "
+            "return a StopEvent, or add a step that accepts the event that went nowhere.",
+            run_id=state.run_id,
+        )
+        step_name = state.dead_ends[-1][0] if state.dead_ends else ""
+        failed = WorkflowFailedEvent(step_name=step_name, exception=error)
+        self._finish(state, "failed", failed, error, out)
+
+    def _dead_end(self, state: RunState, step: str, reason: str) -> None:
+        state.dead_ends.append((step, reason))
+        del state.dead_ends[:-_DEAD_ENDS_KEPT]
+
+    def _finish(
+        self,
+        state: RunState,
+        status: str,
+        stop: Any,
+        error: BaseException | None,
+        out: list[Command],
+    ) -> None:
+        state.status = status
+        state.stop_event = stop
+        state.error = error
+        for number in list(state.invocations):
+            out.append(CommandCancelStep(number))
+        for timer_id in state.timers:
+            out.append(CommandCancelTimer(timer_id))
+        state.invocations.clear()
+        state.timers.clear()
+        state.waiters.clear()
+        state.streams.clear()
+        for runtime in state.steps.values():
+            runtime.queue.clear()
+            runtime.running.clear()
+            runtime.delayed.clear()
+            runtime.joins.clear()
+        out.append(CommandPublish(stop))
+        out.append(CommandFinish(stop, error))
+
+
+def fold(reducer: Reducer, ticks: Iterable[Tick], state: RunState | None = None) -> RunState:
+    """Rebuild a run's state by reducing ``ticks`` in order (commands are discarded).
+
+    Example:
+        >>> state = fold(Reducer(spec), recorded_ticks)  # doctest: +SKIP
+    """
+    current = state if state is not None else reducer.new_state("")
+    for tick in ticks:
+        reducer.reduce(current, tick)
+    return current
+
+
+def _waiter_matches(waiter: Waiter, event: Any) -> bool:
+    if type(event) is not waiter.event_type and not (
+        waiter.accept_subclasses and isinstance(event, waiter.event_type)
+    ):
+        return False
+    return all(getattr(event, key, None) == value for key, value in waiter.requirements)
+
+
+def _input_event(payload: Any) -> Any:
+    if isinstance(payload, dict):
+        return next(iter(payload.values()))
+    if isinstance(payload, list):
+        return payload[0] if payload else None
+    return payload
+
+
+def _not_running(delivery: Delivery, worker: int, output: Any) -> StepStateChanged:
+    return StepStateChanged.model_construct(
+        name=delivery.step,
+        step_state=StepState.NOT_RUNNING,
+        worker_id=str(worker),
+        input_event_name=str(type(_input_event(delivery.payload))),
+        output_event_name=None if output is None else str(type(output)),
+    )

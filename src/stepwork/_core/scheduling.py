@@ -1,0 +1,127 @@
+"""Worker pools: queue deliveries per step and start invocations within ``num_workers``.
+
+Invariants: a step never has more running invocations than its ``num_workers``; queued
+deliveries start in FIFO order (a retry re-enters at the front); worker slots are the smallest
+free integers; every delivery inside a fan-out keeps its stream's ``live`` count up to date.
+"""
+
+from __future__ import annotations
+
+from stepwork._core.commands import (
+    Command,
+    CommandCancelTimer,
+    CommandPublish,
+    CommandRunStep,
+    CommandSchedule,
+)
+from stepwork._core.events import StepState, StepStateChanged
+from stepwork._core.specs import WorkflowSpec
+from stepwork._core.state import Delivery, Invocation, RunState, Scope, Timer
+
+__all__ = ["Scheduler"]
+
+
+class Scheduler:
+    """Per-step queues and worker slots, shared by the reducer's tick handlers."""
+
+    spec: WorkflowSpec
+
+    def enqueue(
+        self,
+        state: RunState,
+        delivery: Delivery,
+        at: float,
+        out: list[Command],
+        *,
+        front: bool = False,
+    ) -> None:
+        """Queue ``delivery`` for its step and start it at once if a worker is free."""
+        name = delivery.step
+        runtime = state.steps[name]
+        if front:
+            runtime.queue.appendleft(delivery)
+        else:
+            runtime.queue.append(delivery)
+            self.hold(state, delivery.scope, 1)
+        if len(runtime.running) >= self.spec.steps[name].num_workers:
+            out.append(
+                CommandPublish(
+                    StepStateChanged.model_construct(
+                        name=name,
+                        step_state=StepState.PREPARING,
+                        worker_id="<enqueued>",
+                        input_event_name=_event_name(delivery.payload),
+                        output_event_name=None,
+                    )
+                )
+            )
+        self.fill(state, name, at, out)
+
+    def fill(self, state: RunState, name: str, at: float, out: list[Command]) -> None:
+        """Start queued deliveries of step ``name`` while it has free workers."""
+        runtime = state.steps[name]
+        step = self.spec.steps[name]
+        queue = runtime.queue
+        while queue and len(runtime.running) < step.num_workers:
+            delivery = queue.popleft()
+            worker = 0
+            busy = runtime.running.values()
+            while worker in busy:
+                worker += 1
+            number = state.next_invocation
+            state.next_invocation = number + 1
+            if delivery.first_attempt_at is None:
+                delivery.first_attempt_at = at
+            invocation = Invocation(number, delivery, worker, at)
+            state.invocations[number] = invocation
+            runtime.running[number] = worker
+            out.append(
+                CommandPublish(
+                    StepStateChanged.model_construct(
+                        name=name,
+                        step_state=StepState.RUNNING,
+                        worker_id=str(worker),
+                        input_event_name=_event_name(delivery.payload),
+                        output_event_name=None,
+                    )
+                )
+            )
+            out.append(CommandRunStep(invocation))
+            if step.timeout is not None:
+                timer_id = f"step:{number}"
+                state.timers[timer_id] = Timer(at + step.timeout, "step", number)
+                out.append(CommandSchedule(timer_id, at + step.timeout))
+
+    def release(self, state: RunState, number: int, out: list[Command]) -> Invocation | None:
+        """Forget a finished invocation and free its worker; ``None`` if it was unknown."""
+        invocation = state.invocations.pop(number, None)
+        if invocation is None:
+            return None
+        runtime = state.steps[invocation.delivery.step]
+        del runtime.running[number]
+        if self.spec.steps[invocation.delivery.step].timeout is not None:
+            timer_id = f"step:{number}"
+            if state.timers.pop(timer_id, None) is not None:
+                out.append(CommandCancelTimer(timer_id))
+        if state.waiters:
+            # A waiter lives only as long as the invocation suspended in it.
+            for key in [k for k, w in state.waiters.items() if w.invocation == number]:
+                del state.waiters[key]
+                if state.timers.pop(f"wait:{key}", None) is not None:
+                    out.append(CommandCancelTimer(f"wait:{key}"))
+        return invocation
+
+    def hold(self, state: RunState, scope: Scope, delta: int) -> None:
+        """Count ``delta`` more (or fewer) live carriers of the innermost stream of ``scope``."""
+        if scope:
+            stream = state.streams.get(scope[-1][0])
+            if stream is not None:
+                stream.live += delta
+
+
+def _event_name(payload: object) -> str:
+    if isinstance(payload, list):
+        return "list"
+    if isinstance(payload, dict):
+        return "+".join(type(value).__name__ for value in payload.values())
+    return type(payload).__name__

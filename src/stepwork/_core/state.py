@@ -1,0 +1,157 @@
+"""The state of one run, owned by the reducer.
+
+Invariants:
+- Only the reducer changes a ``RunState``; it does so in place, deterministically, from ticks
+  alone (no clock, no randomness, no I/O). Folding the same ticks into a fresh state gives an
+  equal state (``RunState.__eq__`` compares every field).
+- A delivery is in exactly one place: a step's queue, its delayed retries, a running
+  invocation, or a join/collect buffer.
+- ``Delivery.scope`` is the fan-out lineage of the payload: one ``(stream_id, index)`` pair per
+  enclosing ``list[E]`` fan-out, outermost first; ``()`` at the top level.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Delivery",
+    "FanOutStream",
+    "Invocation",
+    "RunState",
+    "StepRuntime",
+    "Timer",
+    "Waiter",
+]
+
+Scope = tuple[tuple[int, int], ...]
+
+
+@dataclass(slots=True)
+class Delivery:
+    """Work for one step: its payload plus lineage and retry bookkeeping.
+
+    ``payload`` is an event, a ``{param: event}`` dict for a join, or a list for a fan-in.
+    ``attempts`` counts failures so far; ``recoveries`` counts ``@catch_error`` recoveries per
+    handler along this lineage.
+    """
+
+    step: str
+    payload: Any
+    scope: Scope = ()
+    attempts: int = 0
+    first_attempt_at: float | None = None
+    last_error: BaseException | None = None
+    last_failed_at: float | None = None
+    recoveries: tuple[tuple[str, int], ...] = ()
+    not_before: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One execution of a step: which delivery, which worker slot, since when."""
+
+    id: int
+    delivery: Delivery
+    worker: int
+    started_at: float
+
+
+@dataclass(slots=True)
+class StepRuntime:
+    """Per-step scheduling state within a run."""
+
+    queue: deque[Delivery] = field(default_factory=deque)
+    running: dict[int, int] = field(default_factory=dict)
+    """Invocation id -> worker slot."""
+    delayed: dict[int, Delivery] = field(default_factory=dict)
+    """Retry timer number -> delivery waiting for its delay."""
+    buffers: dict[str, list[Any]] = field(default_factory=dict)
+    """``ctx.collect_events`` buffers by buffer id."""
+    joins: dict[Scope, dict[str, deque[Any]]] = field(default_factory=dict)
+    """Join slots filled so far, per lineage scope."""
+
+
+@dataclass(slots=True)
+class Waiter:
+    """A step suspended in ``ctx.wait_for_event``."""
+
+    invocation: int
+    step: str
+    event_type: type
+    requirements: tuple[tuple[str, Any], ...]
+    accept_subclasses: bool
+    resolved: Any = None
+    """An answer that arrived while the step was being resumed; handed over when it re-waits."""
+
+
+@dataclass(slots=True)
+class FanOutStream:
+    """One ``list[E]`` fan-out: its members' lineage and what its collectors gathered.
+
+    ``live`` counts deliveries, invocations and child streams still carrying a member's lineage;
+    the stream closes when it drops to zero.
+    """
+
+    parent: Scope
+    producer: str
+    collectors: tuple[str, ...]
+    live: int = 0
+    gathered: dict[str, list[Any]] = field(default_factory=dict)
+    fired: set[str] = field(default_factory=set)
+    recoveries: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(slots=True)
+class Timer:
+    """A scheduled wake-up: ``kind`` is ``run``, ``retry``, ``wait`` or ``step``."""
+
+    at: float
+    kind: str
+    ref: Any = None
+
+
+@dataclass(slots=True)
+class RunState:
+    """Everything the reducer knows about one run."""
+
+    run_id: str = ""
+    status: str = "pending"
+    """``pending``, ``running``, ``completed``, ``failed``, ``timed_out`` or ``cancelled``."""
+    started_at: float | None = None
+    timeout: float | None = None
+    steps: dict[str, StepRuntime] = field(default_factory=dict)
+    invocations: dict[int, Invocation] = field(default_factory=dict)
+    waiters: dict[str, Waiter] = field(default_factory=dict)
+    waiter_events_sent: set[str] = field(default_factory=set)
+    streams: dict[int, FanOutStream] = field(default_factory=dict)
+    timers: dict[str, Timer] = field(default_factory=dict)
+    next_invocation: int = 0
+    next_stream: int = 0
+    next_timer: int = 0
+    input_requested: bool = False
+    idle_announced: bool = False
+    dead_ends: list[tuple[str, str]] = field(default_factory=list)
+    """Recent ``(step, what happened)`` that led nowhere, for the message when a run stalls."""
+    stop_event: Any = None
+    error: BaseException | None = None
+    state: Any = None
+    """The last JSON committed by ``ctx.store``."""
+    tick_count: int = 0
+
+    @property
+    def done(self) -> bool:
+        """True once the run has ended, whatever the ending."""
+        return self.status not in ("pending", "running")
+
+    def active_steps(self) -> list[str]:
+        """Names of steps with a running invocation, in step order."""
+        return [name for name, rt in self.steps.items() if rt.running]
+
+    def is_idle(self) -> bool:
+        """True when nothing is running, queued, delayed, waiting or gathering."""
+        if self.invocations or self.waiters or self.streams:
+            return False
+        return not any(rt.queue or rt.delayed for rt in self.steps.values())

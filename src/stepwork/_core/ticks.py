@@ -1,0 +1,158 @@
+"""Ticks: everything that happens to a run, as plain data.
+
+Invariants:
+- A tick is immutable and carries its own timestamp ``at`` (seconds since the epoch, from the
+  driver's clock); the reducer never reads a clock.
+- A tick holds only data: events, event types, exceptions and JSON values. The journal codec
+  turns them into JSON and back through an allow-list of types.
+- Folding a run's ticks in order through the reducer rebuilds the run's state exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "Tick",
+    "TickCancel",
+    "TickCollect",
+    "TickEvent",
+    "TickPublish",
+    "TickStart",
+    "TickStateWrite",
+    "TickStepDone",
+    "TickStepFailed",
+    "TickTimer",
+    "TickWait",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TickStart:
+    """The run starts (``start_event``) or resumes from a snapshot (``start_event is None``)."""
+
+    kind: ClassVar[str] = "start"
+    at: float
+    run_id: str
+    start_event: Any
+    timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TickEvent:
+    """An event is sent into the run: by the caller, or by a step through ``ctx.send_event``.
+
+    ``step`` targets one step; ``source`` is the sending invocation (its lineage is inherited).
+    """
+
+    kind: ClassVar[str] = "event"
+    at: float
+    event: Any
+    step: str | None = None
+    source: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TickStepDone:
+    """An invocation returned ``output``: an event, a list of events (fan-out) or ``None``."""
+
+    kind: ClassVar[str] = "step_done"
+    at: float
+    invocation: int
+    output: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TickStepFailed:
+    """An invocation raised ``error``.
+
+    The driver asked the step's retry policy already: ``retry_delay`` is the delay before the
+    next attempt, ``None`` when the policy gave up. ``fatal`` fails the run outright (the retry
+    policy itself raised), skipping retries and error handlers.
+    """
+
+    kind: ClassVar[str] = "step_failed"
+    at: float
+    invocation: int
+    error: BaseException
+    retry_delay: float | None = None
+    fatal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TickPublish:
+    """A step wrote ``event`` to the run's stream (``ctx.write_event_to_stream``)."""
+
+    kind: ClassVar[str] = "publish"
+    at: float
+    invocation: int | None
+    event: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TickCollect:
+    """A step called ``ctx.collect_events(event, expected, buffer_id)``."""
+
+    kind: ClassVar[str] = "collect"
+    at: float
+    invocation: int
+    buffer_id: str
+    event: Any
+    expected_count: int
+    expected: tuple[tuple[type, int], ...] | None
+    """Run-length encoded expected types; left out while the buffer is too short to release."""
+
+
+@dataclass(frozen=True, slots=True)
+class TickWait:
+    """A step suspended in ``ctx.wait_for_event`` until an event of ``event_type`` arrives."""
+
+    kind: ClassVar[str] = "wait"
+    at: float
+    invocation: int
+    waiter_id: str
+    event_type: type
+    requirements: tuple[tuple[str, Any], ...] = ()
+    waiter_event: Any = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TickStateWrite:
+    """``ctx.store`` committed a write; ``state`` is the whole state as JSON."""
+
+    kind: ClassVar[str] = "state"
+    at: float
+    state: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TickTimer:
+    """A timer the reducer scheduled has fired."""
+
+    kind: ClassVar[str] = "timer"
+    at: float
+    timer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TickCancel:
+    """The caller cancelled the run."""
+
+    kind: ClassVar[str] = "cancel"
+    at: float
+
+
+Tick = (
+    TickStart
+    | TickEvent
+    | TickStepDone
+    | TickStepFailed
+    | TickPublish
+    | TickCollect
+    | TickWait
+    | TickStateWrite
+    | TickTimer
+    | TickCancel
+)

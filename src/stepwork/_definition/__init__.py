@@ -1,0 +1,3 @@
+"""Definition layer: step signatures, the Workflow class, resource descriptors."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Runtime layer: the asyncio driver, handlers, contexts and resource resolution."""
+
+__all__: list[str] = []

@@ -1,0 +1,310 @@
+"""``Context``: a run's state store and the services steps and callers use during a run.
+
+One ``Context`` serves a run's steps and its caller alike; whether a call comes from inside a
+step is known from the current task (a context variable set when the step starts), so using a
+step-only service from outside a step raises ``ContextStateError`` with a message saying where
+it may be used.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
+
+from typing_extensions import TypeVar
+
+from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
+from stepwork._core.events import Event
+from stepwork._core.retry import RetryInfo
+from stepwork._core.state import Invocation
+from stepwork._core.ticks import TickCollect, TickEvent, TickPublish, TickStateWrite, TickWait
+from stepwork._runtime.driver import RunDriver, current_step
+from stepwork._runtime.snapshot import dump_snapshot, load_snapshot
+from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator
+
+    from stepwork._core.state import RunState
+
+__all__ = ["Context"]
+
+E = TypeVar("E", bound=Event)
+
+
+class Context(Generic[MODEL_T]):
+    """The run's context: state store, event sending, streaming, fan-in and human waits.
+
+    Steps receive it through a parameter annotated ``Context`` (or ``Context[MyState]`` for a
+    typed state); callers reach it as ``handler.ctx``.
+
+    Args:
+        workflow: The workflow this context runs.
+        previous_context: A snapshot from :meth:`to_dict` to restore.
+        serializer: Accepted for compatibility; snapshots are always JSON.
+
+    Raises:
+        ContextSerdeError: If ``previous_context`` is not a valid snapshot.
+
+    Example:
+        >>> ctx = Context(MyFlow())                      # doctest: +SKIP
+        >>> handler = MyFlow().run(ctx=ctx)              # doctest: +SKIP
+        >>> await ctx.store.get("count", default=0)      # doctest: +SKIP
+    """
+
+    __stepwork_context__: ClassVar[bool] = True
+
+    def __init__(
+        self, workflow: Any, previous_context: dict[str, Any] | None = None, serializer: Any = None
+    ) -> None:
+        self._workflow = workflow
+        definition = workflow._definition()
+        self._state_type = infer_state_type(definition.state_types)
+        self._driver: RunDriver | None = None
+        self._restored: RunState | None = None
+        self._store: InMemoryStateStore[Any] = InMemoryStateStore(self._state_type())
+        if previous_context is not None:
+            self._restored, self._store = load_snapshot(workflow, previous_context)
+        # Every committed write becomes a tick, so the run's log carries its state too.
+        self._store._on_commit = self._state_committed
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> InMemoryStateStore[MODEL_T]:
+        """The run's state store: ``await ctx.store.get("a.b", default=0)``, ``set``, ..."""
+        return self._store
+
+    @property
+    def is_running(self) -> bool:
+        """True while a run of this context is in progress (or restored mid-run)."""
+        if self._driver is not None:
+            return not self._driver.state.done
+        return self._restored is not None and not self._restored.done
+
+    # -- services -----------------------------------------------------------------------------
+
+    def send_event(self, message: Event, step: str | None = None) -> None:
+        """Send ``message`` into the run, to every accepting step or only to ``step``.
+
+        Raises:
+            ContextStateError: If the context has not been run yet.
+            WorkflowRuntimeError: If ``step`` does not exist or does not accept the event, or
+                the run has already finished (called from outside a step).
+        """
+        driver = self._driver
+        if driver is None:
+            raise ContextStateError(
+                "send_event requires a running workflow. Call workflow.run() first."
+            )
+        if not isinstance(message, Event):
+            raise WorkflowRuntimeError(
+                f"send_event takes an Event, got {type(message).__name__}.", run_id=driver.run_id
+            )
+        if step is not None:
+            self._check_target(driver, message, step)
+        inside = self._step_of(driver)
+        if driver.state.done:
+            if inside is not None:
+                return  # the run ended while this step was finishing; it is being cancelled
+            raise WorkflowRuntimeError(
+                f"Run '{driver.run_id}' has already finished; {type(message).__name__} was not "
+                "delivered. Start a new run to continue.",
+                run_id=driver.run_id,
+            )
+        source = inside.id if inside is not None else None
+        driver.call_soon(lambda: TickEvent(driver.now(), message, step, source))
+
+    def write_event_to_stream(self, ev: Event | None) -> None:
+        """Publish ``ev`` to the run's event stream (``None`` is ignored).
+
+        Raises:
+            ContextStateError: If called outside a step of this context's run.
+        """
+        driver, invocation = self._inside("write_event_to_stream")
+        if ev is not None:
+            driver.call_soon(lambda: TickPublish(driver.now(), invocation.id, ev))
+
+    def collect_events(
+        self, ev: Event, expected: list[type[Event]], buffer_id: str | None = None
+    ) -> list[Event] | None:
+        """Buffer ``ev``; once one event per entry of ``expected`` is buffered, return them.
+
+        The result is ordered as ``expected``; until then ``None`` is returned.
+
+        Raises:
+            ContextStateError: If called outside a step of this context's run.
+        """
+        driver, invocation = self._inside("collect_events")
+        if not expected:
+            return []
+        buffer = driver.state.steps[invocation.delivery.step].buffers.get(buffer_id or "default")
+        count = len(expected)
+        rle = _run_length(expected) if (len(buffer) if buffer else 0) + 1 >= count else None
+        key = buffer_id or "default"
+        result: list[Event] | None = driver.collect(
+            lambda: TickCollect(driver.now(), invocation.id, key, ev, count, rle)
+        )
+        return result
+
+    async def wait_for_event(
+        self,
+        event_type: type[E],
+        waiter_event: Event | None = None,
+        waiter_id: str | None = None,
+        requirements: dict[str, Any] | None = None,
+        timeout: float | None = 2000,  # noqa: ASYNC109 - the anchor's signature
+    ) -> E:
+        """Suspend this step until an event of ``event_type`` matching ``requirements`` arrives.
+
+        ``waiter_event`` (e.g. an ``InputRequiredEvent``) is published once per ``waiter_id``.
+        Unlike LlamaIndex Workflows, the step is not re-run from the top: code before the wait
+        runs exactly once.
+
+        Raises:
+            ContextStateError: If called outside a step of this context's run.
+            TimeoutError: If nothing matching arrives within ``timeout`` seconds.
+        """
+        driver, invocation = self._inside("wait_for_event")
+        pairs = tuple(sorted((requirements or {}).items()))
+        key = waiter_id or (
+            f"{invocation.delivery.step}:{event_type.__qualname__}:{pairs}:"
+            f"{zlib.crc32(repr(invocation.delivery.payload).encode())}"
+        )
+        future = driver.in_loop(lambda: driver.register_wait(invocation.id, key))
+        driver.call_soon(
+            lambda: TickWait(
+                driver.now(), invocation.id, key, event_type, pairs, waiter_event, timeout
+            )
+        )
+        event: E = await future
+        return event
+
+    def retry_info(self) -> RetryInfo:
+        """How often the current step invocation has failed before, and the last error.
+
+        Raises:
+            ContextStateError: If called outside a step of this context's run.
+        """
+        driver, invocation = self._inside("retry_info")
+        delivery = invocation.delivery
+        if not delivery.attempts:
+            return RetryInfo(
+                retry_number=0, elapsed_seconds=0.0, last_exception=None, last_failed_at=None
+            )
+        failed_at = delivery.last_failed_at
+        return RetryInfo(
+            retry_number=delivery.attempts,
+            elapsed_seconds=driver.now() - (delivery.first_attempt_at or driver.now()),
+            last_exception=delivery.last_error,  # type: ignore[arg-type]
+            last_failed_at=datetime.fromtimestamp(failed_at, UTC) if failed_at else None,
+        )
+
+    @staticmethod
+    def get_step_context() -> Context[Any]:
+        """The context of the step running in the current task.
+
+        Raises:
+            WorkflowRuntimeError: If no step is running in the current task.
+        """
+        current = current_step.get()
+        if current is None:
+            raise WorkflowRuntimeError("get_step_context() is only available from within a step.")
+        context: Context[Any] = current[0].context
+        return context
+
+    async def running_steps(self) -> list[str]:
+        """Names of the steps running right now."""
+        return self._driver.state.active_steps() if self._driver is not None else []
+
+    async def stream_events(self) -> AsyncGenerator[Event, None]:
+        """Every event published by the current run, internal ones included, until it ends.
+
+        Raises:
+            ContextStateError: If the context has not been run yet.
+        """
+        if self._driver is None:
+            raise ContextStateError("stream_events requires a running workflow. Call run() first.")
+        async for _, event in self._driver.log.follow(0):
+            yield event
+
+    # -- snapshots ----------------------------------------------------------------------------
+
+    def to_dict(self, serializer: Any = None, *, include_state: bool = True) -> dict[str, Any]:
+        """A JSON-ready snapshot of this context: its state and, mid-run, the run's progress.
+
+        Raises:
+            StateSerializationError: If a state value cannot be written as JSON.
+        """
+        state = self._driver.state if self._driver is not None else self._restored
+        return dump_snapshot(self._workflow, state, self._store if include_state else None)
+
+    @classmethod
+    def from_dict(cls, workflow: Any, data: dict[str, Any], serializer: Any = None) -> Context[Any]:
+        """Restore a context from :meth:`to_dict`; running it resumes a mid-run snapshot.
+
+        Raises:
+            ContextSerdeError: If ``data`` is not a snapshot of this workflow.
+        """
+        return cls(workflow, previous_context=data, serializer=serializer)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _state_committed(self, payload: dict[str, Any]) -> None:
+        driver = self._driver
+        if driver is not None:
+            driver.call_soon(lambda: TickStateWrite(driver.now(), payload))
+
+    def _attach(self, driver: RunDriver) -> None:
+        self._driver = driver
+        self._restored = None
+
+    def _take_restored(self) -> RunState | None:
+        restored, self._restored = self._restored, None
+        return restored
+
+    def _step_of(self, driver: RunDriver) -> Invocation | None:
+        current = current_step.get()
+        if current is None or current[0] is not driver:
+            return None
+        return current[1]
+
+    def _inside(self, what: str) -> tuple[RunDriver, Invocation]:
+        driver = self._driver
+        invocation = self._step_of(driver) if driver is not None else None
+        if driver is None or invocation is None:
+            raise ContextStateError(
+                f"{what} is only available from within step functions of this context's run."
+            )
+        return driver, invocation
+
+    def _check_target(self, driver: RunDriver, message: Event, step: str) -> None:
+        specs = driver.definition.specs
+        target = specs.get(step)
+        if target is None:
+            raise WorkflowRuntimeError(
+                f"Step {step} does not exist. Steps of this workflow: {', '.join(specs)}.",
+                run_id=driver.run_id,
+            )
+        event_type = type(message)
+        if target.collect is not None or not (
+            event_type in target.input_types
+            or (target.accept_subclasses and issubclass(event_type, target.input_types))
+        ):
+            raise WorkflowRuntimeError(
+                f"Step {step} does not accept event of type {event_type}. It accepts "
+                f"{', '.join(t.__name__ for t in target.input_types)}.",
+                run_id=driver.run_id,
+                step_name=step,
+            )
+
+
+def _run_length(expected: list[type[Event]]) -> tuple[tuple[type, int], ...]:
+    runs: list[tuple[type, int]] = []
+    for event_type in expected:
+        if runs and runs[-1][0] is event_type:
+            runs[-1] = (event_type, runs[-1][1] + 1)
+        else:
+            runs.append((event_type, 1))
+    return tuple(runs)

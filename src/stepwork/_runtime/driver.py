@@ -1,0 +1,284 @@
+"""The asyncio driver: feeds ticks to the reducer and carries out the commands it returns.
+
+Invariants:
+- Every tick goes through :meth:`RunDriver.apply`, which records it before any of its
+  commands take effect: the recorded ticks are the run.
+- ``apply`` runs on the event loop's thread only; calls from sync steps (worker threads) hop
+  onto the loop first.
+- A step task is cancelled only by a ``CommandCancelStep``; a cancellation the driver did not
+  ask for propagates untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import zlib
+from collections.abc import Callable
+from concurrent.futures import Future as ThreadFuture
+from contextvars import ContextVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from stepwork._core.commands import (
+    CommandCancelStep,
+    CommandCancelTimer,
+    CommandCollected,
+    CommandFinish,
+    CommandPublish,
+    CommandResolveWaiter,
+    CommandRunStep,
+    CommandSchedule,
+)
+from stepwork._core.errors import StepTimeoutError
+from stepwork._core.retry import compute_retry_delay
+from stepwork._core.state import Invocation, RunState
+from stepwork._core.ticks import Tick, TickStart, TickStepDone, TickStepFailed, TickTimer
+from stepwork._runtime.clock import Clock, TimerHandle
+from stepwork._runtime.invoke import StepInvoker
+from stepwork._runtime.stream import EventLog
+
+if TYPE_CHECKING:
+    from stepwork._runtime.definition import WorkflowDefinition
+
+__all__ = ["RunDriver", "current_step"]
+
+T = TypeVar("T")
+
+current_step: ContextVar[tuple[RunDriver, Invocation] | None] = ContextVar(
+    "stepwork_current_step", default=None
+)
+
+
+class RunDriver:
+    """Executes one run: the reducer decides, the driver does.
+
+    Args:
+        definition: The workflow class's steps, spec and reducer.
+        workflow: The workflow instance whose steps run.
+        context: The ``Context`` handed to steps.
+        run_id: The run's id.
+        state: The state to start from (fresh, or restored from a snapshot).
+        clock: Source of time and timers.
+        on_finish: Called once with ``(stop_event, error)`` when the run ends.
+    """
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        workflow: Any,
+        context: Any,
+        run_id: str,
+        state: RunState,
+        clock: Clock,
+        on_finish: Callable[[Any, BaseException | None], None],
+    ) -> None:
+        self.definition = definition
+        self.workflow = workflow
+        self.context = context
+        self.run_id = run_id
+        self.state = state
+        self.clock = clock
+        self.reducer = definition.reducer
+        self.ticks: list[Tick] = []
+        self.log = EventLog()
+        self.loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        self._on_finish = on_finish
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._timers: dict[str, TimerHandle] = {}
+        self._waits: dict[tuple[int, str], asyncio.Future[Any]] = {}
+        self._reply: Any = None
+        self._invokers: dict[str, StepInvoker] = definition.invokers
+        self._verbose = bool(getattr(workflow, "_verbose", False))
+        self._execute = {
+            CommandRunStep: self._run_step,
+            CommandPublish: self._publish,
+            CommandCancelStep: self._cancel_step,
+            CommandSchedule: self._schedule,
+            CommandCancelTimer: self._cancel_timer,
+            CommandResolveWaiter: self._resolve_waiter,
+            CommandCollected: self._collected,
+            CommandFinish: self._finish,
+        }
+
+    # -- the one entry point for ticks -------------------------------------------------------
+
+    def apply(self, tick: Tick) -> None:
+        """Record ``tick``, reduce it, and carry out the resulting commands in order."""
+        self.ticks.append(tick)
+        execute = self._execute
+        for command in self.reducer.reduce(self.state, tick):
+            execute[type(command)](command)  # type: ignore[operator]
+
+    def start(self, start_event: Any, timeout: float | None) -> None:
+        """Begin the run (``start_event``) or resume a restored one (``None``)."""
+        self.apply(TickStart(self.clock.now(), self.run_id, start_event, timeout))
+
+    def call_soon(self, tick_factory: Callable[[], Tick]) -> None:
+        """Apply a tick made on another thread (a sync step), on the loop's thread."""
+        if threading.get_ident() == self._thread:
+            self.apply(tick_factory())
+        else:
+            self.in_loop(lambda: self.apply(tick_factory()))
+
+    def in_loop(self, call: Callable[[], T]) -> T:
+        """Run ``call`` on the loop's thread and return its result (for sync steps)."""
+        if threading.get_ident() == self._thread:
+            return call()
+        done: ThreadFuture[T] = ThreadFuture()
+
+        def run() -> None:
+            try:
+                done.set_result(call())
+            except BaseException as error:  # handed back to the calling thread
+                done.set_exception(error)
+
+        self.loop.call_soon_threadsafe(run)
+        return done.result()
+
+    def now(self) -> float:
+        """The run clock's time."""
+        return self.clock.now()
+
+    def _say(self, invocation: Invocation, what: str) -> None:
+        # verbose=True writes progress lines for people watching a terminal.
+        sys.stderr.write(f"[{invocation.delivery.step}:{invocation.worker}] {what}\n")
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _run_step(self, command: CommandRunStep) -> None:
+        invocation = command.invocation
+        if self._verbose:
+            self._say(invocation, f"started from {_payload_name(invocation.delivery.payload)}")
+        task = self.loop.create_task(self._invoke(invocation))
+        self._tasks[invocation.id] = task
+
+    def _publish(self, command: CommandPublish) -> None:
+        self.log.append(command.event)
+
+    def _cancel_step(self, command: CommandCancelStep) -> None:
+        task = self._tasks.pop(command.invocation, None)
+        if task is not None:
+            task.cancel()
+        invocation = self.state.invocations.get(command.invocation)
+        if command.timed_out and invocation is not None:
+            # The task may not even have started, so its own code cannot report the timeout.
+            self.loop.call_soon(self._step_timed_out, invocation)
+
+    def _step_timed_out(self, invocation: Invocation) -> None:
+        step_name = invocation.delivery.step
+        error = StepTimeoutError(
+            f"Step '{step_name}' did not finish within its timeout of "
+            f"{self._invokers[step_name].timeout} seconds.",
+            run_id=self.run_id,
+            step_name=step_name,
+        )
+        self._failed(invocation, error)
+
+    def _schedule(self, command: CommandSchedule) -> None:
+        self._timers[command.timer_id] = self.clock.call_at(
+            command.at, partial(self._fire, command.timer_id)
+        )
+
+    def _fire(self, timer_id: str) -> None:
+        if self._timers.pop(timer_id, None) is not None:
+            self.apply(TickTimer(self.clock.now(), timer_id))
+
+    def _cancel_timer(self, command: CommandCancelTimer) -> None:
+        handle = self._timers.pop(command.timer_id, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _resolve_waiter(self, command: CommandResolveWaiter) -> None:
+        waiter = self._waits.pop((command.invocation, command.waiter_id), None)
+        if waiter is None or waiter.done():
+            return
+        if command.event is None:
+            waiter.set_exception(
+                TimeoutError(f"Timed out waiting for event (waiter '{command.waiter_id}').")
+            )
+        else:
+            waiter.set_result(command.event)
+
+    def _collected(self, command: CommandCollected) -> None:
+        self._reply = command.events
+
+    def _finish(self, command: CommandFinish) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for waiter in self._waits.values():
+            waiter.cancel()
+        self._waits.clear()
+        self.log.close()
+        self._on_finish(command.stop_event, command.error)
+
+    # -- in-step services -------------------------------------------------------------------
+
+    def collect(self, tick_factory: Callable[[], Tick]) -> Any:
+        """Apply a ``TickCollect`` and return the reducer's answer."""
+        return self.in_loop(lambda: self._apply_and_reply(tick_factory()))
+
+    def _apply_and_reply(self, tick: Tick) -> Any:
+        self._reply = None
+        self.apply(tick)
+        reply, self._reply = self._reply, None
+        return reply
+
+    def register_wait(self, invocation: int, waiter_id: str) -> asyncio.Future[Any]:
+        """A future resolved when the reducer wakes waiter ``waiter_id`` of ``invocation``."""
+        future: asyncio.Future[Any] = self.loop.create_future()
+        self._waits[(invocation, waiter_id)] = future
+        return future
+
+    # -- running a step ---------------------------------------------------------------------
+
+    async def _invoke(self, invocation: Invocation) -> None:
+        current_step.set((self, invocation))
+        invoker = self._invokers[invocation.delivery.step]
+        try:
+            result = await invoker.call(self, invocation)
+        except Exception as error:
+            self._tasks.pop(invocation.id, None)
+            if self._verbose:
+                self._say(invocation, f"failed with {type(error).__name__}: {error}")
+            self._failed(invocation, error)
+            return
+        self._tasks.pop(invocation.id, None)
+        if self._verbose:
+            self._say(invocation, f"complete with {type(result).__name__}")
+        problem = invoker.check_result(result)
+        if problem is not None:
+            self._failed(invocation, problem)
+        else:
+            self.apply(TickStepDone(self.clock.now(), invocation.id, result))
+
+    def _failed(self, invocation: Invocation, error: BaseException) -> None:
+        delivery = invocation.delivery
+        now = self.clock.now()
+        policy = self._invokers[delivery.step].retry_policy
+        delay = None
+        fatal = False
+        if policy is not None and isinstance(error, Exception):
+            try:
+                delay = compute_retry_delay(
+                    policy,
+                    elapsed=now - (delivery.first_attempt_at or now),
+                    attempts=delivery.attempts + 1,
+                    error=error,
+                    seed=zlib.crc32(f"{self.run_id}/{delivery.step}".encode()),
+                )
+            except Exception as policy_error:
+                policy_error.__cause__ = error
+                error, fatal = policy_error, True
+        self.apply(TickStepFailed(now, invocation.id, error, delay, fatal))
+
+
+def _payload_name(payload: Any) -> str:
+    if isinstance(payload, list):
+        return f"list of {len(payload)}"
+    if isinstance(payload, dict):
+        return " + ".join(type(value).__name__ for value in payload.values())
+    return type(payload).__name__

@@ -1,0 +1,178 @@
+"""``WorkflowHandler``: the future a run returns, with its stream, context and controls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any
+
+from stepwork._core.errors import WorkflowRuntimeError
+from stepwork._core.events import Event, InternalDispatchEvent, StopEvent
+from stepwork._core.ticks import Tick, TickCancel
+
+if TYPE_CHECKING:
+    from stepwork._runtime.context import Context
+    from stepwork._runtime.driver import RunDriver
+
+__all__ = ["WorkflowHandler"]
+
+
+class WorkflowHandler(asyncio.Future[Any]):
+    """Handle a running workflow: await results, stream events, access context, or cancel.
+
+    Returned by ``Workflow.run``. Awaiting it gives the result (``StopEvent.result`` for a plain
+    ``StopEvent``, the event itself for a subclass) or raises the run's error: the step's own
+    exception, ``WorkflowTimeoutError``, ``WorkflowCancelledByUser`` or ``WorkflowStalledError``.
+
+    Example:
+        >>> handler = MyFlow().run(topic="pirates")       # doctest: +SKIP
+        >>> async for ev in handler.stream_events():       # doctest: +SKIP
+        ...     print(ev)
+        >>> result = await handler                          # doctest: +SKIP
+    """
+
+    def __init__(self, ctx: Context[Any], run_id: str, workflow_name: str) -> None:
+        super().__init__(loop=asyncio.get_running_loop())
+        self.ctx = ctx
+        self.run_id = run_id
+        self._workflow_name = workflow_name
+        self._driver: RunDriver | None = None
+        self._ready = asyncio.get_running_loop().create_future()
+        self._cursor = 0
+        self._consumed = False
+        self._stop: StopEvent | None = None
+        self._hard_cancel = False
+
+    def __str__(self) -> str:
+        return (
+            f"WorkflowHandler(workflow={self._workflow_name}, run_id={self.run_id}, "
+            f"result={self._stop})"
+        )
+
+    # -- wiring (used by Workflow.run) ---------------------------------------------------------
+
+    def _bind(self, driver: RunDriver) -> None:
+        self._driver = driver
+        if not self._ready.done():
+            self._ready.set_result(None)
+
+    def _complete(self, stop: StopEvent, error: BaseException | None) -> None:
+        self._stop = stop
+        if self.done():
+            return
+        if self._hard_cancel:
+            super().cancel()
+        elif error is not None:
+            self.set_exception(error)
+            # The error also reached the stream as a terminal event; callers who only stream
+            # must not get "exception was never retrieved" noise.
+            self.exception()
+        elif type(stop) is StopEvent:
+            self.set_result(stop.result)
+        else:
+            self.set_result(stop)
+
+    async def _driver_ready(self) -> RunDriver:
+        if self._driver is None:
+            await self._ready
+        assert self._driver is not None
+        return self._driver
+
+    # -- the documented API -------------------------------------------------------------------
+
+    @property
+    def ticks(self) -> list[Tick]:
+        """Every tick of the run so far, in order: folding them rebuilds the run's state."""
+        return list(self._driver.ticks) if self._driver is not None else []
+
+    def get_stop_event(self) -> StopEvent | None:
+        """The run's terminal event once it is done (whatever the ending), else ``None``."""
+        return self._stop if self.done() else None
+
+    async def stop_event_result(self) -> StopEvent:
+        """Wait for the run to end and return its terminal event, whatever the ending."""
+        await asyncio.wait([self])
+        assert self._stop is not None
+        return self._stop
+
+    def is_done(self) -> bool:
+        """True once the run has completed, failed, timed out or been cancelled."""
+        return self.done()
+
+    async def stream_events(self, expose_internal: bool = False) -> AsyncGenerator[Event, None]:
+        """Stream the run's events in order, ending with its terminal (stop) event.
+
+        Events are buffered, so streaming after the run ended still yields everything. This is
+        the single-reader stream: a second full consumption raises. For several readers, use
+        :meth:`follow_events`.
+
+        Args:
+            expose_internal: Also yield internal events (step state changes, idle, unhandled).
+
+        Raises:
+            WorkflowRuntimeError: If all events were already consumed by an earlier call.
+        """
+        if self._consumed:
+            raise WorkflowRuntimeError(
+                "All the streamed events have already been consumed.", run_id=self.run_id
+            )
+        driver = await self._driver_ready()
+        async for offset, event in driver.log.follow(self._cursor):
+            self._cursor = offset + 1
+            if isinstance(event, StopEvent):
+                self._consumed = True
+                yield event
+                return
+            if expose_internal or not isinstance(event, InternalDispatchEvent):
+                yield event
+
+    async def follow_events(
+        self, start: int = 0, *, expose_internal: bool = False
+    ) -> AsyncGenerator[tuple[int, Event], None]:
+        """Follow the run's events from offset ``start`` as ``(offset, event)`` pairs.
+
+        Any number of readers may follow the same run, each from its own position; a reader
+        that reconnects passes the last offset it saw plus one and misses nothing.
+
+        Raises:
+            ValueError: If ``start`` is negative.
+        """
+        driver = await self._driver_ready()
+        async for offset, event in driver.log.follow(start):
+            if isinstance(event, StopEvent):
+                yield offset, event
+                return
+            if expose_internal or not isinstance(event, InternalDispatchEvent):
+                yield offset, event
+
+    async def cancel_run(self) -> None:
+        """Cancel the run gracefully: running steps are cancelled and the stream ends with a
+        ``WorkflowCancelledEvent``; awaiting the handler then raises ``WorkflowCancelledByUser``.
+        """
+        if self.done():
+            return
+        driver = await self._driver_ready()
+        if not driver.state.done:
+            driver.apply(TickCancel(driver.now()))
+        await asyncio.wait([self])
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Abort the run at once (as ``asyncio`` does when an awaiting task is cancelled).
+
+        Running steps are cancelled and the handler ends cancelled. A nested run awaited by a
+        step is cancelled this way when the parent's step is cancelled.
+        """
+        if self.done():
+            return False
+        self._hard_cancel = True
+        driver = self._driver
+        if driver is not None and not driver.state.done:
+            driver.apply(TickCancel(driver.now()))
+        if not self.done():
+            super().cancel(msg)
+        return True
+
+    async def send_event(self, event: Event, step: str | None = None) -> None:
+        """Send ``event`` into the run (see ``Context.send_event``)."""
+        await self._driver_ready()
+        self.ctx.send_event(event, step=step)

@@ -1,0 +1,310 @@
+"""Context snapshots: a run's state as plain JSON, and back.
+
+The snapshot holds the ``ctx.store`` state and, for a run in progress, its queues, buffers,
+waiters, fan-out streams and timers. Invocations caught mid-flight are restored as queued work
+(they run again from the top). Event classes are looked up through an allow-list: the
+workflow's own event types plus the framework's; nothing is imported by name and nothing is
+unpickled.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from typing import Any
+
+from stepwork._core.errors import ContextSerdeError
+from stepwork._core.events import Event, UnreconstructedException
+from stepwork._core.state import (
+    Delivery,
+    FanOutStream,
+    Invocation,
+    RunState,
+    StepRuntime,
+    Timer,
+    Waiter,
+)
+from stepwork._runtime.state_store import InMemoryStateStore
+from stepwork._stores.codec import TypeRegistry, dump_event, dump_value, load_event, load_value
+
+__all__ = [
+    "FORMAT",
+    "dump_run_state",
+    "dump_snapshot",
+    "load_run_state",
+    "load_snapshot",
+    "registry_for",
+]
+
+FORMAT = "stepwork.context/1"
+
+
+def registry_for(workflow: Any) -> TypeRegistry:
+    """The allow-list of types a snapshot of ``workflow`` may name.
+
+    That is the framework's events, every event and state type in the workflow's step
+    signatures, and the ``Event`` subclasses defined at the top level of the workflow class's
+    own module (events used only with ``wait_for_event`` or ``send_event`` live there).
+    """
+    definition = workflow._definition()
+    extra: list[type] = list(definition.events)
+    extra.extend(definition.state_types)
+    module = sys.modules.get(type(workflow).__module__)
+    if module is not None:
+        extra.extend(
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, Event)
+            and value.__module__ == module.__name__
+        )
+    return TypeRegistry.default().with_types(*extra)
+
+
+def dump_snapshot(
+    workflow: Any, state: RunState | None, store: InMemoryStateStore[Any] | None
+) -> dict[str, Any]:
+    """A JSON-ready snapshot of a context (``state`` is ``None`` before any run)."""
+    return {
+        "format": FORMAT,
+        "workflow": workflow.workflow_name,
+        "is_running": state is not None and not state.done,
+        "state": store.to_json() if store is not None else None,
+        "run": dump_run_state(state) if state is not None and not state.done else None,
+    }
+
+
+def load_snapshot(workflow: Any, data: Any) -> tuple[RunState | None, InMemoryStateStore[Any]]:
+    """Rebuild ``(run_state, store)`` from :func:`dump_snapshot` output.
+
+    Raises:
+        ContextSerdeError: If ``data`` is not a snapshot, or names types outside the allow-list.
+    """
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ContextSerdeError(
+            "Context dict specified in an invalid format: expected the output of "
+            f"Context.to_dict() (format {FORMAT!r}), got "
+            f"{type(data).__name__ if not isinstance(data, dict) else sorted(data)!r}."
+        )
+    registry = registry_for(workflow)
+    try:
+        store_data = data.get("state")
+        definition = workflow._definition()
+        from stepwork._runtime.state_store import infer_state_type
+
+        if store_data is not None:
+            store: InMemoryStateStore[Any] = InMemoryStateStore.from_json(store_data, registry)
+        else:
+            store = InMemoryStateStore(infer_state_type(definition.state_types)())
+        run = data.get("run")
+        state = load_run_state(run, registry, definition.specs) if run is not None else None
+    except ContextSerdeError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise ContextSerdeError(
+            f"Context dict specified in an invalid format: {error!r}. Pass the output of "
+            "Context.to_dict() from the same workflow."
+        ) from error
+    return state, store
+
+
+def dump_run_state(state: RunState) -> dict[str, Any]:
+    """``state`` as JSON (the reducer's view of a run)."""
+    return {
+        "run_id": state.run_id,
+        "status": state.status,
+        "started_at": state.started_at,
+        "timeout": state.timeout,
+        "steps": {name: _dump_step(rt) for name, rt in state.steps.items()},
+        "invocations": [
+            {
+                "id": i.id,
+                "delivery": _dump_delivery(i.delivery),
+                "worker": i.worker,
+                "started_at": i.started_at,
+            }
+            for i in state.invocations.values()
+        ],
+        "waiters": {
+            key: {
+                "invocation": w.invocation,
+                "step": w.step,
+                "event_type": _type_name(w.event_type),
+                "requirements": [[k, dump_value(v)] for k, v in w.requirements],
+                "accept_subclasses": w.accept_subclasses,
+                "resolved": dump_event(w.resolved) if w.resolved is not None else None,
+            }
+            for key, w in state.waiters.items()
+        },
+        "waiter_events_sent": sorted(state.waiter_events_sent),
+        "streams": {
+            str(number): {
+                "parent": [list(p) for p in s.parent],
+                "producer": s.producer,
+                "collectors": list(s.collectors),
+                "live": s.live,
+                "gathered": {k: [dump_event(e) for e in v] for k, v in s.gathered.items()},
+                "fired": sorted(s.fired),
+                "recoveries": [list(r) for r in s.recoveries],
+            }
+            for number, s in state.streams.items()
+        },
+        "timers": {k: {"at": t.at, "kind": t.kind, "ref": t.ref} for k, t in state.timers.items()},
+        "counters": [state.next_invocation, state.next_stream, state.next_timer, state.tick_count],
+        "input_requested": state.input_requested,
+        "idle_announced": state.idle_announced,
+        "dead_ends": [list(d) for d in state.dead_ends],
+        "stop_event": dump_event(state.stop_event) if state.stop_event is not None else None,
+        "error": _dump_error(state.error),
+        "state": state.state,
+    }
+
+
+def load_run_state(data: dict[str, Any], registry: TypeRegistry, specs: dict[str, Any]) -> RunState:
+    """Rebuild a ``RunState`` from :func:`dump_run_state` output.
+
+    Raises:
+        ContextSerdeError: If a step in the snapshot no longer exists, or a type is not allowed.
+    """
+    unknown = sorted(set(data["steps"]) - set(specs))
+    if unknown:
+        raise ContextSerdeError(
+            f"The snapshot names steps this workflow does not have: {', '.join(unknown)}."
+        )
+    state = RunState(
+        run_id=data["run_id"],
+        status=data["status"],
+        started_at=data["started_at"],
+        timeout=data["timeout"],
+        steps={name: StepRuntime() for name in specs},
+    )
+    for name, step in data["steps"].items():
+        state.steps[name] = _load_step(step, registry)
+    for item in data["invocations"]:
+        delivery = _load_delivery(item["delivery"], registry)
+        state.invocations[item["id"]] = Invocation(
+            item["id"], delivery, item["worker"], item["started_at"]
+        )
+        state.steps[delivery.step].running[item["id"]] = item["worker"]
+    for key, w in data["waiters"].items():
+        state.waiters[key] = Waiter(
+            w["invocation"],
+            w["step"],
+            registry.lookup(w["event_type"]),
+            tuple((k, load_value(v, registry)) for k, v in w["requirements"]),
+            w["accept_subclasses"],
+            load_event(w["resolved"], registry) if w["resolved"] is not None else None,
+        )
+    state.waiter_events_sent = set(data["waiter_events_sent"])
+    for number, s in data["streams"].items():
+        state.streams[int(number)] = FanOutStream(
+            tuple((a, b) for a, b in s["parent"]),
+            s["producer"],
+            tuple(s["collectors"]),
+            s["live"],
+            {k: [load_event(e, registry) for e in v] for k, v in s["gathered"].items()},
+            set(s["fired"]),
+            tuple((a, b) for a, b in s["recoveries"]),
+        )
+    for key, t in data["timers"].items():
+        ref = t["ref"]
+        state.timers[key] = Timer(t["at"], t["kind"], tuple(ref) if isinstance(ref, list) else ref)
+    state.next_invocation, state.next_stream, state.next_timer, state.tick_count = data["counters"]
+    state.input_requested = data["input_requested"]
+    state.idle_announced = data["idle_announced"]
+    state.dead_ends = [(a, b) for a, b in data["dead_ends"]]
+    state.stop_event = load_event(data["stop_event"], registry) if data["stop_event"] else None
+    state.error = _load_error(data["error"])
+    state.state = data["state"]
+    return state
+
+
+def _dump_step(rt: StepRuntime) -> dict[str, Any]:
+    return {
+        "queue": [_dump_delivery(d) for d in rt.queue],
+        "delayed": {str(n): _dump_delivery(d) for n, d in rt.delayed.items()},
+        "buffers": {k: [dump_event(e) for e in v] for k, v in rt.buffers.items()},
+        "joins": [
+            [
+                [list(p) for p in scope],
+                {param: [dump_event(e) for e in q] for param, q in slots.items()},
+            ]
+            for scope, slots in rt.joins.items()
+        ],
+    }
+
+
+def _load_step(data: dict[str, Any], registry: TypeRegistry) -> StepRuntime:
+    rt = StepRuntime()
+    rt.queue = deque(_load_delivery(d, registry) for d in data["queue"])
+    rt.delayed = {int(n): _load_delivery(d, registry) for n, d in data["delayed"].items()}
+    rt.buffers = {k: [load_event(e, registry) for e in v] for k, v in data["buffers"].items()}
+    for scope, slots in data["joins"]:
+        key = tuple((a, b) for a, b in scope)
+        rt.joins[key] = {p: deque(load_event(e, registry) for e in q) for p, q in slots.items()}
+    return rt
+
+
+def _dump_delivery(d: Delivery) -> dict[str, Any]:
+    payload: dict[str, Any]
+    if isinstance(d.payload, list):
+        payload = {"list": [dump_event(e) for e in d.payload]}
+    elif isinstance(d.payload, dict):
+        payload = {"join": {k: dump_event(e) for k, e in d.payload.items()}}
+    else:
+        payload = {"event": dump_event(d.payload)}
+    return {
+        "step": d.step,
+        "payload": payload,
+        "scope": [list(p) for p in d.scope],
+        "attempts": d.attempts,
+        "first_attempt_at": d.first_attempt_at,
+        "last_error": _dump_error(d.last_error),
+        "last_failed_at": d.last_failed_at,
+        "recoveries": [list(r) for r in d.recoveries],
+        "not_before": d.not_before,
+    }
+
+
+def _load_delivery(data: dict[str, Any], registry: TypeRegistry) -> Delivery:
+    raw = data["payload"]
+    payload: Any
+    if "list" in raw:
+        payload = [load_event(e, registry) for e in raw["list"]]
+    elif "join" in raw:
+        payload = {k: load_event(e, registry) for k, e in raw["join"].items()}
+    else:
+        payload = load_event(raw["event"], registry)
+    return Delivery(
+        step=data["step"],
+        payload=payload,
+        scope=tuple((a, b) for a, b in data["scope"]),
+        attempts=data["attempts"],
+        first_attempt_at=data["first_attempt_at"],
+        last_error=_load_error(data["last_error"]),
+        last_failed_at=data["last_failed_at"],
+        recoveries=tuple((a, b) for a, b in data["recoveries"]),
+        not_before=data["not_before"],
+    )
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _dump_error(error: BaseException | None) -> dict[str, str] | None:
+    if error is None:
+        return None
+    return {"exception_type": _type_name(type(error)), "exception_message": str(error)}
+
+
+def _load_error(data: dict[str, str] | None) -> BaseException | None:
+    if data is None:
+        return None
+    import builtins
+
+    module, _, name = data["exception_type"].rpartition(".")
+    candidate = getattr(builtins, name, None) if module == "builtins" else None
+    if isinstance(candidate, type) and issubclass(candidate, BaseException):
+        return candidate(data["exception_message"])
+    return UnreconstructedException(data["exception_message"], original_type=data["exception_type"])

@@ -1,0 +1,285 @@
+"""``ctx.store``: a run's state, read and written by dotted path, journaled on every commit.
+
+Every write goes through one commit point that first checks the new state serialises (so a
+value the journal could not hold is refused at the write, naming its key, and the state stays
+as it was), then installs it and hands its JSON to the ``on_commit`` hook. Writers are
+serialised by a loop-independent lock; ``edit_state()`` holds it for the whole block and works
+on an isolated deep copy that readers do not see until it commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, Generic
+
+from pydantic import BaseModel, ValidationError
+from typing_extensions import TypeVar
+
+from stepwork._core.dict_like import DictLikeModel
+from stepwork._core.errors import ContextSerdeError, ContextStateError, StateStoreError
+from stepwork._core.event_fields import qualified_name
+from stepwork._runtime.state_paths import MISSING, assign_path, read_path, split_path
+from stepwork._runtime.writer_lock import WriterLock
+from stepwork._stores.codec import TypeRegistry, dump_model_body, dump_value, load_model_body
+
+__all__ = ["MODEL_T", "DictState", "InMemoryStateStore", "infer_state_type"]
+
+
+class DictState(DictLikeModel):
+    """The default run state: free-form keys, as ``state["k"]`` or ``state.k``.
+
+    Example:
+        >>> state = DictState(count=1)
+        >>> state["count"], state.count
+        (1, 1)
+    """
+
+
+MODEL_T = TypeVar("MODEL_T", bound=BaseModel, default=DictState)
+
+# Stores (by id) whose edit_state block encloses the current task: their writers must raise.
+_EDITING: ContextVar[frozenset[int]] = ContextVar("stepwork_editing_stores", default=frozenset())
+
+_NO_DEFAULT: Any = ...
+
+
+class InMemoryStateStore(Generic[MODEL_T]):
+    """A run's state held in memory, journaled through ``on_commit``.
+
+    Args:
+        initial_state: The state to start from (a ``DictState`` or a typed pydantic model).
+        on_commit: Called with the state's JSON (see :meth:`to_json`) after every committed
+            write.
+
+    Example:
+        >>> import asyncio
+        >>> store = InMemoryStateStore(DictState())
+        >>> asyncio.run(store.set("user.name", "Ada"))
+        >>> asyncio.run(store.get("user"))
+        {'name': 'Ada'}
+    """
+
+    def __init__(
+        self,
+        initial_state: MODEL_T,
+        *,
+        on_commit: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._state = initial_state
+        self._on_commit = on_commit
+        self._lock = WriterLock()
+
+    @property
+    def state_type(self) -> type[MODEL_T]:
+        """The class of the state model."""
+        return type(self._state)
+
+    async def get_state(self) -> MODEL_T:
+        """Return a shallow copy of the state (nested values are shared with the store)."""
+        return self._state.model_copy()
+
+    async def get(self, path: str, default: Any = _NO_DEFAULT) -> Any:
+        """Return the value at dotted ``path`` (``""`` is the state itself).
+
+        Values are shared with the store, not copied.
+
+        Raises:
+            StateStoreError: If the path does not exist and no ``default`` was given, or the
+                path is longer than 1000 segments.
+        """
+        found = read_path(self._state, split_path(path, allow_empty=True))
+        if found is MISSING:
+            if default is _NO_DEFAULT:
+                raise StateStoreError(f"Path {path!r} not found in state")
+            return default
+        return found
+
+    async def set(self, path: str, value: Any) -> None:
+        """Write ``value`` at dotted ``path``, creating missing intermediate dicts.
+
+        Raises:
+            StateSerializationError: If ``value`` cannot be serialised (the state is unchanged).
+            StateStoreError: If the path is empty or cannot be written.
+            ContextStateError: If called inside this store's ``edit_state()`` block.
+        """
+        self._refuse_inside_edit("set")
+        segments = split_path(path, allow_empty=False)
+        dump_value(value, path=path)
+        async with self._lock:
+            undo = assign_path(self._state, segments, value)
+            if self._on_commit is not None:
+                try:
+                    payload = self._json_of(self._state)
+                except ContextSerdeError:
+                    undo()
+                    raise
+                self._on_commit(payload)
+
+    async def set_state(self, state: MODEL_T) -> None:
+        """Replace the state, or merge a parent-type instance's fields into it.
+
+        Raises:
+            StateStoreError: If ``state`` is neither the state's type (or a subclass) nor a
+                parent type of it.
+            StateSerializationError: If the new state cannot be serialised.
+            ContextStateError: If called inside this store's ``edit_state()`` block.
+        """
+        self._refuse_inside_edit("set_state")
+        current_type = type(self._state)
+        if isinstance(state, current_type):
+            candidate = state
+        elif isinstance(state, BaseModel) and issubclass(current_type, type(state)):
+            updates = {name: getattr(state, name) for name in type(state).model_fields}
+            candidate = self._state.model_copy(update=updates)
+            if isinstance(state, DictLikeModel) and isinstance(candidate, DictLikeModel):
+                candidate._data = dict(state._data)
+        else:
+            raise StateStoreError(
+                f"State must be of type {current_type.__name__} or a parent type, got "
+                f"{type(state).__name__}"
+            )
+        async with self._lock:
+            self._commit(candidate)
+
+    async def clear(self) -> None:
+        """Reset the state to a fresh default instance of its type.
+
+        Raises:
+            StateStoreError: If the state type has fields without defaults.
+            ContextStateError: If called inside this store's ``edit_state()`` block.
+        """
+        self._refuse_inside_edit("clear")
+        try:
+            fresh = type(self._state)()
+        except ValidationError as error:
+            raise StateStoreError(
+                "State must have defaults for all fields: "
+                f"{type(self._state).__name__}() fails ({error.error_count()} missing or "
+                "invalid). Give every field of the state model a default."
+            ) from error
+        async with self._lock:
+            self._commit(fresh)
+
+    def edit_state(self) -> _EditSession[MODEL_T]:
+        """Edit the state in a block: ``async with store.edit_state() as state: ...``.
+
+        The block gets an isolated deep copy, committed when the block exits without an
+        exception; readers see the old state until then. Other writers wait for the block.
+        Calling a writer of this store inside the block raises ``ContextStateError``.
+        """
+        return _EditSession(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return ``{"state_type": "module.QualName", "state_data": ...}`` for the state."""
+        return self._json_of(self._state)
+
+    @classmethod
+    def from_json(
+        cls,
+        data: dict[str, Any],
+        registry: TypeRegistry,
+        *,
+        on_commit: Callable[[dict[str, Any]], None] | None = None,
+    ) -> InMemoryStateStore[Any]:
+        """Rebuild a store from :meth:`to_json` output.
+
+        Raises:
+            ContextSerdeError: If the data is malformed or names a type outside ``registry``.
+        """
+        registry = registry.with_types(DictState)
+        try:
+            state_type = registry.lookup(data["state_type"])
+            body = data["state_data"]
+        except (KeyError, TypeError) as error:
+            raise ContextSerdeError(
+                f"State data is malformed ({error!r}): expected the output of to_json()."
+            ) from error
+        if not (isinstance(state_type, type) and issubclass(state_type, BaseModel)):
+            raise ContextSerdeError(f"State type {data['state_type']!r} is not a pydantic model.")
+        return InMemoryStateStore(load_model_body(state_type, body, registry), on_commit=on_commit)
+
+    @staticmethod
+    def _json_of(state: BaseModel) -> dict[str, Any]:
+        return {"state_type": qualified_name(type(state)), "state_data": dump_model_body(state)}
+
+    def _commit(self, state: MODEL_T) -> None:
+        payload = self._json_of(state)  # refuses the state before it is installed
+        self._state = state
+        if self._on_commit is not None:
+            self._on_commit(payload)
+
+    def _refuse_inside_edit(self, method: str) -> None:
+        if id(self) in _EDITING.get():
+            raise ContextStateError(
+                f"writer called inside edit_state: mutate the yielded state instead "
+                f"(store.{method}() was called inside the store's edit_state() block)."
+            )
+
+
+class _EditSession(Generic[MODEL_T]):
+    """The async context manager behind :meth:`InMemoryStateStore.edit_state`."""
+
+    __slots__ = ("_draft", "_outer", "_store")
+
+    def __init__(self, store: InMemoryStateStore[MODEL_T]) -> None:
+        self._store = store
+
+    async def __aenter__(self) -> MODEL_T:
+        store = self._store
+        store._refuse_inside_edit("edit_state")
+        await store._lock.acquire()
+        try:
+            self._draft = store._state.model_copy(deep=True)
+        except BaseException:
+            store._lock.release()
+            raise
+        self._outer = _EDITING.get()
+        _EDITING.set(self._outer | {id(store)})
+        return self._draft
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _EDITING.set(self._outer)
+        try:
+            if exc_type is None:
+                self._store._commit(self._draft)
+        finally:
+            self._store._lock.release()
+
+
+def infer_state_type(types: Iterable[type]) -> type[BaseModel]:
+    """Pick the run's state type from the ``Context[T]`` annotations of its steps.
+
+    ``DictState`` annotations are neutral. The others must form one inheritance chain; the
+    most derived wins. With none, the state type is ``DictState``.
+
+    Raises:
+        StateStoreError: If the types are not all on one inheritance chain, or one is not a
+            pydantic model.
+    """
+    chosen: type[BaseModel] = DictState
+    seen: list[type] = []
+    for candidate in types:
+        if candidate is DictState or candidate in seen:
+            continue
+        if not (isinstance(candidate, type) and issubclass(candidate, BaseModel)):
+            raise StateStoreError(
+                f"State type {candidate!r} is not a pydantic model; Context[T] needs a "
+                "BaseModel subclass with defaults for every field."
+            )
+        seen.append(candidate)
+        if chosen is DictState or issubclass(candidate, chosen):
+            chosen = candidate
+        elif not issubclass(chosen, candidate):
+            names = ", ".join(t.__name__ for t in seen)
+            raise StateStoreError(
+                "Multiple state types are not in a compatible inheritance hierarchy. All state "
+                f"types must share a common inheritance chain. Found: {names}"
+            )
+    return chosen

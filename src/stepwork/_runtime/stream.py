@@ -1,0 +1,78 @@
+"""The run's event log: every published event, kept in order, followed by any number of readers.
+
+Invariants: events are only appended; a reader following from offset ``n`` sees every event from
+``n`` on, exactly once and in order; after ``close()`` readers drain what is left and stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+__all__ = ["EventLog"]
+
+
+class EventLog:
+    """An append-only list of published events with async followers."""
+
+    __slots__ = ("_closed", "_events", "_wakers")
+
+    def __init__(self) -> None:
+        self._events: list[Any] = []
+        self._wakers: list[asyncio.Future[None]] = []
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    @property
+    def closed(self) -> bool:
+        """True once the run has ended: nothing more will be appended."""
+        return self._closed
+
+    def events(self) -> list[Any]:
+        """A copy of every event published so far."""
+        return list(self._events)
+
+    def append(self, event: Any) -> None:
+        """Publish ``event`` and wake every waiting reader."""
+        self._events.append(event)
+        if self._wakers:
+            self._wake()
+
+    def close(self) -> None:
+        """Mark the end of the log and wake every waiting reader."""
+        self._closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        wakers, self._wakers = self._wakers, []
+        for waker in wakers:
+            if not waker.done():
+                waker.set_result(None)
+
+    async def follow(self, start: int = 0) -> AsyncIterator[tuple[int, Any]]:
+        """Yield ``(offset, event)`` from ``start`` until the log is closed and drained.
+
+        Args:
+            start: Offset of the first event to yield (0 is the first event ever published).
+
+        Raises:
+            ValueError: If ``start`` is negative.
+        """
+        if start < 0:
+            raise ValueError(f"start must be an offset of 0 or more, got {start}.")
+        position = start
+        events = self._events
+        while True:
+            if position < len(events):
+                event = events[position]
+                position += 1
+                yield position - 1, event
+                continue
+            if self._closed:
+                return
+            waker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._wakers.append(waker)
+            await waker

@@ -1,0 +1,338 @@
+"""``Workflow``: a class of ``@step`` methods, run by events.
+
+Example:
+    >>> from stepwork import StartEvent, StopEvent, Workflow, step
+    >>> class Hello(Workflow):
+    ...     @step
+    ...     async def greet(self, ev: StartEvent) -> StopEvent:
+    ...         return StopEvent(result=f"hello {ev.name}")
+    >>> import asyncio
+    >>> async def main() -> str:
+    ...     return await Hello().run(name="ada")
+    >>> asyncio.run(main())
+    'hello ada'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from stepwork._core.errors import (
+    ContextStateError,
+    StartEventError,
+    WorkflowValidationError,
+)
+from stepwork._core.events import Event, StartEvent
+from stepwork._core.graph import GRAPH_CHECKS, Finding
+from stepwork._definition.decorators import StepConfig, step_config
+from stepwork._runtime.clock import Clock, SystemClock
+from stepwork._runtime.context import Context
+from stepwork._runtime.definition import WorkflowDefinition, build_definition
+from stepwork._runtime.driver import RunDriver
+from stepwork._runtime.handler import WorkflowHandler
+from stepwork._runtime.resources import ResourceManager
+
+__all__ = ["Workflow"]
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+class Workflow:
+    """Base class of workflows: subclass it and add ``@step`` methods.
+
+    Args:
+        timeout: Seconds a run may take; ``None`` for no limit.
+        disable_validation: Skip the graph checks (start/stop inference still applies).
+        verbose: Print each step's start and end to standard error.
+        resource_manager: Where ``Resource`` values are cached (one per workflow by default).
+        num_concurrent_runs: Most runs of this instance at once; extra runs wait their turn.
+        workflow_name: Name used in messages and by the server (default: module.QualName).
+        skip_graph_checks: Graph checks to skip: ``reachability``, ``terminal_event``, ``dead_end``.
+        clock: Source of time for timeouts and retries (``stepwork.testing.ManualClock`` in tests).
+
+    Raises:
+        WorkflowConfigurationError: If no step or several accept a ``StartEvent`` type, or no
+            step or several return a ``StopEvent`` type.
+        WorkflowValidationError: If the graph has problems (all are listed) or an argument is
+            invalid.
+    """
+
+    _added_steps: ClassVar[dict[str, Callable[..., Any]]] = {}
+    _cached: ClassVar[tuple[int, frozenset[str], WorkflowDefinition] | None] = None
+    _version: ClassVar[int] = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._added_steps = {}
+        cls._cached = None
+        cls._version = 0
+
+    def __init__(
+        self,
+        timeout: float | None = 45.0,
+        disable_validation: bool = False,
+        verbose: bool = False,
+        resource_manager: ResourceManager | None = None,
+        num_concurrent_runs: int | None = None,
+        workflow_name: str | None = None,
+        skip_graph_checks: set[str] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if num_concurrent_runs is not None and (
+            isinstance(num_concurrent_runs, bool)
+            or not isinstance(num_concurrent_runs, int)
+            or num_concurrent_runs < 1
+        ):
+            raise WorkflowValidationError(
+                "num_concurrent_runs must be a positive integer or None, "
+                f"got {num_concurrent_runs!r}."
+            )
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise WorkflowValidationError(
+                f"timeout must be a positive number of seconds or None, got {timeout!r}."
+            )
+        skips = frozenset(skip_graph_checks or ())
+        unknown = sorted(skips - set(GRAPH_CHECKS))
+        if unknown:
+            raise WorkflowValidationError(
+                f"Unknown graph check names: {', '.join(unknown)}. "
+                f"Valid: {', '.join(GRAPH_CHECKS)}."
+            )
+        self._timeout = timeout
+        self._disable_validation = disable_validation
+        self._verbose = verbose
+        self._skips = skips
+        self._resource_manager = resource_manager or ResourceManager()
+        self._num_concurrent_runs = num_concurrent_runs
+        self._slots: asyncio.Semaphore | None = None
+        self._name = workflow_name
+        self._clock: Clock = clock or SystemClock()
+        self._validated_version = -1
+        definition = self._definition()
+        if definition.config_error is not None:
+            raise definition.config_error
+        if not disable_validation:
+            self._validate_graph()
+
+    # -- class-level definition -----------------------------------------------------------------
+
+    @classmethod
+    def _step_configs(cls) -> dict[str, StepConfig]:
+        configs: dict[str, StepConfig] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                config = step_config(value)
+                if config is not None:
+                    configs.pop(name, None)
+                    configs[name] = config
+        for func in cls._added_steps.values():
+            config = step_config(func)
+            assert config is not None
+            configs[config.name] = config
+        return configs
+
+    @classmethod
+    def _definition(cls, skips: frozenset[str] = frozenset()) -> WorkflowDefinition:
+        cached = cls._cached
+        if cached is not None and cached[0] == cls._version and cached[1] == skips:
+            return cached[2]
+        definition = build_definition(cls.__qualname__, cls._step_configs(), skips)
+        cls._cached = (cls._version, skips, definition)
+        return definition
+
+    @classmethod
+    def add_step(cls, func: Callable[..., Any]) -> None:
+        """Add a free function decorated with ``@step(workflow=cls)`` as a step of ``cls``.
+
+        Raises:
+            WorkflowValidationError: If ``func`` is not a step, or a step of that name exists.
+        """
+        config = step_config(func)
+        if config is None:
+            raise WorkflowValidationError(
+                f"{getattr(func, '__name__', func)!r} is not a step: decorate it with @step first."
+            )
+        if config.name in cls._step_configs():
+            raise WorkflowValidationError(
+                f"A step named '{config.name}' already exists on {cls.__qualname__}; rename it.",
+                step_name=config.name,
+            )
+        cls._added_steps[config.name] = func
+        cls._version += 1
+
+    @classmethod
+    def check(cls) -> list[Finding]:
+        """Every configuration and graph problem of this workflow class, without raising."""
+        definition = cls._definition()
+        findings = list(definition.findings)
+        if definition.config_error is not None:
+            findings.insert(
+                0, Finding("configuration", None, None, str(definition.config_error), "")
+            )
+        return findings
+
+    # -- properties -----------------------------------------------------------------------------
+
+    @property
+    def workflow_name(self) -> str:
+        """The name given at construction, else ``module.QualName`` of the class."""
+        return self._name or f"{type(self).__module__}.{type(self).__qualname__}"
+
+    @property
+    def start_event_class(self) -> type[StartEvent]:
+        """The ``StartEvent`` type this workflow starts from."""
+        spec = self._definition().spec
+        assert spec is not None
+        start: type[StartEvent] = spec.start_event
+        return start
+
+    @property
+    def stop_event_class(self) -> type[Event]:
+        """The ``StopEvent`` type this workflow ends with."""
+        spec = self._definition().spec
+        assert spec is not None
+        stop: type[Event] = spec.stop_event
+        return stop
+
+    @property
+    def events(self) -> list[type[Event]]:
+        """Every event type a step of this workflow accepts or returns."""
+        return self._definition().events
+
+    @property
+    def resource_manager(self) -> ResourceManager:
+        """Where this workflow's ``Resource`` values are cached."""
+        return self._resource_manager
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds a run may take, or ``None``."""
+        return self._timeout
+
+    # -- validation and running ---------------------------------------------------------------
+
+    def _validate_graph(self) -> None:
+        definition = self._definition(self._skips)
+        definition.raise_for_problems()
+        self._validated_version = type(self)._version
+
+    def validate(self) -> bool:
+        """Check the workflow's graph now; True when it asks people for input.
+
+        Raises:
+            WorkflowConfigurationError: If start/stop events cannot be inferred.
+            WorkflowValidationError: If the graph has problems.
+        """
+        self._validate_graph()
+        return self._definition().uses_human_input
+
+    def run(
+        self,
+        ctx: Context[Any] | None = None,
+        start_event: StartEvent | None = None,
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> WorkflowHandler:
+        """Start a run and return its handler at once (needs a running event loop).
+
+        Args:
+            ctx: A context to run in: its state carries over; a context restored mid-run
+                resumes without a new start event.
+            start_event: The start event; or pass its fields as keyword arguments.
+            run_id: The run's id (default: a random 10-character id).
+            **kwargs: Fields of the start event.
+
+        Raises:
+            StartEventError: If the start event is of the wrong type, or the keyword arguments
+                do not validate, or both a start event and keyword arguments are given.
+            ContextStateError: If ``ctx`` is still running another run.
+            WorkflowValidationError: If steps were added since the last check and the graph
+                now has problems.
+        """
+        definition = self._definition()
+        if definition.config_error is not None:
+            raise definition.config_error
+        if not self._disable_validation and self._validated_version != type(self)._version:
+            self._validate_graph()
+        context = ctx if ctx is not None else Context(self)
+        if context._driver is not None and not context._driver.state.done:
+            raise ContextStateError(
+                "Cannot start a new run while context is already running. Await the current "
+                "run (or cancel it) first, or use a new Context."
+            )
+        restored = context._restored is not None and not context._restored.done
+        event = None if restored else self._start_event(start_event, kwargs)
+        run_id = run_id or "".join(secrets.choice(_ALPHABET) for _ in range(10))
+        handler = WorkflowHandler(context, run_id, self.workflow_name)
+        if self._num_concurrent_runs is None:
+            self._launch(definition, context, handler, event)
+        else:
+            asyncio.get_running_loop().create_task(
+                self._queued(definition, context, handler, event)
+            )
+        return handler
+
+    def _start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> StartEvent:
+        expected = self.start_event_class
+        if start_event is not None:
+            if kwargs:
+                raise StartEventError(
+                    f"Pass either start_event or keyword arguments, not both (got "
+                    f"{', '.join(sorted(kwargs))})."
+                )
+            if not isinstance(start_event, expected):
+                raise StartEventError(
+                    f"Workflow '{self.workflow_name}' starts from {expected.__name__}; got "
+                    f"{type(start_event).__name__}. Pass {expected.__name__}(...) or its fields "
+                    "as keyword arguments."
+                )
+            return start_event
+        try:
+            return expected(**kwargs)
+        except ValueError as error:
+            raise StartEventError(
+                f"Failed creating a start event of type '{expected.__name__}' with the keyword "
+                f"arguments: {kwargs!r}. {error}"
+            ) from error
+
+    def _launch(
+        self,
+        definition: WorkflowDefinition,
+        context: Context[Any],
+        handler: WorkflowHandler,
+        start_event: StartEvent | None,
+        on_end: Callable[[], None] | None = None,
+    ) -> None:
+        restored = context._take_restored()
+        store_json = restored.state if restored is not None else None
+        state = restored or definition.reducer.new_state(handler.run_id, store_json)
+
+        def finished(stop: Any, error: BaseException | None) -> None:
+            handler._complete(stop, error)
+            if on_end is not None:
+                on_end()
+
+        driver = RunDriver(definition, self, context, handler.run_id, state, self._clock, finished)
+        context._attach(driver)
+        handler._bind(driver)
+        driver.start(start_event, self._timeout)
+
+    async def _queued(
+        self,
+        definition: WorkflowDefinition,
+        context: Context[Any],
+        handler: WorkflowHandler,
+        start_event: StartEvent | None,
+    ) -> None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._num_concurrent_runs or 1)
+        slots = self._slots
+        await slots.acquire()
+        if handler.done():
+            slots.release()
+            return
+        self._launch(definition, context, handler, start_event, on_end=slots.release)

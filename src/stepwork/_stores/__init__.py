@@ -1,0 +1,3 @@
+"""Stores layer: the JSON codec (and, later, the run journals)."""
+
+__all__: list[str] = []

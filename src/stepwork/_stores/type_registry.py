@@ -1,0 +1,124 @@
+"""``TypeRegistry``: the allow-list of classes that stored JSON may name.
+
+Loading a snapshot or a journal never imports a module and never unpickles: a class named in
+the JSON must be in the registry, looked up by its qualified name (``module.QualName``) or, when
+that is not known, by its bare class name (so ``__main__.MyEvent`` still finds ``app.MyEvent``
+once the script is imported as a module). Registries are immutable; ``with_types`` returns an
+extended copy.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from enum import Enum
+
+from stepwork._core import errors as _errors
+from stepwork._core import events as _events
+from stepwork._core.event_fields import qualified_name
+
+__all__ = ["TypeRegistry"]
+
+_AMBIGUOUS: type = type("_Ambiguous", (), {})
+
+
+def _framework_types() -> list[type]:
+    found: list[type] = []
+    for module in (_events, _errors):
+        for name in module.__all__:
+            candidate = getattr(module, name)
+            if isinstance(candidate, type) and (
+                issubclass(candidate, (_events.Event, BaseException, Enum))
+            ):
+                found.append(candidate)
+    return found
+
+
+class TypeRegistry:
+    """An immutable allow-list of classes, by qualified and by bare name.
+
+    Args:
+        types: The allowed classes.
+
+    Example:
+        >>> from stepwork._core.events import Event
+        >>> class Ping(Event):
+        ...     pass
+        >>> registry = TypeRegistry.default().with_types(Ping)
+        >>> registry.lookup("Ping") is Ping
+        True
+    """
+
+    __slots__ = ("_by_bare", "_by_qualified")
+
+    def __init__(self, types: Iterable[type] = ()) -> None:
+        self._by_qualified: dict[str, type] = {}
+        self._by_bare: dict[str, type] = {}
+        self._add(types)
+
+    def _add(self, types: Iterable[type]) -> None:
+        for cls in types:
+            if not isinstance(cls, type):
+                raise TypeError(f"TypeRegistry takes classes, got {cls!r}")
+            self._by_qualified[qualified_name(cls)] = cls
+            bare = cls.__qualname__.rpartition(".")[2]
+            known = self._by_bare.get(bare)
+            self._by_bare[bare] = cls if known is None or known is cls else _AMBIGUOUS
+
+    @classmethod
+    def default(cls) -> TypeRegistry:
+        """The registry of stepwork's own types: framework events, ``StepState``, errors."""
+        return _default_registry()
+
+    def with_types(self, *classes: type) -> TypeRegistry:
+        """Return a copy of this registry that also allows ``classes``."""
+        extended = TypeRegistry()
+        extended._by_qualified = dict(self._by_qualified)
+        extended._by_bare = dict(self._by_bare)
+        extended._add(classes)
+        return extended
+
+    def resolve(self, name: str) -> type | None:
+        """Return the allowed class called ``name`` (qualified or bare), or ``None``."""
+        found = self._by_qualified.get(name)
+        if found is None:
+            found = self._by_bare.get(name.rpartition(".")[2])
+        if found is None or found is _AMBIGUOUS:
+            return None
+        return found
+
+    def lookup(self, name: str) -> type:
+        """Return the allowed class called ``name``.
+
+        Raises:
+            ContextSerdeError: If no allowed class has that name (or its bare name is shared by
+                several allowed classes and the qualified name matches none of them).
+        """
+        found = self.resolve(name)
+        if found is not None:
+            return found
+        bare = name.rpartition(".")[2]
+        if self._by_bare.get(bare) is _AMBIGUOUS:
+            raise _errors.ContextSerdeError(
+                f"Type {name!r} is ambiguous: several allowed classes are called {bare!r} and "
+                "none has this qualified name. Load with the same module layout that saved it."
+            )
+        raise _errors.ContextSerdeError(
+            f"Type {name!r} is not in the allow-list of types that may be loaded, so it was not "
+            "imported. Declare it in a step signature or a Context[State] annotation of the "
+            f"workflow, or allow it explicitly with TypeRegistry.with_types({bare})."
+        )
+
+    def __contains__(self, cls: object) -> bool:
+        return isinstance(cls, type) and self._by_qualified.get(qualified_name(cls)) is cls
+
+    def __iter__(self) -> Iterator[type]:
+        return iter(self._by_qualified.values())
+
+    def __len__(self) -> int:
+        return len(self._by_qualified)
+
+
+@functools.cache
+def _default_registry() -> TypeRegistry:
+    return TypeRegistry(_framework_types())

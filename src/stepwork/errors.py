@@ -1,0 +1,61 @@
+"""The stepwork error tree.
+
+    StepworkError
+    ├── WorkflowValidationError        bad step signature or graph (definition / construction)
+    ├── WorkflowConfigurationError     no or several start/stop event types (construction)
+    ├── WorkflowRuntimeError           (also a RuntimeError) something failed during a run
+    │   ├── StartEventError            (also a ValueError) bad start event or keyword arguments
+    │   └── WorkflowStalledError       the run can never finish
+    ├── WorkflowTimeoutError           (also a TimeoutError) the run exceeded its timeout
+    │   └── StepTimeoutError           one step invocation exceeded its own timeout
+    ├── WorkflowCancelledByUser        the caller cancelled the run
+    ├── ContextStateError              (also a RuntimeError) a Context call in the wrong place
+    ├── ContextSerdeError              (also a ValueError) a snapshot could not be written/read
+    │   └── StateSerializationError    a state value is not JSON-serialisable (names the key)
+    ├── ResourceError                  (also a ValueError) a resource could not be resolved
+    ├── WorkflowDone                   compatibility only
+    └── WorkflowStepDoesNotExistError  compatibility only
+
+Errors about a run carry ``run_id``; errors about a step carry ``step_name``.
+
+Example:
+    >>> from stepwork.errors import StepworkError, WorkflowTimeoutError
+    >>> issubclass(WorkflowTimeoutError, (StepworkError, TimeoutError))
+    True
+"""
+
+from stepwork._core.errors import (
+    ContextSerdeError,
+    ContextStateError,
+    ResourceError,
+    StartEventError,
+    StateSerializationError,
+    StepTimeoutError,
+    StepworkError,
+    WorkflowCancelledByUser,
+    WorkflowConfigurationError,
+    WorkflowDone,
+    WorkflowRuntimeError,
+    WorkflowStalledError,
+    WorkflowStepDoesNotExistError,
+    WorkflowTimeoutError,
+    WorkflowValidationError,
+)
+
+__all__ = [
+    "ContextSerdeError",
+    "ContextStateError",
+    "ResourceError",
+    "StartEventError",
+    "StateSerializationError",
+    "StepTimeoutError",
+    "StepworkError",
+    "WorkflowCancelledByUser",
+    "WorkflowConfigurationError",
+    "WorkflowDone",
+    "WorkflowRuntimeError",
+    "WorkflowStalledError",
+    "WorkflowStepDoesNotExistError",
+    "WorkflowTimeoutError",
+    "WorkflowValidationError",
+]

@@ -1,0 +1,5 @@
+"""The run handler returned by ``Workflow.run``."""
+
+from stepwork._runtime.handler import WorkflowHandler
+
+__all__ = ["WorkflowHandler"]

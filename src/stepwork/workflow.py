@@ -1,0 +1,5 @@
+"""The ``Workflow`` base class."""
+
+from stepwork._runtime.workflow import Workflow
+
+__all__ = ["Workflow"]

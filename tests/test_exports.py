@@ -1,0 +1,110 @@
+"""House rules that must not rot: the public surface, the pure core, module sizes."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pathlib
+
+import stepwork
+
+SRC = pathlib.Path(stepwork.__file__).parent
+
+# Modules allowed past the 500-line cap, each with its reason.
+SIZE_EXCEPTIONS: dict[str, str] = {}
+
+# What the pure core may import: the standard library's pure parts, pydantic, typing helpers.
+CORE_FORBIDDEN = {"asyncio", "time", "logging", "threading", "socket", "os", "subprocess", "io"}
+
+
+def test_top_level_all_is_sorted_and_importable() -> None:
+    assert stepwork.__all__ == sorted(stepwork.__all__)
+    for name in stepwork.__all__:
+        assert getattr(stepwork, name) is not None
+
+
+def test_drop_in_names_are_exported() -> None:
+    for name in (
+        "Workflow",
+        "step",
+        "catch_error",
+        "Context",
+        "Event",
+        "StartEvent",
+        "StopEvent",
+        "InputRequiredEvent",
+        "HumanResponseEvent",
+        "WorkflowHandler",
+        "WorkflowRuntimeError",
+        "WorkflowTimeoutError",
+        "WorkflowValidationError",
+        "WorkflowCancelledByUser",
+        "ContextStateError",
+        "ContextSerdeError",
+        "Resource",
+        "ResourceConfig",
+        "retry_policy",
+        "ConstantDelayRetryPolicy",
+        "ExponentialBackoffRetryPolicy",
+        "Collect",
+        "Take",
+        "All",
+    ):
+        assert name in stepwork.__all__, name
+
+
+def test_every_module_declares_all() -> None:
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+        assert "__all__" in names, f"{path.relative_to(SRC)} has no __all__"
+
+
+def test_public_submodules_reexport_only() -> None:
+    for name in (
+        "events",
+        "errors",
+        "retry_policy",
+        "resource",
+        "collect",
+        "context",
+        "decorators",
+        "handler",
+        "workflow",
+        "testing",
+    ):
+        module = importlib.import_module(f"stepwork.{name}")
+        tree = ast.parse(pathlib.Path(module.__file__ or "").read_text())
+        defined = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+        assert not defined, f"stepwork.{name} defines {[d.name for d in defined]}"
+
+
+def test_core_is_pure() -> None:
+    for path in (SRC / "_core").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""]
+            else:
+                continue
+            for module in modules:
+                root = module.split(".")[0]
+                assert root not in CORE_FORBIDDEN, f"{path.name} imports {module}"
+                if root == "stepwork":
+                    assert module.startswith("stepwork._core"), f"{path.name} imports {module}"
+
+
+def test_modules_stay_small() -> None:
+    for path in SRC.rglob("*.py"):
+        relative = str(path.relative_to(SRC))
+        lines = len(path.read_text().splitlines())
+        if relative not in SIZE_EXCEPTIONS:
+            assert lines <= 500, f"{relative} has {lines} lines (cap 500)"
