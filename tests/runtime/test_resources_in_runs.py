@@ -18,6 +18,7 @@ from stepwork import (
     StopEvent,
     Workflow,
     WorkflowTimeoutError,
+    WorkflowValidationError,
     step,
 )
 
@@ -109,3 +110,19 @@ async def test_a_nested_run_is_cancelled_when_the_parent_times_out() -> None:
     with pytest.raises(WorkflowTimeoutError, match="Currently active steps: s"):
         await Parent(timeout=0.05).run()
     await asyncio.wait_for(child_cancelled.wait(), 5)
+
+
+def test_validate_checks_resource_config_files(tmp_path: pathlib.Path) -> None:
+    missing = tmp_path / "missing.json"
+
+    class W(Workflow):
+        @step
+        async def s(
+            self, ev: StartEvent, settings: Annotated[Settings, ResourceConfig(str(missing))]
+        ) -> StopEvent:
+            return StopEvent()
+
+    with pytest.raises(WorkflowValidationError, match="In step 's', parameter 'settings'"):
+        W().validate()
+    missing.write_text(json.dumps({"model": "m", "temperature": 1}))
+    assert W().validate() is False

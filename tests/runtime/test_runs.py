@@ -340,3 +340,19 @@ async def test_verbose_writes_step_progress_to_stderr(capsys: pytest.CaptureFixt
         "[judge:0] started from Joke",
         "[judge:0] complete with StopEvent",
     ]
+
+
+async def test_stop_event_result_returns_the_event_or_raises_the_error() -> None:
+    handler = JokeFlow().run(topic="x")
+    stop = await handler.stop_event_result()
+    assert isinstance(stop, StopEvent) and stop.result == "A JOKE ABOUT X"
+
+    class W(Workflow):
+        @step
+        async def s(self, ev: StartEvent) -> StopEvent:
+            raise ValueError("x")
+
+    failing = W().run()
+    with pytest.raises(ValueError, match="x"):
+        await failing.stop_event_result()
+    assert isinstance(failing.get_stop_event(), WorkflowFailedEvent)

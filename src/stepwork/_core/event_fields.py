@@ -1,9 +1,9 @@
 """Field types that let events carry live exceptions and nested events through JSON.
 
 Invariants:
-- Dumping never fails for these fields: an exception becomes
-  ``{"exception_type": "mod.Qual", "exception_message": str}`` and an event becomes
-  ``{"__is_pydantic": True, "value": <json dump>, "qualified_name": "mod.Qual"}``.
+- An exception dumps as ``{"exception_type": "mod.Qual", "exception_message": str}`` (this
+  never fails) and an event as ``{"__is_pydantic": True, "value": <json dump>,
+  "qualified_name": "mod.Qual"}``, the shapes LlamaIndex Workflows uses.
 - Loading never imports anything. Classes are resolved through the ``TypeResolver`` found in
   the pydantic validation context under ``TYPE_RESOLVER_CONTEXT_KEY`` (the codec puts its
   allow-list there); without one, only builtins, stepwork's own errors and event classes that

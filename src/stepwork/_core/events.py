@@ -102,7 +102,13 @@ class StopEvent(Event):
             kwargs["result"] = result
         super().__init__(**kwargs)
         if result is not None:
-            self._result = result
+            # Straight into pydantic's private dict: the generic setattr path costs more than
+            # building the whole event.
+            private = self.__pydantic_private__
+            if private is not None:
+                private["_result"] = result
+            else:
+                self._result = result
 
     @classmethod
     def _routed_keys(cls) -> tuple[str, ...]:

@@ -333,7 +333,7 @@ class Reducer(FanIn):
             event_type = type(event)
             out.append(
                 CommandPublish(
-                    UnhandledEvent.model_construct(
+                    UnhandledEvent(
                         event_type=event_type.__name__,
                         qualified_name=f"{event_type.__module__}.{event_type.__qualname__}",
                         step_name=target,
@@ -446,7 +446,7 @@ def _input_event(payload: Any) -> Any:
 
 
 def _not_running(delivery: Delivery, worker: int, output: Any) -> StepStateChanged:
-    return StepStateChanged.model_construct(
+    return StepStateChanged(
         name=delivery.step,
         step_state=StepState.NOT_RUNNING,
         worker_id=str(worker),

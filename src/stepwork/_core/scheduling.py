@@ -46,7 +46,7 @@ class Scheduler:
         if len(runtime.running) >= self.spec.steps[name].num_workers:
             out.append(
                 CommandPublish(
-                    StepStateChanged.model_construct(
+                    StepStateChanged(
                         name=name,
                         step_state=StepState.PREPARING,
                         worker_id="<enqueued>",
@@ -77,7 +77,7 @@ class Scheduler:
             runtime.running[number] = worker
             out.append(
                 CommandPublish(
-                    StepStateChanged.model_construct(
+                    StepStateChanged(
                         name=name,
                         step_state=StepState.RUNNING,
                         worker_id=str(worker),

@@ -90,8 +90,13 @@ class WorkflowHandler(asyncio.Future[Any]):
         return self._stop if self.done() else None
 
     async def stop_event_result(self) -> StopEvent:
-        """Wait for the run to end and return its terminal event, whatever the ending."""
-        await asyncio.wait([self])
+        """Wait for the run to end and return its stop event.
+
+        Raises:
+            Exception: The run's error, as awaiting the handler would (use
+                :meth:`get_stop_event` afterwards for the terminal event of a failed run).
+        """
+        await self
         assert self._stop is not None
         return self._stop
 

@@ -23,12 +23,14 @@ from typing import Any, ClassVar
 
 from stepwork._core.errors import (
     ContextStateError,
+    ResourceError,
     StartEventError,
     WorkflowValidationError,
 )
 from stepwork._core.events import Event, StartEvent
 from stepwork._core.graph import GRAPH_CHECKS, Finding
 from stepwork._definition.decorators import StepConfig, step_config
+from stepwork._definition.resource_config import ResourceConfig
 from stepwork._runtime.clock import Clock, SystemClock
 from stepwork._runtime.context import Context
 from stepwork._runtime.definition import WorkflowDefinition, build_definition
@@ -220,15 +222,34 @@ class Workflow:
         definition.raise_for_problems()
         self._validated_version = type(self)._version
 
-    def validate(self) -> bool:
-        """Check the workflow's graph now; True when it asks people for input.
+    def validate(self, *, validate_resource_configs: bool = True) -> bool:
+        """Check the workflow's graph (and resource config files) now.
+
+        Returns:
+            True when the workflow asks people for input (``InputRequiredEvent`` /
+            ``HumanResponseEvent``).
 
         Raises:
             WorkflowConfigurationError: If start/stop events cannot be inferred.
-            WorkflowValidationError: If the graph has problems.
+            WorkflowValidationError: If the graph has problems, or a ``ResourceConfig`` file is
+                missing or does not validate (the message names the step and parameter).
         """
         self._validate_graph()
-        return self._definition().uses_human_input
+        definition = self._definition()
+        if validate_resource_configs:
+            problems = []
+            for name, config in definition.configs.items():
+                for param, descriptor in config.parsed.resources.items():
+                    if isinstance(descriptor, ResourceConfig):
+                        try:
+                            descriptor.load()
+                        except ResourceError as error:
+                            problems.append(f"  - In step '{name}', parameter '{param}': {error}")
+            if problems:
+                raise WorkflowValidationError(
+                    "Resource config validation failed:\n" + "\n".join(problems)
+                )
+        return definition.uses_human_input
 
     def run(
         self,
