@@ -39,6 +39,7 @@ from stepwork.errors import (
     WorkflowValidationError,
 )
 from stepwork.events import (
+    CollectionReleaseEvent,
     DictLikeModel,
     Event,
     EventType,
@@ -46,6 +47,8 @@ from stepwork.events import (
     IdleReleasedEvent,
     InputRequiredEvent,
     InternalDispatchEvent,
+    SerializableEvent,
+    SerializableException,
     StartEvent,
     StepFailedEvent,
     StepState,
@@ -116,6 +119,7 @@ __all__ = [
     "All",
     "Cardinality",
     "Collect",
+    "CollectionReleaseEvent",
     "ConstantDelayRetryPolicy",
     "Context",
     "ContextSerdeError",
@@ -138,6 +142,8 @@ __all__ = [
     "RetryCondition",
     "RetryInfo",
     "RetryPolicy",
+    "SerializableEvent",
+    "SerializableException",
     "StartEvent",
     "StartEventError",
     "StateSerializationError",

@@ -9,6 +9,7 @@ Example:
 """
 
 from stepwork._core.events import (
+    CollectionReleaseEvent,
     DictLikeModel,
     Event,
     EventType,
@@ -16,6 +17,8 @@ from stepwork._core.events import (
     IdleReleasedEvent,
     InputRequiredEvent,
     InternalDispatchEvent,
+    SerializableEvent,
+    SerializableException,
     StartEvent,
     StepFailedEvent,
     StepState,
@@ -30,6 +33,7 @@ from stepwork._core.events import (
 )
 
 __all__ = [
+    "CollectionReleaseEvent",
     "DictLikeModel",
     "Event",
     "EventType",
@@ -37,6 +41,8 @@ __all__ = [
     "IdleReleasedEvent",
     "InputRequiredEvent",
     "InternalDispatchEvent",
+    "SerializableEvent",
+    "SerializableException",
     "StartEvent",
     "StepFailedEvent",
     "StepState",

@@ -356,3 +356,13 @@ async def test_stop_event_result_returns_the_event_or_raises_the_error() -> None
     with pytest.raises(ValueError, match="x"):
         await failing.stop_event_result()
     assert isinstance(failing.get_stop_event(), WorkflowFailedEvent)
+
+
+async def test_a_step_cancelled_from_outside_ends_the_run_instead_of_hanging() -> None:
+    class W(Workflow):
+        @step
+        async def s(self, ev: StartEvent) -> StopEvent:
+            raise asyncio.CancelledError()
+
+    with pytest.raises(WorkflowRuntimeError, match="Step 's' was cancelled from outside the run"):
+        await asyncio.wait_for(W().run(), 5)

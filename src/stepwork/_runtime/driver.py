@@ -31,7 +31,7 @@ from stepwork._core.commands import (
     CommandRunStep,
     CommandSchedule,
 )
-from stepwork._core.errors import StepTimeoutError
+from stepwork._core.errors import StepTimeoutError, WorkflowRuntimeError
 from stepwork._core.retry import compute_retry_delay
 from stepwork._core.state import Invocation, RunState
 from stepwork._core.ticks import Tick, TickStart, TickStepDone, TickStepFailed, TickTimer
@@ -240,6 +240,17 @@ class RunDriver:
         invoker = self._invokers[invocation.delivery.step]
         try:
             result = await invoker.call(self, invocation)
+        except asyncio.CancelledError:
+            if self._tasks.pop(invocation.id, None) is not None:
+                # Cancelled by someone other than the driver: end the run rather than hang.
+                error = WorkflowRuntimeError(
+                    f"Step '{invocation.delivery.step}' was cancelled from outside the run.",
+                    run_id=self.run_id,
+                    step_name=invocation.delivery.step,
+                )
+                tick = TickStepFailed(self.clock.now(), invocation.id, error, None, True)
+                self.loop.call_soon(self.apply, tick)
+            raise
         except Exception as error:
             self._tasks.pop(invocation.id, None)
             if self._verbose:
