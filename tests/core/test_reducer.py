@@ -32,6 +32,7 @@ from stepwork._core.events import (
     WorkflowTimedOutEvent,
 )
 from stepwork._core.graph import handler_map
+from stepwork._core.notices import StepNotice
 from stepwork._core.reducer import Reducer
 from stepwork._core.specs import CollectSpec, StepSpec, WorkflowSpec
 from stepwork._core.state import RunState
@@ -82,7 +83,8 @@ def public(commands: list[Command]) -> list[Any]:
     return [
         c.event
         for c in commands
-        if isinstance(c, CommandPublish) and not isinstance(c.event, InternalDispatchEvent)
+        if isinstance(c, CommandPublish)
+        and not isinstance(c.event, InternalDispatchEvent | StepNotice)
     ]
 
 
@@ -90,7 +92,7 @@ def internal(commands: list[Command]) -> list[Any]:
     return [
         c.event
         for c in commands
-        if isinstance(c, CommandPublish) and isinstance(c.event, InternalDispatchEvent)
+        if isinstance(c, CommandPublish) and isinstance(c.event, InternalDispatchEvent | StepNotice)
     ]
 
 

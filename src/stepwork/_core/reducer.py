@@ -33,7 +33,6 @@ from stepwork._core.events import (
     InputRequiredEvent,
     StepFailedEvent,
     StepState,
-    StepStateChanged,
     StopEvent,
     UnhandledEvent,
     WorkflowCancelledEvent,
@@ -42,6 +41,7 @@ from stepwork._core.events import (
     WorkflowTimedOutEvent,
 )
 from stepwork._core.fanin import FanIn, release_collected
+from stepwork._core.notices import StepNotice
 from stepwork._core.routing import Router
 from stepwork._core.specs import WorkflowSpec
 from stepwork._core.state import Delivery, RunState, Scope, StepRuntime, Timer, Waiter
@@ -445,11 +445,11 @@ def _input_event(payload: Any) -> Any:
     return payload
 
 
-def _not_running(delivery: Delivery, worker: int, output: Any) -> StepStateChanged:
-    return StepStateChanged(
-        name=delivery.step,
-        step_state=StepState.NOT_RUNNING,
-        worker_id=str(worker),
-        input_event_name=str(type(_input_event(delivery.payload))),
-        output_event_name=None if output is None else str(type(output)),
+def _not_running(delivery: Delivery, worker: int, output: Any) -> StepNotice:
+    return StepNotice(
+        delivery.step,
+        StepState.NOT_RUNNING,
+        str(worker),
+        str(type(_input_event(delivery.payload))),
+        None if output is None else str(type(output)),
     )

@@ -14,7 +14,8 @@ from stepwork._core.commands import (
     CommandRunStep,
     CommandSchedule,
 )
-from stepwork._core.events import StepState, StepStateChanged
+from stepwork._core.events import StepState
+from stepwork._core.notices import StepNotice
 from stepwork._core.specs import WorkflowSpec
 from stepwork._core.state import Delivery, Invocation, RunState, Scope, Timer
 
@@ -46,12 +47,8 @@ class Scheduler:
         if len(runtime.running) >= self.spec.steps[name].num_workers:
             out.append(
                 CommandPublish(
-                    StepStateChanged(
-                        name=name,
-                        step_state=StepState.PREPARING,
-                        worker_id="<enqueued>",
-                        input_event_name=_event_name(delivery.payload),
-                        output_event_name=None,
+                    StepNotice(
+                        name, StepState.PREPARING, "<enqueued>", _event_name(delivery.payload)
                     )
                 )
             )
@@ -77,13 +74,7 @@ class Scheduler:
             runtime.running[number] = worker
             out.append(
                 CommandPublish(
-                    StepStateChanged(
-                        name=name,
-                        step_state=StepState.RUNNING,
-                        worker_id=str(worker),
-                        input_event_name=_event_name(delivery.payload),
-                        output_event_name=None,
-                    )
+                    StepNotice(name, StepState.RUNNING, str(worker), _event_name(delivery.payload))
                 )
             )
             out.append(CommandRunStep(invocation))

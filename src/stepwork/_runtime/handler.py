@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import WorkflowRuntimeError
-from stepwork._core.events import Event, InternalDispatchEvent, StopEvent
+from stepwork._core.events import Event, StopEvent
 from stepwork._core.ticks import Tick, TickCancel
 
 if TYPE_CHECKING:
@@ -122,14 +122,11 @@ class WorkflowHandler(asyncio.Future[Any]):
                 "All the streamed events have already been consumed.", run_id=self.run_id
             )
         driver = await self._driver_ready()
-        async for offset, event in driver.log.follow(self._cursor):
+        async for offset, event in driver.log.follow(self._cursor, internal=expose_internal):
             self._cursor = offset + 1
             if isinstance(event, StopEvent):
                 self._consumed = True
-                yield event
-                return
-            if expose_internal or not isinstance(event, InternalDispatchEvent):
-                yield event
+            yield event
 
     async def follow_events(
         self, start: int = 0, *, expose_internal: bool = False
@@ -143,12 +140,8 @@ class WorkflowHandler(asyncio.Future[Any]):
             ValueError: If ``start`` is negative.
         """
         driver = await self._driver_ready()
-        async for offset, event in driver.log.follow(start):
-            if isinstance(event, StopEvent):
-                yield offset, event
-                return
-            if expose_internal or not isinstance(event, InternalDispatchEvent):
-                yield offset, event
+        async for item in driver.log.follow(start, internal=expose_internal):
+            yield item
 
     async def cancel_run(self) -> None:
         """Cancel the run gracefully: running steps are cancelled and the stream ends with a

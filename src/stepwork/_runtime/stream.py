@@ -2,6 +2,8 @@
 
 Invariants: events are only appended; a reader following from offset ``n`` sees every event from
 ``n`` on, exactly once and in order; after ``close()`` readers drain what is left and stop.
+Step-state notices are stored as small records and become ``StepStateChanged`` events only
+when a reader that exposes internal events reaches them.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
+
+from stepwork._core.events import InternalDispatchEvent
+from stepwork._core.notices import StepNotice
 
 __all__ = ["EventLog"]
 
@@ -31,10 +36,6 @@ class EventLog:
         """True once the run has ended: nothing more will be appended."""
         return self._closed
 
-    def events(self) -> list[Any]:
-        """A copy of every event published so far."""
-        return list(self._events)
-
     def append(self, event: Any) -> None:
         """Publish ``event`` and wake every waiting reader."""
         self._events.append(event)
@@ -52,11 +53,12 @@ class EventLog:
             if not waker.done():
                 waker.set_result(None)
 
-    async def follow(self, start: int = 0) -> AsyncIterator[tuple[int, Any]]:
+    async def follow(self, start: int = 0, internal: bool = True) -> AsyncIterator[tuple[int, Any]]:
         """Yield ``(offset, event)`` from ``start`` until the log is closed and drained.
 
         Args:
             start: Offset of the first event to yield (0 is the first event ever published).
+            internal: Also yield internal events (step state changes, idle, unhandled).
 
         Raises:
             ValueError: If ``start`` is negative.
@@ -69,6 +71,12 @@ class EventLog:
             if position < len(events):
                 event = events[position]
                 position += 1
+                if type(event) is StepNotice:
+                    if not internal:
+                        continue
+                    event = events[position - 1] = event.to_event()
+                elif not internal and isinstance(event, InternalDispatchEvent):
+                    continue
                 yield position - 1, event
                 continue
             if self._closed:
