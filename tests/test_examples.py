@@ -1,0 +1,78 @@
+"""Every script in ``examples/`` runs to completion and prints what it is meant to show."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+
+# Lines each script must print; a new example without an entry still has to run cleanly.
+EXPECTED: dict[str, list[str]] = {
+    "quickstart.py": ["O moon, you are 4 letters of wonder", "O wind, you are 4 letters"],
+    "fan_out_fan_in.py": [
+        # Arrival order depends on timing, so only the counts are checked.
+        "Take(2) fired first with [",
+        "result: 3 pages, 1500 bytes, arrived [",
+        "result: collected 3 pages: [",
+    ],
+    "human_in_the_loop.py": [
+        "result: Hello, Ada!",
+        "result: noted: teal",
+        "resumed result: noted: ochre",
+    ],
+    # Offsets ("5:50%") are stripped before matching: internal events take offsets too.
+    "streaming.py": [
+        "Progress: percent=75",
+        "result: download complete",
+        "steady reader: ['0%', '25%', '50%', '75%', 'StopEvent']",
+        "): ['0%', '25%', '50%', '75%', 'StopEvent']",  # the flaky reader missed nothing
+        "'first_half running'",
+        "'second_half not_running'",
+        ": ['50%', '75%', 'StopEvent']",  # the late reader
+    ],
+    "retries_and_errors.py": [
+        "attempt 3, last error: ConnectionError('connection reset (attempt 2)')",
+        "result: answer from the API",
+        "caught ValueError from step 'parse'",
+        "StepTimeoutError: Step 'think' did not finish within its timeout of 0.1 seconds.",
+        "WorkflowTimeoutError: Operation timed out after 0.1 seconds.",
+        "WorkflowCancelledByUser: The run was cancelled by its caller.",
+        "WorkflowStalledError after ",
+        "can never finish",
+    ],
+}
+
+
+def test_examples_are_found() -> None:
+    assert "quickstart.py" in {script.name for script in SCRIPTS}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[script.name for script in SCRIPTS])
+def test_example_runs(script: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=EXAMPLES.parent,
+        check=False,
+    )
+    assert completed.returncode == 0, (
+        f"{script.name} exited with {completed.returncode}\n{completed.stdout}\n{completed.stderr}"
+    )
+    assert completed.stdout.strip(), f"{script.name} printed nothing"
+    # Nothing on stderr: no tracebacks, "never retrieved" exceptions or stray warnings.
+    assert not completed.stderr.strip(), f"{script.name} wrote to stderr:\n{completed.stderr}"
+    output = re.sub(r"'\d+:", "'", completed.stdout)
+    for line in EXPECTED.get(script.name, []):
+        assert line in output, f"{script.name} did not print {line!r}:\n{completed.stdout}"
+
+
+def test_every_expectation_names_a_script() -> None:
+    assert set(EXPECTED) <= {script.name for script in SCRIPTS}
