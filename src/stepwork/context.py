@@ -1,6 +1,20 @@
-"""The run ``Context`` and its state store."""
+"""The run ``Context``, its state store, and value serializers."""
 
 from stepwork._runtime.context import Context
+from stepwork._runtime.serializers import (
+    BaseSerializer,
+    JsonPickleSerializer,
+    JsonSerializer,
+    PickleSerializer,
+)
 from stepwork._runtime.state_store import DictState, InMemoryStateStore
 
-__all__ = ["Context", "DictState", "InMemoryStateStore"]
+__all__ = [
+    "BaseSerializer",
+    "Context",
+    "DictState",
+    "InMemoryStateStore",
+    "JsonPickleSerializer",
+    "JsonSerializer",
+    "PickleSerializer",
+]
