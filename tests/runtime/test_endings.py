@@ -38,7 +38,7 @@ async def test_run_timeout_names_active_steps_and_ends_the_stream() -> None:
     assert not handler.done()
     await clock.advance(0.2)
     with pytest.raises(
-        WorkflowTimeoutError, match=r"after 30 seconds\. Currently active steps: hang"
+        WorkflowTimeoutError, match=r"after 30\.0 seconds\. Currently active steps: hang"
     ):
         await handler
     stop = handler.get_stop_event()

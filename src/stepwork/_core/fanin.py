@@ -101,14 +101,18 @@ class FanIn(Scheduler):
         """Put ``event`` into its slot of join step ``name``; fire when every slot is filled."""
         step = self.spec.steps[name]
         slots = state.steps[name].joins.setdefault(scope, {})
+        filled = ""
         for param, slot_type in step.slots:
             if type(event) is slot_type or (
                 step.accept_subclasses and isinstance(event, slot_type)
             ):
                 slots.setdefault(param, deque()).append(event)
+                filled = param
                 break
         if all(slots.get(param) for param, _ in step.slots):
-            payload = {param: slots[param].popleft() for param, _ in step.slots}
+            # The slot this event completed goes last: it is the join's trigger.
+            payload = {param: slots[param].popleft() for param, _ in step.slots if param != filled}
+            payload[filled] = slots[filled].popleft()
             for param in [p for p, queue in slots.items() if not queue]:
                 del slots[param]
             if not slots:

@@ -43,6 +43,7 @@ from stepwork._core.events import (
 from stepwork._core.fanin import FanIn, release_collected
 from stepwork._core.notices import StepNotice
 from stepwork._core.routing import Router
+from stepwork._core.scheduling import trigger_event
 from stepwork._core.specs import WorkflowSpec
 from stepwork._core.state import Delivery, RunState, Scope, StepRuntime, Timer, Waiter
 from stepwork._core.ticks import (
@@ -100,7 +101,10 @@ class Reducer(FanIn):
             case TickStart():
                 self._start(state, tick, out)
             case TickEvent():
-                self._event(state, tick, out)
+                # An arriving event ends an idle spell; if the run is still quiet afterwards,
+                # it is announced idle again.
+                was_idle, state.idle_announced = state.idle_announced, False
+                self._event(state, tick, out, was_idle)
             case TickStepDone():
                 self._step_done(state, tick, out)
             case TickStepFailed():
@@ -128,7 +132,7 @@ class Reducer(FanIn):
             case _:
                 assert_never(tick)
         if state.status == "running":
-            if state.is_idle():
+            if state.is_quiet():
                 if not state.idle_announced:
                     self._idle(state, out)
             else:
@@ -162,13 +166,13 @@ class Reducer(FanIn):
         if tick.start_event is not None:
             self.route(state, tick.start_event, (), (), tick.at, out)
 
-    def _event(self, state: RunState, tick: TickEvent, out: list[Command]) -> None:
+    def _event(self, state: RunState, tick: TickEvent, out: list[Command], idle: bool) -> None:
         recoveries: tuple[tuple[str, int], ...] = ()
         if tick.source is not None:
             source = state.invocations.get(tick.source)
             if source is not None:
                 recoveries = source.delivery.recoveries
-        self.route(state, tick.event, (), recoveries, tick.at, out, target=tick.step)
+        self.route(state, tick.event, (), recoveries, tick.at, out, target=tick.step, idle=idle)
 
     def _step_done(self, state: RunState, tick: TickStepDone, out: list[Command]) -> None:
         invocation = self.release(state, tick.invocation, out)
@@ -213,7 +217,7 @@ class Reducer(FanIn):
             if used < self.spec.steps[handler].max_recoveries:
                 failed = StepFailedEvent(
                     step_name=delivery.step,
-                    input_event=_input_event(delivery.payload),
+                    input_event=trigger_event(delivery.payload),
                     exception=tick.error,
                     attempts=delivery.attempts,
                     elapsed_seconds=elapsed,
@@ -278,7 +282,7 @@ class Reducer(FanIn):
             active = state.active_steps()
             detail = f"Currently active steps: {', '.join(active)}" if active else "No steps active"
             error = WorkflowTimeoutError(
-                f"Operation timed out after {state.timeout} seconds. {detail}",
+                f"Operation timed out after {float(state.timeout or 0.0)} seconds. {detail}",
                 run_id=state.run_id,
             )
             timed_out = WorkflowTimedOutEvent(timeout=state.timeout or 0.0, active_steps=active)
@@ -305,8 +309,12 @@ class Reducer(FanIn):
         at: float,
         out: list[Command],
         target: str | None = None,
+        idle: bool = False,
     ) -> None:
-        """Deliver ``event`` to waiters and accepting steps, or report it unhandled."""
+        """Deliver ``event`` to waiters and accepting steps, or report it unhandled.
+
+        ``idle`` says the run was idle when the event arrived (reported on ``UnhandledEvent``).
+        """
         if isinstance(event, StopEvent):
             self._finish(state, "completed", event, None, out)
             return
@@ -337,7 +345,7 @@ class Reducer(FanIn):
                         event_type=event_type.__name__,
                         qualified_name=f"{event_type.__module__}.{event_type.__qualname__}",
                         step_name=target,
-                        idle=False,
+                        idle=idle,
                     )
                 )
             )
@@ -370,7 +378,8 @@ class Reducer(FanIn):
         self.fill(state, delivery.step, at, out)
 
     def _idle(self, state: RunState, out: list[Command]) -> None:
-        if state.input_requested or self.spec.human_input:
+        if state.invocations or state.input_requested or self.spec.human_input:
+            # Quiet but not stuck: every running step waits for an event, or people may answer.
             state.idle_announced = True
             out.append(CommandPublish(WorkflowIdleEvent()))
             return
@@ -437,19 +446,11 @@ def _waiter_matches(waiter: Waiter, event: Any) -> bool:
     return all(getattr(event, key, None) == value for key, value in waiter.requirements)
 
 
-def _input_event(payload: Any) -> Any:
-    if isinstance(payload, dict):
-        return next(iter(payload.values()))
-    if isinstance(payload, list):
-        return payload[0] if payload else None
-    return payload
-
-
 def _not_running(delivery: Delivery, worker: int, output: Any) -> StepNotice:
     return StepNotice(
         delivery.step,
         StepState.NOT_RUNNING,
         str(worker),
-        str(type(_input_event(delivery.payload))),
-        None if output is None else str(type(output)),
+        str(type(trigger_event(delivery.payload))),
+        str(type(output[-1] if output else None) if isinstance(output, list) else type(output)),
     )

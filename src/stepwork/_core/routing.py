@@ -46,6 +46,7 @@ class Router:
         """
         found = self._collectors.get(producer)
         if found is None:
+            self._collectors[producer] = ()  # a fan-out reachable from itself binds nothing more
             found = self._bind(self._spec.steps[producer])
             self._collectors[producer] = found
         return found
@@ -59,8 +60,14 @@ class Router:
                 step = self._spec.steps[name]
                 if step.collect is not None:
                     continue
-                for out in step.returns:
-                    if out not in step.fan_out and out not in reached:
+                outputs = [out for out in step.returns if out not in step.fan_out]
+                if step.fan_out:
+                    # A nested fan-out's collectors answer at this level, for this member.
+                    for inner in self.collectors(name):
+                        inner_step = self._spec.steps[inner]
+                        outputs.extend(o for o in inner_step.returns if o not in inner_step.fan_out)
+                for out in outputs:
+                    if out not in reached:
                         reached.add(out)
                         frontier.append(out)
         return tuple(

@@ -7,6 +7,8 @@ free integers; every delivery inside a fan-out keeps its stream's ``live`` count
 
 from __future__ import annotations
 
+from typing import Any
+
 from stepwork._core.commands import (
     Command,
     CommandCancelTimer,
@@ -14,12 +16,12 @@ from stepwork._core.commands import (
     CommandRunStep,
     CommandSchedule,
 )
-from stepwork._core.events import StepState
+from stepwork._core.events import CollectionReleaseEvent, StepState
 from stepwork._core.notices import StepNotice
 from stepwork._core.specs import WorkflowSpec
 from stepwork._core.state import Delivery, Invocation, RunState, Scope, Timer
 
-__all__ = ["Scheduler"]
+__all__ = ["Scheduler", "trigger_event"]
 
 
 class Scheduler:
@@ -111,8 +113,14 @@ class Scheduler:
 
 
 def _event_name(payload: object) -> str:
+    return type(trigger_event(payload)).__name__
+
+
+def trigger_event(payload: Any) -> Any:
+    """The event that started an invocation: the event itself, the event that completed a
+    join, or a ``CollectionReleaseEvent`` holding a fan-in's list."""
     if isinstance(payload, list):
-        return "list"
+        return CollectionReleaseEvent(events=payload)
     if isinstance(payload, dict):
-        return "+".join(type(value).__name__ for value in payload.values())
-    return type(payload).__name__
+        return next(reversed(payload.values()))
+    return payload

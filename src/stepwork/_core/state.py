@@ -150,6 +150,15 @@ class RunState:
         """Names of steps with a running invocation, in step order."""
         return [name for name, rt in self.steps.items() if rt.running]
 
+    def is_quiet(self) -> bool:
+        """True when nothing is queued or delayed and every running step waits for an event."""
+        if any(rt.queue or rt.delayed for rt in self.steps.values()):
+            return False
+        if not self.invocations:
+            return not self.streams
+        waiting = {waiter.invocation for waiter in self.waiters.values()}
+        return all(number in waiting for number in self.invocations)
+
     def is_idle(self) -> bool:
         """True when nothing is running, queued, delayed, waiting or gathering."""
         if self.invocations or self.waiters or self.streams:
