@@ -14,7 +14,7 @@ from stepwork._core.events import StepState, StepStateChanged
 __all__ = ["StepNotice"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepNotice:
     """A step worker changed state (see ``StepStateChanged`` for the fields)."""
 

@@ -97,6 +97,12 @@ class Reducer(FanIn):
             return out
         if state.done:
             return out
+        if isinstance(tick, TickPublish):
+            # Publishing changes no queue, so it cannot make the run idle or busy.
+            if isinstance(tick.event, InputRequiredEvent):
+                state.input_requested = True
+            out.append(CommandPublish(tick.event))
+            return out
         match tick:
             case TickStart():
                 self._start(state, tick, out)
@@ -109,10 +115,8 @@ class Reducer(FanIn):
                 self._step_done(state, tick, out)
             case TickStepFailed():
                 self._step_failed(state, tick, out)
-            case TickPublish():
-                if isinstance(tick.event, InputRequiredEvent):
-                    state.input_requested = True
-                out.append(CommandPublish(tick.event))
+            case TickPublish():  # handled above, before the idle check
+                pass
             case TickCollect():
                 self._collect(state, tick, out)
             case TickWait():

@@ -49,9 +49,10 @@ class Delivery:
     not_before: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Invocation:
-    """One execution of a step: which delivery, which worker slot, since when."""
+    """One execution of a step: which delivery, which worker slot, since when (never changed
+    after it is made; not frozen because it is built on every dispatch)."""
 
     id: int
     delivery: Delivery
@@ -152,12 +153,16 @@ class RunState:
 
     def is_quiet(self) -> bool:
         """True when nothing is queued or delayed and every running step waits for an event."""
-        if any(rt.queue or rt.delayed for rt in self.steps.values()):
+        if self.invocations:
+            # Cheap test first: this runs after every tick.
+            if len(self.waiters) < len(self.invocations):
+                return False
+            waiting = {waiter.invocation for waiter in self.waiters.values()}
+            if not all(number in waiting for number in self.invocations):
+                return False
+        elif self.streams:
             return False
-        if not self.invocations:
-            return not self.streams
-        waiting = {waiter.invocation for waiter in self.waiters.values()}
-        return all(number in waiting for number in self.invocations)
+        return not any(rt.queue or rt.delayed for rt in self.steps.values())
 
     def is_idle(self) -> bool:
         """True when nothing is running, queued, delayed, waiting or gathering."""

@@ -114,7 +114,7 @@ class Context(Generic[MODEL_T]):
                 run_id=driver.run_id,
             )
         source = inside.id if inside is not None else None
-        driver.call_soon(lambda: TickEvent(driver.now(), message, step, source))
+        driver.call_soon(TickEvent, message, step, source)
 
     def write_event_to_stream(self, ev: Event | None) -> None:
         """Publish ``ev`` to the run's event stream (``None`` is ignored).
@@ -124,7 +124,7 @@ class Context(Generic[MODEL_T]):
         """
         driver, invocation = self._inside("write_event_to_stream")
         if ev is not None:
-            driver.call_soon(lambda: TickPublish(driver.now(), invocation.id, ev))
+            driver.call_soon(TickPublish, invocation.id, ev)
 
     def collect_events(
         self, ev: Event, expected: list[type[Event]], buffer_id: str | None = None
@@ -173,11 +173,7 @@ class Context(Generic[MODEL_T]):
             f"{zlib.crc32(repr(invocation.delivery.payload).encode())}"
         )
         future = driver.in_loop(lambda: driver.register_wait(invocation.id, key))
-        driver.call_soon(
-            lambda: TickWait(
-                driver.now(), invocation.id, key, event_type, pairs, waiter_event, timeout
-            )
-        )
+        driver.call_soon(TickWait, invocation.id, key, event_type, pairs, waiter_event, timeout)
         event: E = await future
         return event
 
@@ -254,7 +250,7 @@ class Context(Generic[MODEL_T]):
     def _state_committed(self, payload: dict[str, Any]) -> None:
         driver = self._driver
         if driver is not None:
-            driver.call_soon(lambda: TickStateWrite(driver.now(), payload))
+            driver.call_soon(TickStateWrite, payload)
 
     def _attach(self, driver: RunDriver) -> None:
         self._driver = driver

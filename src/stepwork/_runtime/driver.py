@@ -116,12 +116,12 @@ class RunDriver:
         """Begin the run (``start_event``) or resume a restored one (``None``)."""
         self.apply(TickStart(self.clock.now(), self.run_id, start_event, timeout))
 
-    def call_soon(self, tick_factory: Callable[[], Tick]) -> None:
-        """Apply a tick made on another thread (a sync step), on the loop's thread."""
+    def call_soon(self, kind: Callable[..., Tick], *fields: Any) -> None:
+        """Apply ``kind(now, *fields)`` on the loop's thread (hopping there from a sync step)."""
         if threading.get_ident() == self._thread:
-            self.apply(tick_factory())
+            self.apply(kind(self.clock.now(), *fields))
         else:
-            self.in_loop(lambda: self.apply(tick_factory()))
+            self.in_loop(lambda: self.apply(kind(self.clock.now(), *fields)))
 
     def in_loop(self, call: Callable[[], T]) -> T:
         """Run ``call`` on the loop's thread and return its result (for sync steps)."""

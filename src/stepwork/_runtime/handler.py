@@ -121,12 +121,21 @@ class WorkflowHandler(asyncio.Future[Any]):
             raise WorkflowRuntimeError(
                 "All the streamed events have already been consumed.", run_id=self.run_id
             )
-        driver = await self._driver_ready()
-        async for offset, event in driver.log.follow(self._cursor, internal=expose_internal):
-            self._cursor = offset + 1
-            if isinstance(event, StopEvent):
-                self._consumed = True
-            yield event
+        log = (await self._driver_ready()).log
+        # The log is read directly rather than through EventLog.follow: one generator instead
+        # of two per event matters on the streaming hot path.
+        while True:
+            while self._cursor < len(log):
+                position = self._cursor
+                self._cursor = position + 1
+                event = log.visible(position, expose_internal)
+                if event is not None:
+                    if isinstance(event, StopEvent):
+                        self._consumed = True
+                    yield event
+            if log.closed:
+                return
+            await log.wait_beyond(self._cursor)
 
     async def follow_events(
         self, start: int = 0, *, expose_internal: bool = False

@@ -53,6 +53,25 @@ class EventLog:
             if not waker.done():
                 waker.set_result(None)
 
+    def visible(self, position: int, internal: bool) -> Any:
+        """The event at ``position`` as a reader sees it, or ``None`` if it is hidden from it."""
+        event = self._events[position]
+        if type(event) is StepNotice:
+            if not internal:
+                return None
+            event = self._events[position] = event.to_event()
+        elif not internal and isinstance(event, InternalDispatchEvent):
+            return None
+        return event
+
+    async def wait_beyond(self, position: int) -> None:
+        """Return once an event exists at ``position`` or the log is closed."""
+        if position < len(self._events) or self._closed:
+            return
+        waker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._wakers.append(waker)
+        await waker
+
     async def follow(self, start: int = 0, internal: bool = True) -> AsyncIterator[tuple[int, Any]]:
         """Yield ``(offset, event)`` from ``start`` until the log is closed and drained.
 
@@ -68,19 +87,11 @@ class EventLog:
         position = start
         events = self._events
         while True:
-            if position < len(events):
-                event = events[position]
+            while position < len(events):
+                event = self.visible(position, internal)
                 position += 1
-                if type(event) is StepNotice:
-                    if not internal:
-                        continue
-                    event = events[position - 1] = event.to_event()
-                elif not internal and isinstance(event, InternalDispatchEvent):
-                    continue
-                yield position - 1, event
-                continue
+                if event is not None:
+                    yield position - 1, event
             if self._closed:
                 return
-            waker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._wakers.append(waker)
-            await waker
+            await self.wait_beyond(position)

@@ -1,0 +1,1 @@
+"""Benchmarks: stepwork against llama-index-workflows, measured in the same invocation."""

@@ -1,0 +1,200 @@
+"""Run every benchmark against stepwork and llama-index-workflows in this invocation.
+
+Each measurement runs in a fresh child process (``python -m benchmarks.child``), several
+times; the table shows medians, the ratio between the engines, and how each engine's cost per
+item scales from the small to the large size. Results also go to ``benchmarks/results.json``.
+
+Usage: ``python -m benchmarks.run [--repeat 5] [--quick] [--json PATH]`` (``make bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Case:
+    """One row of the table: a scenario at a small and a large size."""
+
+    title: str
+    scenario: str
+    sizes: tuple[int, ...]
+    unit: str  # how the per-item time is shown: "us" per item or "ms" per item
+    anchor_sizes: tuple[int, ...] | None = None  # sizes the anchor can finish in reasonable time
+    anchor_repeat: int | None = None
+    results: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+
+
+CASES = [
+    Case("dispatch: one step re-emitting to itself", "chain", (1_000, 10_000), "us"),
+    Case("20-step linear workflow, runs in sequence", "linear", (50, 200), "ms"),
+    Case(
+        "fan-out with send_event, 8 workers, fan-in with collect_events",
+        "fan_in",
+        (1_000, 2_000, 10_000),
+        "us",
+        anchor_sizes=(1_000, 2_000),
+        anchor_repeat=1,
+    ),
+    Case("3-step runs started together (gather)", "concurrent", (1_000,), "us"),
+    Case("peak memory per concurrent run", "concurrent_memory", (1_000,), "kb"),
+    Case("streaming: events written and read", "streaming", (1_000, 10_000), "us"),
+    Case("asyncio floor: Queue ping-pong", "floor", (10_000,), "us"),
+]
+
+
+def measure(engine: str, scenario: str, size: int) -> dict[str, Any]:
+    """One sample from a fresh child process."""
+    command = [sys.executable, "-m", "benchmarks.child", engine, scenario, str(size)]
+    output = subprocess.run(
+        command, cwd=ROOT, check=True, capture_output=True, text=True, timeout=1800
+    ).stdout
+    sample: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return sample
+
+
+def import_time(engine: str) -> float:
+    """Seconds for ``import ENGINE`` in a fresh interpreter, less the interpreter's start-up."""
+    module = "stepwork" if engine == "stepwork" else "workflows"
+
+    def run(code: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+        return time.perf_counter() - started
+
+    return run(f"import {module}") - run("pass")
+
+
+def median_sample(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median seconds and memory over samples of the same size."""
+    items = samples[0]["items"]
+    seconds = statistics.median(s["seconds"] for s in samples)
+    peaks = [s["peak_bytes_per_item"] for s in samples if s.get("peak_bytes_per_item")]
+    return {
+        "items": items,
+        "seconds": seconds,
+        "per_item": seconds / items,
+        "peak_bytes_per_item": statistics.median(peaks) if peaks else None,
+        "samples": [s["seconds"] for s in samples],
+    }
+
+
+def per_item(case: Case, result: dict[str, Any]) -> str:
+    if case.unit == "kb":
+        return f"{result['peak_bytes_per_item'] / 1024:.1f} KB"
+    if case.unit == "ms":
+        return f"{result['per_item'] * 1e3:.2f} ms"
+    return f"{result['per_item'] * 1e6:.1f} us"
+
+
+def value(case: Case, result: dict[str, Any]) -> float:
+    return float(result["peak_bytes_per_item"] if case.unit == "kb" else result["per_item"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="child runs per measurement")
+    parser.add_argument("--quick", action="store_true", help="small sizes only, 3 repeats")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = parser.parse_args()
+    repeat = 3 if args.quick else args.repeat
+
+    for case in CASES:
+        sizes = case.sizes[:1] if args.quick else case.sizes
+        engines = ["stepwork"] if case.scenario == "floor" else ["stepwork", "anchor"]
+        for engine in engines:
+            allowed = case.anchor_sizes if engine == "anchor" and case.anchor_sizes else sizes
+            runs = case.anchor_repeat if engine == "anchor" and case.anchor_repeat else repeat
+            for size in sizes:
+                if size not in allowed:
+                    continue
+                print(f"  {case.scenario:<18} {engine:<9} n={size:<6} x{runs}", file=sys.stderr)
+                samples = [measure(engine, case.scenario, size) for _ in range(runs)]
+                case.results.setdefault(engine, {})[size] = median_sample(samples)
+
+    imports = {
+        engine: statistics.median(import_time(engine) for _ in range(repeat))
+        for engine in ("stepwork", "anchor")
+    }
+    print_table(imports)
+    write_json(args.json, imports)
+
+
+def print_table(imports: dict[str, float]) -> None:
+    floor = CASES[-1].results["stepwork"][CASES[-1].sizes[0]]["per_item"]
+    header = (
+        f"| {'workload':<62} | {'n':>6} | {'stepwork':>10} | {'anchor':>10} | {'ratio':>7} "
+        f"| {'x floor':>7} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
+    for case in CASES:
+        ours = case.results.get("stepwork", {})
+        theirs = case.results.get("anchor", {})
+        for size, result in ours.items():
+            other = theirs.get(size)
+            ratio = f"{value(case, other) / value(case, result):.1f}x" if other else "-"
+            times_floor = (
+                f"{result['per_item'] / floor:.1f}"
+                if case.unit == "us" and case.unit != "kb"
+                else ""
+            )
+            print(
+                f"| {case.title:<62} | {size:>6} | {per_item(case, result):>10} "
+                f"| {per_item(case, other) if other else 'n/a':>10} | {ratio:>7} "
+                f"| {times_floor:>7} |"
+            )
+        if len(ours) > 1:
+            sizes = sorted(ours)
+            growth = value(case, ours[sizes[-1]]) / value(case, ours[sizes[0]])
+            known = sorted(theirs)
+            anchor_growth = "n/a"
+            if len(known) > 1:
+                anchor_growth = (
+                    f"{value(case, theirs[known[-1]]) / value(case, theirs[known[0]]):.2f}x"
+                    f" ({known[0]}->{known[-1]})"
+                )
+            print(
+                f"| {'  scaling of cost per item, ' + str(sizes[0]) + '->' + str(sizes[-1]):<62} "
+                f"| {'':>6} | {growth:>9.2f}x | {anchor_growth:>10} | {'':>7} | {'':>7} |"
+            )
+    ratio = imports["anchor"] / imports["stepwork"]
+    print(
+        f"| {'import time (fresh interpreter)':<62} | {1:>6} "
+        f"| {imports['stepwork'] * 1e3:>7.0f} ms | {imports['anchor'] * 1e3:>7.0f} ms "
+        f"| {ratio:>6.1f}x | {'':>7} |"
+    )
+
+
+def write_json(path: Path, imports: dict[str, float]) -> None:
+    payload = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+        "import_seconds": imports,
+        "cases": [
+            {"scenario": case.scenario, "title": case.title, "results": case.results}
+            for case in CASES
+        ],
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
