@@ -1,10 +1,10 @@
 """Commands: what the reducer asks the driver to do.
 
 Invariants: commands are data; executing one never feeds a tick back synchronously, so the
-driver can run them in order right after the reducer returns. Commands live for one
-``reduce`` call and are never changed after it; they are plain (not frozen) dataclasses
-because building frozen ones costs three times as much on the dispatch path. Their outcomes come back later as
-ticks (a finished step is a ``TickStepDone``, a fired timer a ``TickTimer``).
+driver can run them in order right after the reducer returns. Their outcomes come back later
+as ticks (a finished step is a ``TickStepDone``, a fired timer a ``TickTimer``). Commands live
+for one ``reduce`` call and are never changed after it; they are plain (not frozen) dataclasses
+because building frozen ones costs three times as much on the dispatch path.
 """
 
 from __future__ import annotations
