@@ -146,11 +146,7 @@ def print_table(imports: dict[str, float]) -> None:
         for size, result in ours.items():
             other = theirs.get(size)
             ratio = f"{value(case, other) / value(case, result):.1f}x" if other else "-"
-            times_floor = (
-                f"{result['per_item'] / floor:.1f}"
-                if case.unit == "us" and case.unit != "kb"
-                else ""
-            )
+            times_floor = f"{result['per_item'] / floor:.1f}" if case.scenario == "chain" else ""
             print(
                 f"| {case.title:<62} | {size:>6} | {per_item(case, result):>10} "
                 f"| {per_item(case, other) if other else 'n/a':>10} | {ratio:>7} "
