@@ -1,0 +1,122 @@
+"""Ticks as JSON records, and back: the format of journals and of the golden tick logs.
+
+A record is ``{"kind": <tick kind>, <field>: <JSON>, ...}``. Events, exceptions and other
+values go through the value codec; event types are written as qualified names. Loading looks
+every class up in a :class:`TypeRegistry`, so a record can never import or run code.
+
+Example:
+    >>> from stepwork._core.ticks import TickTimer
+    >>> dump_tick(TickTimer(1.5, "run"))
+    {'kind': 'timer', 'at': 1.5, 'timer_id': 'run'}
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from stepwork._core.errors import ContextSerdeError
+from stepwork._core.event_fields import qualified_name
+from stepwork._core.ticks import (
+    Tick,
+    TickCancel,
+    TickCollect,
+    TickEvent,
+    TickPublish,
+    TickStart,
+    TickStateWrite,
+    TickStepDone,
+    TickStepFailed,
+    TickTimer,
+    TickWait,
+)
+from stepwork._stores.codec import JSON, dump_value, load_value
+from stepwork._stores.type_registry import TypeRegistry
+
+__all__ = ["TICK_KINDS", "dump_tick", "load_tick"]
+
+TICK_KINDS: dict[str, type] = {
+    cls.kind: cls
+    for cls in (
+        TickStart,
+        TickEvent,
+        TickStepDone,
+        TickStepFailed,
+        TickPublish,
+        TickCollect,
+        TickWait,
+        TickStateWrite,
+        TickTimer,
+        TickCancel,
+    )
+}
+
+# Fields whose values are events, lists of events or exceptions: through the value codec.
+_VALUES = {"start_event", "event", "output", "error", "waiter_event"}
+
+
+def dump_tick(tick: Tick) -> dict[str, JSON]:
+    """``tick`` as a JSON-ready record.
+
+    Raises:
+        StateSerializationError: If an event or value in the tick cannot be written as JSON
+            (the message names the field).
+    """
+    record: dict[str, JSON] = {"kind": type(tick).kind}
+    for item in fields(tick):
+        name = item.name
+        value = getattr(tick, name)
+        if name in _VALUES:
+            record[name] = dump_value(value, path=f"{type(tick).kind}.{name}", label="tick field")
+        elif name == "event_type":
+            record[name] = qualified_name(value)
+        elif name == "expected":
+            record[name] = None if value is None else [[qualified_name(t), n] for t, n in value]
+        elif name == "requirements":
+            record[name] = [[key, dump_value(v, path=key)] for key, v in value]
+        else:
+            record[name] = value
+    return record
+
+
+def load_tick(record: Any, registry: TypeRegistry) -> Tick:
+    """Rebuild a tick from :func:`dump_tick` output.
+
+    Raises:
+        ContextSerdeError: If the record is malformed, of an unknown kind, or names a class
+            outside ``registry``.
+    """
+    if not isinstance(record, dict):
+        raise ContextSerdeError(f"A tick record must be a JSON object, got {str(record)[:100]!r}.")
+    kind = record.get("kind")
+    cls = TICK_KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ContextSerdeError(
+            f"Unknown tick kind {kind!r}: the record was written by a newer or different "
+            f"version. Known kinds: {', '.join(sorted(TICK_KINDS))}."
+        )
+    values: dict[str, Any] = {}
+    try:
+        for item in fields(cls):
+            name = item.name
+            if name not in record:
+                continue
+            raw = record[name]
+            if name in _VALUES:
+                values[name] = load_value(raw, registry)
+            elif name == "event_type":
+                values[name] = registry.lookup(raw)
+            elif name == "expected":
+                values[name] = (
+                    None if raw is None else tuple((registry.lookup(t), n) for t, n in raw)
+                )
+            elif name == "requirements":
+                values[name] = tuple((key, load_value(v, registry)) for key, v in raw)
+            else:
+                values[name] = raw
+        tick: Tick = cls(**values)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, ContextSerdeError):
+            raise
+        raise ContextSerdeError(f"Malformed {kind!r} tick record: {error}.") from error
+    return tick
