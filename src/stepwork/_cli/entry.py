@@ -14,8 +14,7 @@ def main() -> None:
     except ModuleNotFoundError as error:
         if error.name in ("typer", "rich", "click"):
             sys.stderr.write(
-                "stepwork: the command line needs the 'cli' extra: "
-                "pip install 'stepwork[cli]'\n"
+                "stepwork: the command line needs the 'cli' extra: pip install 'stepwork[cli]'\n"
             )
             raise SystemExit(2) from None
         raise

@@ -86,12 +86,14 @@ class _Builder:
                     },
                 )
             )
+            gathers = "list" if spec.collect is not None else ""
             for event_type in spec.input_types:
                 self._event(event_type, prefix, produced_by)
-                self.edges.append(GraphEdge(prefix + event_type.__name__, step_id))
+                self.edges.append(GraphEdge(prefix + event_type.__name__, step_id, gathers))
             for event_type in spec.returns:
                 self._event(event_type, prefix, produced_by)
-                self.edges.append(GraphEdge(step_id, prefix + event_type.__name__))
+                fans_out = "list" if event_type in spec.fan_out else ""
+                self.edges.append(GraphEdge(step_id, prefix + event_type.__name__, fans_out))
             for param, descriptor in config.parsed.resources.items():
                 self._resource(step_id, param, descriptor, prefix)
             if self.include_children:
@@ -167,6 +169,8 @@ class _Builder:
             self._node(node)
         self.edges.extend(graph.edges)
         for node in graph.nodes:
+            if node.id != prefix + node.label:
+                continue  # a grandchild's node: its own workflow node links it
             role = node.details.get("role")
             if role == "start":
                 self.edges.append(GraphEdge(node_id, node.id, "starts"))
