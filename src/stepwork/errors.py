@@ -12,6 +12,10 @@
     ├── ContextStateError              (also a RuntimeError) a Context call in the wrong place
     ├── ContextSerdeError              (also a ValueError) a snapshot could not be written/read
     │   └── StateSerializationError    a state value is not JSON-serialisable (names the key)
+    ├── StoreError                     a journal store could not do what was asked
+    │   ├── RunNotFoundError           (also a KeyError) no run with that id
+    │   ├── JournalConflictError       an append overlaps or leaves a gap
+    │   └── JournalCorruptError        (also a ValueError) a stored record cannot be read
     ├── ResourceError                  (also a ValueError) a resource could not be resolved
     ├── WorkflowDone                   compatibility only
     └── WorkflowStepDoesNotExistError  compatibility only
@@ -27,11 +31,15 @@ Example:
 from stepwork._core.errors import (
     ContextSerdeError,
     ContextStateError,
+    JournalConflictError,
+    JournalCorruptError,
     ResourceError,
+    RunNotFoundError,
     StartEventError,
     StateSerializationError,
     StepTimeoutError,
     StepworkError,
+    StoreError,
     WorkflowCancelledByUser,
     WorkflowConfigurationError,
     WorkflowDone,
@@ -45,11 +53,15 @@ from stepwork._core.errors import (
 __all__ = [
     "ContextSerdeError",
     "ContextStateError",
+    "JournalConflictError",
+    "JournalCorruptError",
     "ResourceError",
+    "RunNotFoundError",
     "StartEventError",
     "StateSerializationError",
     "StepTimeoutError",
     "StepworkError",
+    "StoreError",
     "WorkflowCancelledByUser",
     "WorkflowConfigurationError",
     "WorkflowDone",

@@ -13,12 +13,16 @@ from __future__ import annotations
 __all__ = [
     "ContextSerdeError",
     "ContextStateError",
+    "JournalConflictError",
+    "JournalCorruptError",
     "ResourceError",
+    "RunNotFoundError",
     "StartEventError",
     "StateSerializationError",
     "StateStoreError",
     "StepTimeoutError",
     "StepworkError",
+    "StoreError",
     "WorkflowCancelledByUser",
     "WorkflowConfigurationError",
     "WorkflowDone",
@@ -103,6 +107,27 @@ class StateSerializationError(ContextSerdeError):
 
 class StateStoreError(StepworkError, ValueError):
     """A ``ctx.store`` call got a path, value or state type it cannot use (e.g. a missing path)."""
+
+
+class StoreError(StepworkError):
+    """A journal store could not do what was asked."""
+
+
+class RunNotFoundError(StoreError, KeyError):
+    """No run with that id in the store."""
+
+    def __str__(self) -> str:
+        # KeyError would show the message quoted; keep it readable.
+        return str(self.args[0]) if self.args else ""
+
+
+class JournalConflictError(StoreError):
+    """An append overlaps what is stored, leaves a gap, or names a run that does not exist."""
+
+
+class JournalCorruptError(StoreError, ValueError):
+    """A stored record cannot be read (half-written, unknown kind, newer schema): names the run
+    and the record."""
 
 
 class ResourceError(StepworkError, ValueError):

@@ -92,6 +92,7 @@ class Reducer(FanIn):
         """Apply ``tick`` to ``state`` in place and return the commands that follow from it."""
         state.tick_count += 1
         out: list[Command] = []
+        previous_at, state.last_at = state.last_at, tick.at
         if isinstance(tick, TickStateWrite):
             state.state = tick.state
             return out
@@ -105,7 +106,7 @@ class Reducer(FanIn):
             return out
         match tick:
             case TickStart():
-                self._start(state, tick, out)
+                self._start(state, tick, out, previous_at)
             case TickEvent():
                 # An arriving event ends an idle spell; if the run is still quiet afterwards,
                 # it is announced idle again.
@@ -145,14 +146,22 @@ class Reducer(FanIn):
 
     # -- ticks ------------------------------------------------------------------------------
 
-    def _start(self, state: RunState, tick: TickStart, out: list[Command]) -> None:
+    def _start(
+        self, state: RunState, tick: TickStart, out: list[Command], previous_at: float | None
+    ) -> None:
         resuming = state.status != "pending"
         state.run_id = tick.run_id
         state.status = "running"
         state.timeout = tick.timeout
         if state.started_at is None:
             state.started_at = tick.at
-        if tick.timeout is not None:
+        if resuming and previous_at is not None:
+            # Time stands still while a run is down: its timeout budget, retry delays and
+            # waits resume where they were.
+            downtime = max(0.0, tick.at - previous_at)
+            for timer in state.timers.values():
+                timer.at += downtime
+        elif tick.timeout is not None:
             state.timers["run"] = Timer(tick.at + tick.timeout, "run")
         for timer_id, timer in state.timers.items():
             out.append(CommandSchedule(timer_id, timer.at))

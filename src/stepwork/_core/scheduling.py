@@ -41,6 +41,9 @@ class Scheduler:
         """Queue ``delivery`` for its step and start it at once if a worker is free."""
         name = delivery.step
         runtime = state.steps[name]
+        if delivery.key < 0:
+            delivery.key = state.next_delivery
+            state.next_delivery += 1
         if front:
             runtime.queue.appendleft(delivery)
         else:

@@ -47,6 +47,8 @@ class Delivery:
     last_failed_at: float | None = None
     recoveries: tuple[tuple[str, int], ...] = ()
     not_before: float | None = None
+    key: int = -1
+    """Stable number of this delivery within the run (kept across retries and restarts)."""
 
 
 @dataclass(slots=True)
@@ -132,6 +134,9 @@ class RunState:
     next_invocation: int = 0
     next_stream: int = 0
     next_timer: int = 0
+    next_delivery: int = 0
+    last_at: float | None = None
+    """Time of the last tick; a resumed run shifts its timers by the time it was down."""
     input_requested: bool = False
     idle_announced: bool = False
     dead_ends: list[tuple[str, str]] = field(default_factory=list)

@@ -247,6 +247,25 @@ class Context(Generic[MODEL_T]):
 
     # -- internals ----------------------------------------------------------------------------
 
+    @property
+    def step_key(self) -> str:
+        """A key for the current step invocation that stays the same when it runs again.
+
+        After a crash, a step that was running is run again; use this key to de-duplicate its
+        side effects (e.g. as an idempotency key for a payment API). Retries of the same
+        delivery share the key too.
+
+        Raises:
+            ContextStateError: If called outside a step of this context's run.
+        """
+        driver, invocation = self._inside("step_key")
+        delivery = invocation.delivery
+        return f"{driver.run_id}:{delivery.step}:{delivery.key}"
+
+    def _restore_store(self, data: dict[str, Any], registry: Any) -> None:
+        self._store = InMemoryStateStore.from_json(data, registry)
+        self._store._on_commit = self._state_committed
+
     def _state_committed(self, payload: dict[str, Any]) -> None:
         driver = self._driver
         if driver is not None:

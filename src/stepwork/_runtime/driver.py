@@ -22,6 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from stepwork._core.commands import (
+    Command,
     CommandCancelStep,
     CommandCancelTimer,
     CommandCollected,
@@ -31,7 +32,8 @@ from stepwork._core.commands import (
     CommandRunStep,
     CommandSchedule,
 )
-from stepwork._core.errors import StepTimeoutError, WorkflowRuntimeError
+from stepwork._core.errors import StateSerializationError, StepTimeoutError, WorkflowRuntimeError
+from stepwork._core.events import WorkflowFailedEvent
 from stepwork._core.retry import compute_retry_delay
 from stepwork._core.state import Invocation, RunState
 from stepwork._core.ticks import Tick, TickStart, TickStepDone, TickStepFailed, TickTimer
@@ -41,6 +43,7 @@ from stepwork._runtime.stream import EventLog
 
 if TYPE_CHECKING:
     from stepwork._runtime.definition import WorkflowDefinition
+    from stepwork._runtime.journal import Journal
 
 __all__ = ["RunDriver", "current_step"]
 
@@ -62,6 +65,7 @@ class RunDriver:
         state: The state to start from (fresh, or restored from a snapshot).
         clock: Source of time and timers.
         on_finish: Called once with ``(stop_event, error)`` when the run ends.
+        journal: For a durable run, where ticks are written before their effects.
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class RunDriver:
         state: RunState,
         clock: Clock,
         on_finish: Callable[[Any, BaseException | None], None],
+        journal: Journal | None = None,
     ) -> None:
         self.definition = definition
         self.workflow = workflow
@@ -83,6 +88,9 @@ class RunDriver:
         self.reducer = definition.reducer
         self.ticks: list[Tick] = []
         self.log = EventLog()
+        self.journal = journal
+        if journal is not None:
+            journal.on_failure = self._journal_failed
         self.loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._on_finish = on_finish
@@ -106,10 +114,42 @@ class RunDriver:
     # -- the one entry point for ticks -------------------------------------------------------
 
     def apply(self, tick: Tick) -> None:
-        """Record ``tick``, reduce it, and carry out the resulting commands in order."""
+        """Record ``tick``, reduce it, and carry out the resulting commands in order.
+
+        With a journal, the commands run only once the tick is written to the store (an
+        answer to ``collect_events`` excepted: it goes back to a step that is still running).
+
+        Raises:
+            StateSerializationError: With a journal, if something in the tick cannot be
+                written as JSON (a step's returned event fails the step instead).
+        """
+        journal = self.journal
+        if journal is None:
+            self.ticks.append(tick)
+            execute = self._execute
+            for command in self.reducer.reduce(self.state, tick):
+                execute[type(command)](command)  # type: ignore[operator]
+            return
+        try:
+            record = journal.record(tick)
+        except StateSerializationError as error:
+            invocation = self.state.invocations.get(getattr(tick, "invocation", -1))
+            if not isinstance(tick, TickStepDone) or invocation is None:
+                raise
+            self._failed(invocation, error)
+            return
         self.ticks.append(tick)
-        execute = self._execute
+        later: list[Command] = []
         for command in self.reducer.reduce(self.state, tick):
+            if type(command) is CommandCollected:
+                self._collected(command)
+            else:
+                later.append(command)
+        journal.stage(record, later, self.state, self._execute_all, self.clock.now())
+
+    def _execute_all(self, commands: list[Command]) -> None:
+        execute = self._execute
+        for command in commands:
             execute[type(command)](command)  # type: ignore[operator]
 
     def start(self, start_event: Any, timeout: float | None) -> None:
@@ -204,6 +244,14 @@ class RunDriver:
 
     def _collected(self, command: CommandCollected) -> None:
         self._reply = command.events
+
+    def _journal_failed(self, error: BaseException) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        self._tasks.clear()
+        self._finish(
+            CommandFinish(WorkflowFailedEvent(step_name="", exception=error), error)
+        )
 
     def _finish(self, command: CommandFinish) -> None:
         for handle in self._timers.values():

@@ -42,6 +42,7 @@ class WorkflowHandler(asyncio.Future[Any]):
         self._consumed = False
         self._stop: StopEvent | None = None
         self._hard_cancel = False
+        self._resuming: asyncio.Task[None] | None = None
 
     def __str__(self) -> str:
         return (

@@ -150,7 +150,14 @@ def dump_run_state(state: RunState) -> dict[str, Any]:
             for number, s in state.streams.items()
         },
         "timers": {k: {"at": t.at, "kind": t.kind, "ref": t.ref} for k, t in state.timers.items()},
-        "counters": [state.next_invocation, state.next_stream, state.next_timer, state.tick_count],
+        "counters": [
+            state.next_invocation,
+            state.next_stream,
+            state.next_timer,
+            state.tick_count,
+            state.next_delivery,
+        ],
+        "last_at": state.last_at,
         "input_requested": state.input_requested,
         "idle_announced": state.idle_announced,
         "dead_ends": [list(d) for d in state.dead_ends],
@@ -209,7 +216,14 @@ def load_run_state(data: dict[str, Any], registry: TypeRegistry, specs: dict[str
     for key, t in data["timers"].items():
         ref = t["ref"]
         state.timers[key] = Timer(t["at"], t["kind"], tuple(ref) if isinstance(ref, list) else ref)
-    state.next_invocation, state.next_stream, state.next_timer, state.tick_count = data["counters"]
+    (
+        state.next_invocation,
+        state.next_stream,
+        state.next_timer,
+        state.tick_count,
+        state.next_delivery,
+    ) = data["counters"]
+    state.last_at = data["last_at"]
     state.input_requested = data["input_requested"]
     state.idle_announced = data["idle_announced"]
     state.dead_ends = [(a, b) for a, b in data["dead_ends"]]
@@ -263,6 +277,7 @@ def _dump_delivery(d: Delivery) -> dict[str, Any]:
         "last_failed_at": d.last_failed_at,
         "recoveries": [list(r) for r in d.recoveries],
         "not_before": d.not_before,
+        "key": d.key,
     }
 
 
@@ -285,6 +300,7 @@ def _load_delivery(data: dict[str, Any], registry: TypeRegistry) -> Delivery:
         last_failed_at=data["last_failed_at"],
         recoveries=tuple((a, b) for a, b in data["recoveries"]),
         not_before=data["not_before"],
+        key=data["key"],
     )
 
 

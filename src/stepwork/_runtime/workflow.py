@@ -36,7 +36,9 @@ from stepwork._runtime.context import Context
 from stepwork._runtime.definition import WorkflowDefinition, build_definition
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
+from stepwork._runtime.journal import Journal
 from stepwork._runtime.resources import ResourceManager
+from stepwork._stores.protocol import Store
 
 __all__ = ["Workflow"]
 
@@ -55,6 +57,8 @@ class Workflow:
         workflow_name: Name used in messages and by the server (default: module.QualName).
         skip_graph_checks: Graph checks to skip: ``reachability``, ``terminal_event``, ``dead_end``.
         clock: Source of time for timeouts and retries (``stepwork.testing.ManualClock`` in tests).
+        store: Journal runs here so they survive a crash: a ``Store`` or a URL such as
+            ``"sqlite:///runs.db"``; see ``resume`` and ``resume_all``.
 
     Raises:
         WorkflowConfigurationError: If no step or several accept a ``StartEvent`` type, or no
@@ -83,6 +87,7 @@ class Workflow:
         workflow_name: str | None = None,
         skip_graph_checks: set[str] | None = None,
         clock: Clock | None = None,
+        store: Store | str | None = None,
     ) -> None:
         if num_concurrent_runs is not None and (
             isinstance(num_concurrent_runs, bool)
@@ -113,6 +118,7 @@ class Workflow:
         self._slots: asyncio.Semaphore | None = None
         self._name = workflow_name
         self._clock: Clock = clock or SystemClock()
+        self._store: Store | None = resolve_store(store)
         self._validated_version = -1
         definition = self._definition()
         if definition.config_error is not None:
@@ -297,6 +303,32 @@ class Workflow:
             )
         return handler
 
+    def resume(self, run_id: str) -> WorkflowHandler:
+        """Continue run ``run_id`` from this workflow's store; returns its handler at once.
+
+        Steps whose results were journaled are not run again; steps that were running when
+        the process stopped run again from the top (see ``Context.step_key``). A finished run's
+        handler completes with its recorded ending.
+
+        Raises:
+            WorkflowRuntimeError: If the workflow was built without a store. Awaiting the handler
+                raises ``RunNotFoundError`` for an unknown run and ``JournalCorruptError`` for
+                an unreadable journal.
+        """
+        from stepwork._runtime.durable import resume_run
+
+        return resume_run(self, run_id)
+
+    async def resume_all(self) -> list[WorkflowHandler]:
+        """Resume every unfinished run of this workflow in its store.
+
+        Raises:
+            WorkflowRuntimeError: If the workflow was built without a store.
+        """
+        from stepwork._runtime.durable import resume_all
+
+        return await resume_all(self)
+
     def _start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> StartEvent:
         expected = self.start_event_class
         if start_event is not None:
@@ -337,7 +369,12 @@ class Workflow:
             if on_end is not None:
                 on_end()
 
-        driver = RunDriver(definition, self, context, handler.run_id, state, self._clock, finished)
+        journal = None
+        if self._store is not None:
+            journal = Journal(self._store, handler.run_id, self.workflow_name)
+        driver = RunDriver(
+            definition, self, context, handler.run_id, state, self._clock, finished, journal
+        )
         context._attach(driver)
         handler._bind(driver)
         driver.start(start_event, self._timeout)
@@ -357,3 +394,16 @@ class Workflow:
             slots.release()
             return
         self._launch(definition, context, handler, start_event, on_end=slots.release)
+
+
+def resolve_store(store: Store | str | None) -> Store | None:
+    """A store from a ``Store`` or a URL (``sqlite:///runs.db``, ``memory://``, ``postgresql://``).
+
+    Raises:
+        StoreError: If the URL's scheme is not one stepwork knows.
+    """
+    if store is None or not isinstance(store, str):
+        return store
+    from stepwork._stores.url import store_from_url
+
+    return store_from_url(store)

@@ -1,0 +1,122 @@
+"""Resuming durable runs from their journal.
+
+A run is rebuilt by folding its journaled ticks through the reducer: no step is called while
+folding, so a step whose result was journaled never runs again. Steps that were running when
+the process stopped had no result journaled; the resumed run starts them again (at least once
+for in-flight steps; ``ctx.step_key`` is stable across those re-runs, for de-duplicating side
+effects). Events already published are loaded from the store, so readers following by offset
+continue where they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from stepwork._core.errors import (
+    ContextSerdeError,
+    JournalCorruptError,
+    WorkflowRuntimeError,
+)
+from stepwork._core.reducer import fold
+from stepwork._core.ticks import Tick
+from stepwork._runtime.context import Context
+from stepwork._runtime.driver import RunDriver
+from stepwork._runtime.handler import WorkflowHandler
+from stepwork._runtime.journal import Journal
+from stepwork._runtime.snapshot import registry_for
+from stepwork._stores.codec import load_event
+from stepwork._stores.tick_codec import load_tick
+
+if TYPE_CHECKING:
+    from stepwork._runtime.workflow import Workflow
+    from stepwork._stores.protocol import Store
+
+__all__ = ["resume_all", "resume_run"]
+
+
+def resume_run(workflow: Workflow, run_id: str) -> WorkflowHandler:
+    """Continue run ``run_id`` of ``workflow`` from its journal; returns its handler at once.
+
+    Raises:
+        WorkflowRuntimeError: If the workflow has no store.
+    """
+    store = _store_of(workflow)
+    context: Context[Any] = Context(workflow)
+    handler = WorkflowHandler(context, run_id, workflow.workflow_name)
+    task = asyncio.get_running_loop().create_task(_resume(workflow, store, context, handler))
+    handler._resuming = task  # keep a reference: the loop only holds tasks weakly
+    return handler
+
+
+async def resume_all(workflow: Workflow) -> list[WorkflowHandler]:
+    """Resume every unfinished run of ``workflow`` in its store.
+
+    Raises:
+        WorkflowRuntimeError: If the workflow has no store.
+    """
+    store = _store_of(workflow)
+    await store.open()
+    runs = await store.list_runs(status=["running"], workflow=[workflow.workflow_name])
+    return [resume_run(workflow, run.run_id) for run in runs]
+
+
+def _store_of(workflow: Workflow) -> Store:
+    store = workflow._store
+    if store is None:
+        raise WorkflowRuntimeError(
+            f"Workflow '{workflow.workflow_name}' has no store to resume from: construct it "
+            "with store='sqlite:///runs.db' (or another store)."
+        )
+    return store
+
+
+async def _resume(
+    workflow: Workflow, store: Store, context: Context[Any], handler: WorkflowHandler
+) -> None:
+    run_id = handler.run_id
+    try:
+        await store.open()
+        await store.get_run(run_id)
+        registry = registry_for(workflow)
+        records = await store.load_ticks(run_id)
+        ticks = [_load(record, registry, run_id, seq) for seq, record in enumerate(records)]
+        events = await store.load_events(run_id)
+        definition = workflow._definition()
+        state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
+        if state.state is not None:
+            context._restore_store(state.state, registry)
+        journal = Journal(
+            store,
+            run_id,
+            workflow.workflow_name,
+            next_seq=len(ticks),
+            next_offset=len(events),
+            create=False,
+        )
+        driver = RunDriver(
+            definition, workflow, context, run_id, state, workflow._clock, handler._complete, journal
+        )
+        driver.ticks.extend(ticks)
+        for _, record in events:
+            driver.log.append(load_event(record, registry))
+        context._attach(driver)
+        handler._bind(driver)
+        if state.done:
+            driver.log.close()
+            handler._complete(state.stop_event, state.error)
+        else:
+            driver.start(None, workflow.timeout)
+    except Exception as error:
+        if not handler.done():
+            handler.set_exception(error)
+            handler.exception()  # reported by awaiting the handler; no "never retrieved" noise
+
+
+def _load(record: Any, registry: Any, run_id: str, seq: int) -> Tick:
+    try:
+        return load_tick(record, registry)
+    except ContextSerdeError as error:
+        raise JournalCorruptError(
+            f"Run '{run_id}': tick record {seq} cannot be read: {error}", run_id=run_id
+        ) from error

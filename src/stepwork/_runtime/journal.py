@@ -1,0 +1,144 @@
+"""The journal of a durable run: ticks are written to the store before their effects happen.
+
+The driver reduces a tick at once (so the run's state is always current) but hands the
+resulting commands to the journal instead of executing them. The journal writes every staged
+tick, with the events those commands publish, in one store transaction, and only then lets
+the driver execute the commands: a step starts, a stream reader sees an event, a caller sees
+the result only after what caused it is on disk. Ticks that arrive while a write is in
+flight are written together in the next transaction (group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from stepwork._core.commands import Command, CommandFinish, CommandPublish
+from stepwork._core.events import StopEvent
+from stepwork._core.notices import StepNotice
+from stepwork._core.state import RunState
+from stepwork._core.ticks import Tick
+from stepwork._stores.codec import dump_event
+from stepwork._stores.protocol import JournalBatch, Store
+from stepwork._stores.tick_codec import dump_tick
+
+__all__ = ["Journal"]
+
+
+class Journal:
+    """Writes one run's ticks and published events to a store, in order, before their effects.
+
+    Args:
+        store: Where to write.
+        run_id: The run.
+        workflow: The workflow's name, for a new run's row.
+        next_seq: ``seq`` of the next tick (0 for a new run).
+        next_offset: Offset of the next published event (0 for a new run).
+        create: Create the run's row before the first write (a new run, not a resumed one).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        workflow: str,
+        *,
+        next_seq: int = 0,
+        next_offset: int = 0,
+        create: bool = True,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.workflow = workflow
+        self.next_seq = next_seq
+        self.next_offset = next_offset
+        self._create = create
+        self._ticks: list[dict[str, Any]] = []
+        self._commands: list[Command] = []
+        self._task: asyncio.Task[None] | None = None
+        self.failure: BaseException | None = None
+        self.on_failure: Callable[[BaseException], None] | None = None
+
+    def record(self, tick: Tick) -> dict[str, Any]:
+        """The tick's record; raises ``StateSerializationError`` (naming the field) if an event
+        or value in it cannot be written as JSON. Call before reducing the tick."""
+        return dump_tick(tick)
+
+    def stage(
+        self,
+        record: dict[str, Any],
+        commands: list[Command],
+        state: RunState,
+        execute: Callable[[list[Command]], None],
+        at: float,
+    ) -> None:
+        """Queue a reduced tick's record and commands; ``execute`` runs them once written."""
+        self._ticks.append(record)
+        self._commands.extend(commands)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._pump(state, execute, at))
+
+    async def drained(self) -> None:
+        """Wait until everything staged so far is written and executed."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _pump(
+        self, state: RunState, execute: Callable[[list[Command]], None], at: float
+    ) -> None:
+        if self.failure is not None:
+            return
+        try:
+            await self._write(state, execute, at)
+        except Exception as error:
+            # The store is the truth: stop here; what was written can be resumed later.
+            self.failure = error
+            if self.on_failure is not None:
+                self.on_failure(error)
+
+    async def _write(
+        self, state: RunState, execute: Callable[[list[Command]], None], at: float
+    ) -> None:
+        if self._create:
+            await self.store.open()
+            await self.store.create_run(self.run_id, self.workflow, at)
+            self._create = False
+        while self._ticks:
+            ticks, self._ticks = self._ticks, []
+            commands, self._commands = self._commands, []
+            events = [_event_record(c.event) for c in commands if isinstance(c, CommandPublish)]
+            finish = next((c for c in commands if isinstance(c, CommandFinish)), None)
+            batch = JournalBatch(
+                self.run_id,
+                self.next_seq,
+                ticks,
+                self.next_offset,
+                events,
+                **(_ending(state, finish) if finish is not None else {}),
+            )
+            await self.store.append(batch)
+            self.next_seq += len(ticks)
+            self.next_offset += len(events)
+            execute(commands)
+
+
+def _event_record(event: Any) -> dict[str, Any]:
+    if type(event) is StepNotice:
+        event = event.to_event()
+    return dump_event(event)
+
+
+def _ending(state: RunState, finish: CommandFinish) -> dict[str, Any]:
+    stop = finish.stop_event
+    if finish.error is None and isinstance(stop, StopEvent):
+        return {"status": "completed", "result": dump_event(stop)}
+    error = finish.error
+    return {
+        "status": state.status,
+        "error": {
+            "type": type(error).__name__ if error is not None else "",
+            "message": str(error) if error is not None else "",
+            "step": getattr(stop, "step_name", None),
+        },
+    }
