@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # System packages the tests use for real parts: headless Chromium (the HTML drawing is
-# checked in a browser) and Graphviz (DOT output is parsed by Graphviz's own parser).
+# checked in a browser), Graphviz (DOT output is parsed by Graphviz's own parser) and the
+# PostgreSQL server (the PostgreSQL journal store runs against a real server the tests start).
 # Installed from Debian's packages when missing; a no-op when they are already there.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

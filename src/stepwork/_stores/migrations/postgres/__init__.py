@@ -1,0 +1,3 @@
+"""PostgreSQL migrations of ``PostgresStore``: ``NNNN_name.sql`` files, applied in order on open."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""SQLite migrations of ``SqliteStore``: ``NNNN_name.sql`` files, applied in order on open."""
+
+__all__: list[str] = []

@@ -1,0 +1,274 @@
+"""``SqliteStore``: the journal in one SQLite file, the default for durable runs.
+
+Only the standard library's ``sqlite3`` is used. All database work runs on one dedicated
+thread (a single-worker executor) that owns the connection, so the event loop never blocks on
+disk and calls reach the database one at a time, in the order they were made.
+
+Durability: the database is in WAL mode with ``synchronous=NORMAL`` by default. A committed
+append survives the process being killed (even with SIGKILL): the commit is in the WAL file,
+which the next connection replays. Only an operating-system crash or power loss can lose the
+last commits before a checkpoint (the database stays consistent either way). Pass
+``synchronous="FULL"`` to fsync every commit and survive those too, at a cost per append.
+
+Invariants (beyond the protocol's):
+- Each append is one ``BEGIN IMMEDIATE`` transaction, so writers in several processes are
+  serialised by SQLite's lock (waiting up to ``busy_timeout``).
+- ``runs.ticks``/``runs.events`` count the stored records; the next seq/offset must equal them,
+  and the primary keys ``(run_id, seq)``/``(run_id, offset)`` forbid storing a number twice.
+- Cancelling a call that is waiting drops it if it has not started; once started, it runs to
+  its commit or rollback, so the journal is never left half-appended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from stepwork._core.errors import RunNotFoundError, StoreError
+from stepwork._stores import sqlite_journal as journal
+from stepwork._stores.protocol import TERMINAL_STATUSES, JournalBatch, RunRecord, RunStatus
+from stepwork._stores.records import encode_records, encode_value
+
+__all__ = ["SqliteStore"]
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
+
+class SqliteStore:
+    """The :class:`~stepwork._stores.protocol.Store` protocol on a SQLite file.
+
+    Args:
+        path: The database file (created if missing; its folder must exist), or
+            ``":memory:"`` for a private in-memory database.
+        busy_timeout: Seconds to wait for another process's write lock before failing.
+        synchronous: ``"NORMAL"`` (survives a killed process) or ``"FULL"`` (also survives
+            an operating-system crash, slower).
+        clock: Seconds since the epoch, for ``updated_at`` and migration times.
+
+    Raises:
+        ValueError: If ``synchronous`` is neither ``"NORMAL"`` nor ``"FULL"``.
+
+    Every method but ``open`` and ``close`` raises ``StoreError`` when the store is not open,
+    or when SQLite fails (e.g. the lock was not released within ``busy_timeout``).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 5.0,
+        synchronous: str = "NORMAL",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        self.path = os.fspath(path)
+        self.busy_timeout = busy_timeout
+        self.synchronous = synchronous.upper()
+        self._clock = clock
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._connected: concurrent.futures.Future[None] | None = None
+        self._db: sqlite3.Connection | None = None  # used on the worker thread only
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Connect, enable WAL and foreign keys, and apply pending migrations; idempotent.
+
+        Raises:
+            StoreError: If the file cannot be opened or is not a database, or its schema is
+                newer than this stepwork knows (the file is left untouched).
+        """
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="stepwork-sqlite"
+            )
+            self._connected = self._executor.submit(self._connect)
+        assert self._connected is not None
+        try:
+            await asyncio.wrap_future(self._connected)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker thread; the store may be opened again."""
+        executor, self._executor, self._connected = self._executor, None, None
+        if executor is not None:
+            await asyncio.wrap_future(executor.submit(self._disconnect))
+            executor.shutdown(wait=True)  # the worker is idle now: this returns at once
+
+    async def create_run(self, run_id: str, workflow: str, created_at: float) -> None:
+        """Add a ``running`` run with no ticks.
+
+        Raises:
+            JournalConflictError: If ``run_id`` already exists.
+        """
+        await self._call(journal.create_run, run_id, workflow, created_at)
+
+    async def append(self, batch: JournalBatch) -> None:
+        """Append ``batch`` in one transaction: all of it or, on any error, nothing.
+
+        Raises:
+            JournalConflictError: If the run does not exist, or ``seq``/``offset`` numbers
+                overlap what is stored or leave a gap.
+            StoreError: If a record is not a JSON object (tick records need a ``kind``).
+        """
+        run_id = batch.run_id
+        # Encode here, on the loop's thread, so the worker never reads the caller's objects.
+        ticks = encode_records(run_id, batch.ticks, "tick", batch.first_seq)
+        events = encode_records(run_id, batch.events, "event", batch.first_offset)
+        ending = None
+        if batch.status is not None:
+            result = None if batch.result is None else encode_value(run_id, batch.result, "result")
+            error = None if batch.error is None else encode_value(run_id, batch.error, "error")
+            ending = (batch.status, result, error)
+        await self._call(
+            journal.append,
+            run_id,
+            batch.first_seq,
+            ticks,
+            batch.first_offset,
+            events,
+            ending,
+            self._clock(),
+        )
+
+    async def load_ticks(self, run_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
+        """The run's tick records with ``seq > after_seq``, in order.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If a stored record is not valid JSON or has no ``kind``
+                (names run and seq).
+        """
+        return await self._call(journal.load_ticks, run_id, after_seq)
+
+    async def load_events(
+        self, run_id: str, after_offset: int = -1, limit: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """``(offset, event record)`` pairs with ``offset > after_offset``, in order.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If a stored record is not valid JSON (names run and offset).
+        """
+        return await self._call(journal.load_events, run_id, after_offset, limit)
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """The run's record.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+        """
+        sql = f"SELECT {journal.RUN_COLUMNS} FROM runs WHERE run_id = ?"
+        runs = await self._call(journal.select_runs, sql, [run_id])
+        if not runs:
+            raise RunNotFoundError(f"No run {run_id!r} in {self!r}.", run_id=run_id)
+        return runs[0]
+
+    async def list_runs(
+        self,
+        *,
+        status: Sequence[RunStatus] | None = None,
+        workflow: Sequence[str] | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, newest first (``created_at``, then creation order).
+
+        ``created_after`` and ``created_before`` are exclusive bounds.
+        """
+        where: list[str] = ["1"]
+        params: list[Any] = []
+        for column, values in (("status", status), ("workflow", workflow)):
+            if values is not None:
+                where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
+                params.extend(values)
+        if created_after is not None:
+            where.append("created_at > ?")
+            params.append(created_after)
+        if created_before is not None:
+            where.append("created_at < ?")
+            params.append(created_before)
+        params.append(-1 if limit is None else max(limit, 0))
+        sql = (
+            f"SELECT {journal.RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} "
+            "ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        )
+        return await self._call(journal.select_runs, sql, params)
+
+    async def delete_run(self, run_id: str) -> bool:
+        """Delete a run with its ticks and events; False if there was none."""
+        return await self._call(journal.delete, "DELETE FROM runs WHERE run_id = ?", [run_id]) > 0
+
+    async def prune(self, finished_before: float) -> int:
+        """Delete finished runs last updated before ``finished_before``; how many."""
+        statuses = sorted(TERMINAL_STATUSES)
+        sql = (
+            f"DELETE FROM runs WHERE status IN ({', '.join('?' * len(statuses))}) "
+            "AND updated_at < ?"
+        )
+        return await self._call(journal.delete, sql, [*statuses, finished_before])
+
+    async def size(self) -> dict[str, int]:
+        """``{"runs", "ticks", "events", "bytes"}``; bytes are the database file plus its WAL."""
+        return await self._call(journal.size, self.path)
+
+    async def _call(
+        self,
+        function: Callable[Concatenate[sqlite3.Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        executor = self._executor
+        if executor is None:
+            raise StoreError(f"{self!r} is not open: call 'await store.open()' first.")
+
+        def job() -> _T:
+            return self._on_thread(function, *args, **kwargs)
+
+        return await asyncio.wrap_future(executor.submit(job))
+
+    # The methods below run on the worker thread, the only one that uses the connection.
+
+    def _on_thread(
+        self,
+        function: Callable[Concatenate[sqlite3.Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        if self._db is None:  # open() failed, and this call was queued behind it
+            raise StoreError(f"{self!r} is not open: call 'await store.open()' first.")
+        try:
+            return function(self._db, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise StoreError(f"SQLite database {self.path!r} failed: {error}") from error
+
+    def _connect(self) -> None:
+        try:
+            self._db = journal.connect(
+                self.path, self.busy_timeout, self.synchronous, self._clock()
+            )
+        except sqlite3.Error as error:
+            raise StoreError(f"Cannot open SQLite database {self.path!r}: {error}") from error
+
+    def _disconnect(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()

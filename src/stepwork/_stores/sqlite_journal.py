@@ -1,0 +1,273 @@
+"""The journal's SQL on one ``sqlite3`` connection: blocking calls, run on ``SqliteStore``'s thread.
+
+Every function takes the connection (opened by :func:`connect`, in autocommit mode so the
+transactions here are explicit) and does one store operation in one transaction.
+
+Invariants:
+- Writes use ``BEGIN IMMEDIATE``: the write lock is taken before anything is read, so the
+  contiguity check and the inserts see the same journal, whichever process writes.
+- ``runs.ticks``/``runs.events`` count the stored records: the next seq/offset must equal them,
+  and the primary keys ``(run_id, seq)``/``(run_id, offset)`` forbid storing a number twice.
+- A failed operation rolls its transaction back, so nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from stepwork._core.errors import JournalConflictError, RunNotFoundError
+from stepwork._stores.migrate import SCHEMA_MIGRATIONS_DDL, load_migrations, pending_migrations
+from stepwork._stores.protocol import RunRecord
+from stepwork._stores.records import check_next, decode_record, decode_value
+
+__all__ = [
+    "RUN_COLUMNS",
+    "append",
+    "connect",
+    "create_run",
+    "delete",
+    "load_events",
+    "load_ticks",
+    "select_runs",
+    "size",
+    "split_statements",
+    "transaction",
+]
+
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_MIGRATIONS = "stepwork._stores.migrations.sqlite"
+RUN_COLUMNS = "run_id, workflow, status, created_at, updated_at, result, error, ticks, events"
+"""The ``runs`` columns :func:`select_runs` expects, in order."""
+
+_Ending = tuple[str, str | None, str | None]
+"""A run's new ``(status, result JSON, error JSON)``."""
+
+
+def connect(path: str, busy_timeout: float, synchronous: str, now: float) -> sqlite3.Connection:
+    """Open ``path`` in WAL mode with foreign keys on, and apply pending migrations.
+
+    Raises:
+        StoreError: If the schema is newer than this code knows (nothing is changed).
+        sqlite3.Error: If the file cannot be opened or is not a database.
+    """
+    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {synchronous}")
+        db.execute("PRAGMA foreign_keys = ON")
+        _migrate(db, f"SQLite database {path!r}", now)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _migrate(db: sqlite3.Connection, database: str, now: float) -> None:
+    migrations = load_migrations(_MIGRATIONS)
+    try:  # the usual case, already migrated: only read, without taking the write lock
+        applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+        if not pending_migrations(migrations, applied, database=database):
+            return
+    except sqlite3.OperationalError:
+        pass  # no schema_migrations table yet
+    with transaction(db, "BEGIN IMMEDIATE"):
+        db.execute(SCHEMA_MIGRATIONS_DDL)
+        applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+        for migration in pending_migrations(migrations, applied, database=database):
+            for statement in split_statements(migration.sql):
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, now),
+            )
+
+
+def create_run(db: sqlite3.Connection, run_id: str, workflow: str, created_at: float) -> None:
+    """Insert a ``running`` run.
+
+    Raises:
+        JournalConflictError: If ``run_id`` already exists.
+    """
+    try:
+        with transaction(db, "BEGIN IMMEDIATE"):
+            db.execute(
+                "INSERT INTO runs (run_id, workflow, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (run_id, workflow, created_at, created_at),
+            )
+    except sqlite3.IntegrityError as error:
+        raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id) from error
+
+
+def append(
+    db: sqlite3.Connection,
+    run_id: str,
+    first_seq: int,
+    ticks: Sequence[str],
+    first_offset: int,
+    events: Sequence[str],
+    ending: _Ending | None,
+    now: float,
+) -> None:
+    """Store encoded tick and event records, and the run's ending if any, in one transaction.
+
+    Raises:
+        JournalConflictError: If the run does not exist or the numbers do not continue the
+            stored ones.
+    """
+    with transaction(db, "BEGIN IMMEDIATE"):
+        row = db.execute("SELECT ticks, events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise JournalConflictError(
+                f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
+            )
+        check_next(run_id, "seq", first_seq, row[0], len(ticks))
+        check_next(run_id, "offset", first_offset, row[1], len(events))
+        try:
+            db.executemany(
+                "INSERT INTO ticks (run_id, seq, record) VALUES (?, ?, ?)",
+                [(run_id, seq, text) for seq, text in enumerate(ticks, first_seq)],
+            )
+            db.executemany(
+                'INSERT INTO events (run_id, "offset", record) VALUES (?, ?, ?)',
+                [(run_id, offset, text) for offset, text in enumerate(events, first_offset)],
+            )
+        except sqlite3.IntegrityError as error:  # only if the counters disagree with the rows
+            raise JournalConflictError(
+                f"Cannot append to run {run_id!r}: {error}; nothing was stored.", run_id=run_id
+            ) from error
+        update = "UPDATE runs SET ticks = ticks + ?, events = events + ?, updated_at = ?"
+        if ending is None:
+            db.execute(f"{update} WHERE run_id = ?", (len(ticks), len(events), now, run_id))
+        else:
+            db.execute(
+                f"{update}, status = ?, result = ?, error = ? WHERE run_id = ?",
+                (len(ticks), len(events), now, *ending, run_id),
+            )
+
+
+def load_ticks(db: sqlite3.Connection, run_id: str, after_seq: int) -> list[dict[str, Any]]:
+    """The run's tick records with ``seq > after_seq``.
+
+    Raises:
+        RunNotFoundError: If there is no such run.
+        JournalCorruptError: If a record cannot be read (names run and seq).
+    """
+    with transaction(db, "BEGIN"):
+        _require(db, run_id)
+        rows = db.execute(
+            "SELECT seq, record FROM ticks WHERE run_id = ? AND seq > ? ORDER BY seq",
+            (run_id, after_seq),
+        ).fetchall()
+    return [decode_record(run_id, seq, text, "tick") for seq, text in rows]
+
+
+def load_events(
+    db: sqlite3.Connection, run_id: str, after_offset: int, limit: int | None
+) -> list[tuple[int, dict[str, Any]]]:
+    """Up to ``limit`` ``(offset, record)`` pairs with ``offset > after_offset``.
+
+    Raises:
+        RunNotFoundError: If there is no such run.
+        JournalCorruptError: If a record cannot be read (names run and offset).
+    """
+    with transaction(db, "BEGIN"):
+        _require(db, run_id)
+        rows = db.execute(
+            'SELECT "offset", record FROM events WHERE run_id = ? AND "offset" > ? '
+            'ORDER BY "offset" LIMIT ?',
+            (run_id, after_offset, -1 if limit is None else max(limit, 0)),
+        ).fetchall()
+    return [(offset, decode_record(run_id, offset, text, "event")) for offset, text in rows]
+
+
+def select_runs(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[RunRecord]:
+    """Run records from ``sql``, which selects :data:`RUN_COLUMNS` from ``runs``.
+
+    Raises:
+        JournalCorruptError: If a stored result or error is not valid JSON.
+    """
+    return [
+        RunRecord(
+            run_id=run_id,
+            workflow=workflow,
+            status=status,
+            created_at=created_at,
+            updated_at=updated_at,
+            result=decode_value(run_id, result, "result"),
+            error=decode_value(run_id, error, "error"),
+            ticks=ticks,
+            events=events,
+        )
+        for (run_id, workflow, status, created_at, updated_at, result, error, ticks, events) in (
+            db.execute(sql, params).fetchall()
+        )
+    ]
+
+
+def delete(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    """Run a ``DELETE FROM runs`` statement (ticks and events cascade); how many runs went."""
+    with transaction(db, "BEGIN IMMEDIATE"):
+        deleted: int = db.execute(sql, params).rowcount
+    return deleted
+
+
+def size(db: sqlite3.Connection, path: str) -> dict[str, int]:
+    """Counts of runs, ticks and events, and the bytes of the file and its WAL."""
+    runs, ticks, events = db.execute(
+        "SELECT count(*), coalesce(sum(ticks), 0), coalesce(sum(events), 0) FROM runs"
+    ).fetchone()
+    if path == ":memory:" or not os.path.exists(path):
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        used = int(pages * db.execute("PRAGMA page_size").fetchone()[0])
+    else:
+        used = sum(os.path.getsize(file) for file in (path, path + "-wal") if os.path.exists(file))
+    return {"runs": runs, "ticks": ticks, "events": events, "bytes": used}
+
+
+def _require(db: sqlite3.Connection, run_id: str) -> None:
+    if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+        raise RunNotFoundError(f"No run {run_id!r} in this store.", run_id=run_id)
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[None]:
+    """Run the block in a transaction opened with ``begin``; roll back if it raises."""
+    db.execute(begin)
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def split_statements(script: str) -> Iterator[str]:
+    """The statements of ``script``, one by one (``sqlite3.execute`` runs only one).
+
+    ``executescript`` would commit the migration's transaction first, so we split instead;
+    ``sqlite3.complete_statement`` knows about strings, comments and trigger bodies.
+
+    Example:
+        >>> list(split_statements("CREATE TABLE a (x TEXT DEFAULT ';'); -- done;\\n"))
+        ["CREATE TABLE a (x TEXT DEFAULT ';');"]
+    """
+    buffer = ""
+    for piece in script.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if _has_code(buffer):
+                yield buffer.strip()
+            buffer = ""
+    if _has_code(buffer.removesuffix(";")):
+        yield buffer  # an unfinished statement: let SQLite report it
+
+
+def _has_code(text: str) -> bool:
+    lines = (line.split("--", 1)[0] for line in _BLOCK_COMMENT.sub("", text).splitlines())
+    return any(line.strip("; \t\r") for line in lines)

@@ -1,0 +1,70 @@
+"""A durable workflow for kill-and-resume tests: every step appends its name to a log file.
+
+Run as a script (``python order_flow.py DB LOG BLOCK_AT``) it starts run ``order-42`` and
+blocks forever inside step ``BLOCK_AT`` after logging it, so the parent can kill it there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
+
+
+class Reserved(Event):
+    item: str
+
+
+class Charged(Event):
+    item: str
+    amount: int
+
+
+def log(step_name: str) -> None:
+    with Path(os.environ["ORDER_LOG"]).open("a") as file:
+        file.write(step_name + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+
+
+async def maybe_block(step_name: str) -> None:
+    if os.environ.get("ORDER_BLOCK_AT") == step_name:
+        await asyncio.Event().wait()
+
+
+class OrderFlow(Workflow):
+    @step
+    async def reserve(self, ctx: Context, ev: StartEvent) -> Reserved:
+        log("reserve")
+        ctx.write_event_to_stream(Event(progress="reserved"))
+        await maybe_block("reserve")
+        return Reserved(item=ev.item)
+
+    @step
+    async def charge(self, ctx: Context, ev: Reserved) -> Charged:
+        log(f"charge {ctx.step_key}")
+        await ctx.store.set("charged", True)
+        ctx.write_event_to_stream(Event(progress="charged"))
+        await maybe_block("charge")
+        return Charged(item=ev.item, amount=42)
+
+    @step
+    async def ship(self, ctx: Context, ev: Charged) -> StopEvent:
+        log("ship")
+        await maybe_block("ship")
+        charged = await ctx.store.get("charged")
+        return StopEvent(result=f"shipped {ev.item} for {ev.amount} (charged={charged})")
+
+
+async def main(db: str) -> None:
+    handler = OrderFlow(store=f"sqlite:///{db}", timeout=None).run(run_id="order-42", item="book")
+    print(await handler)
+
+
+if __name__ == "__main__":
+    os.environ["ORDER_LOG"] = sys.argv[2]
+    os.environ["ORDER_BLOCK_AT"] = sys.argv[3]
+    asyncio.run(main(sys.argv[1]))

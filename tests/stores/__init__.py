@@ -1,0 +1,1 @@
+"""Journal store tests: one conformance suite for every backend, plus backend specifics."""
