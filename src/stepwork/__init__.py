@@ -113,6 +113,12 @@ from stepwork.retry_policy import (
     wait_random,
     wait_random_exponential,
 )
+from stepwork.stores import (
+    MemoryStore,
+    PostgresStore,
+    SqliteStore,
+    Store,
+)
 from stepwork.workflow import (
     Workflow,
 )
@@ -138,6 +144,8 @@ __all__ = [
     "InternalDispatchEvent",
     "JournalConflictError",
     "JournalCorruptError",
+    "MemoryStore",
+    "PostgresStore",
     "Resource",
     "ResourceConfig",
     "ResourceConfigFileNotFoundError",
@@ -151,6 +159,7 @@ __all__ = [
     "RunNotFoundError",
     "SerializableEvent",
     "SerializableException",
+    "SqliteStore",
     "StartEvent",
     "StartEventError",
     "StateSerializationError",
@@ -161,6 +170,7 @@ __all__ = [
     "StepworkError",
     "StopCondition",
     "StopEvent",
+    "Store",
     "StoreError",
     "Take",
     "UnhandledEvent",

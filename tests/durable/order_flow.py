@@ -61,7 +61,7 @@ class OrderFlow(Workflow):
 
 async def main(db: str) -> None:
     handler = OrderFlow(store=f"sqlite:///{db}", timeout=None).run(run_id="order-42", item="book")
-    print(await handler)
+    sys.stdout.write(f"{await handler}\n")
 
 
 if __name__ == "__main__":

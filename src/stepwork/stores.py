@@ -1,0 +1,24 @@
+"""Journal stores for durable runs: SQLite (the default), in memory, and PostgreSQL.
+
+Example:
+    >>> from stepwork.stores import SqliteStore, store_from_url
+    >>> store = store_from_url("sqlite:///:memory:")
+    >>> isinstance(store, SqliteStore)
+    True
+"""
+
+from stepwork._stores.memory import MemoryStore
+from stepwork._stores.postgres import PostgresStore
+from stepwork._stores.protocol import JournalBatch, RunRecord, Store
+from stepwork._stores.sqlite import SqliteStore
+from stepwork._stores.url import store_from_url
+
+__all__ = [
+    "JournalBatch",
+    "MemoryStore",
+    "PostgresStore",
+    "RunRecord",
+    "SqliteStore",
+    "Store",
+    "store_from_url",
+]

@@ -1,0 +1,118 @@
+"""Durable runs in one process: journaling, resume_all, bad journals, unserialisable events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stepwork import (
+    Context,
+    Event,
+    JournalCorruptError,
+    MemoryStore,
+    RunNotFoundError,
+    SqliteStore,
+    StartEvent,
+    StopEvent,
+    Workflow,
+    WorkflowRuntimeError,
+    step,
+)
+from stepwork.errors import StateSerializationError
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from waiting_flow import Reply, Waits
+
+
+class Half(Event):
+    n: int
+
+
+class Short(Workflow):
+    @step
+    async def first(self, ctx: Context, ev: StartEvent) -> Half:
+        ctx.write_event_to_stream(Event(note="first"))
+        return Half(n=ev.n)
+
+    @step
+    async def second(self, ev: Half) -> StopEvent:
+        return StopEvent(result=ev.n * 2)
+
+
+async def test_a_thousand_durable_runs_on_sqlite_lose_nothing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "runs.db")
+    workflow = Short(store=store, timeout=None)
+    results = await asyncio.gather(*(workflow.run(run_id=f"r{i}", n=i) for i in range(1_000)))
+    assert results == [i * 2 for i in range(1_000)]
+    runs = await store.list_runs()
+    assert len(runs) == 1_000 and {r.status for r in runs} == {"completed"}
+    record = await store.get_run("r7")
+    assert record.result["result"] == 14 and record.ticks == len(await store.load_ticks("r7"))
+    await store.close()
+
+
+async def test_resume_all_continues_every_unfinished_run(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).parent / "waiting_flow.py"), str(db)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+    resumed = await Waits(store=f"sqlite:///{db}", timeout=None, workflow_name="waits").resume_all()
+    assert sorted(h.run_id for h in resumed) == ["w0", "w1", "w2"]
+    for handler in resumed:
+        await handler.send_event(Reply(n=int(handler.run_id[1:])))
+    assert sorted(await asyncio.gather(*resumed)) == [0, 1, 2]
+
+
+async def test_a_corrupt_journal_names_the_run_and_record_and_others_still_work(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "runs.db"
+    workflow = Short(store=f"sqlite:///{path}", timeout=None)
+    assert await workflow.run(run_id="good", n=1) == 2
+    assert await workflow.run(run_id="bad", n=2) == 4
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE ticks SET record = ? WHERE run_id = 'bad' AND seq = 1",
+            (json.dumps({"kind": "teleport", "at": 1.0}),),
+        )
+    with pytest.raises(JournalCorruptError, match=r"Run 'bad': tick record 1 .*teleport"):
+        await Short(store=f"sqlite:///{path}", timeout=None).resume("bad")
+    assert await Short(store=f"sqlite:///{path}", timeout=None).resume("good") == 2
+
+
+async def test_resume_needs_a_store_and_an_existing_run() -> None:
+    with pytest.raises(WorkflowRuntimeError, match="has no store"):
+        Short().resume("x")
+    with pytest.raises(RunNotFoundError):
+        await Short(store=MemoryStore()).resume("missing")
+
+
+async def test_an_event_that_cannot_be_journaled_fails_the_step_naming_the_field() -> None:
+    class Opaque:
+        pass
+
+    class Bad(Workflow):
+        @step
+        async def s(self, ev: StartEvent) -> StopEvent:
+            return StopEvent(result=Opaque())
+
+    with pytest.raises(StateSerializationError, match="result"):
+        await Bad(store=MemoryStore()).run()
