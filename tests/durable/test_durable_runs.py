@@ -59,8 +59,7 @@ async def test_a_thousand_durable_runs_on_sqlite_lose_nothing(tmp_path: Path) ->
     await store.close()
 
 
-async def test_resume_all_continues_every_unfinished_run(tmp_path: Path) -> None:
-    db = tmp_path / "runs.db"
+def start_waiting_runs_then_kill(db: Path) -> None:
     child = subprocess.Popen(
         [sys.executable, str(Path(__file__).parent / "waiting_flow.py"), str(db)],
         stdout=subprocess.PIPE,
@@ -73,6 +72,11 @@ async def test_resume_all_continues_every_unfinished_run(tmp_path: Path) -> None
         child.wait()
         if child.stdout is not None:
             child.stdout.close()
+
+
+async def test_resume_all_continues_every_unfinished_run(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    start_waiting_runs_then_kill(db)
 
     resumed = await Waits(store=f"sqlite:///{db}", timeout=None, workflow_name="waits").resume_all()
     assert sorted(h.run_id for h in resumed) == ["w0", "w1", "w2"]
