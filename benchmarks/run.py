@@ -40,6 +40,7 @@ class Case:
 CASES = [
     Case("dispatch: one step re-emitting to itself", "chain", (1_000, 10_000), "us"),
     Case("20-step linear workflow, runs in sequence", "linear", (50, 200), "ms"),
+    Case("  the same, journaled to SQLite (stepwork only)", "linear_journaled", (50, 200), "ms"),
     Case(
         "fan-out with send_event, 8 workers, fan-in with collect_events",
         "fan_in",
@@ -53,6 +54,9 @@ CASES = [
     Case("streaming: events written and read", "streaming", (1_000, 10_000), "us"),
     Case("asyncio floor: Queue ping-pong", "floor", (10_000,), "us"),
 ]
+
+
+STEPWORK_ONLY = {"floor", "linear_journaled"}
 
 
 def measure(engine: str, scenario: str, size: int) -> dict[str, Any]:
@@ -113,7 +117,7 @@ def main() -> None:
 
     for case in CASES:
         sizes = case.sizes[:1] if args.quick else case.sizes
-        engines = ["stepwork"] if case.scenario == "floor" else ["stepwork", "anchor"]
+        engines = ["stepwork"] if case.scenario in STEPWORK_ONLY else ["stepwork", "anchor"]
         for engine in engines:
             allowed = case.anchor_sizes if engine == "anchor" and case.anchor_sizes else sizes
             runs = case.anchor_repeat if engine == "anchor" and case.anchor_repeat else repeat

@@ -106,6 +106,24 @@ async def linear(lib: Any, n: int) -> Sample:
     return Sample(time.perf_counter() - started, n)
 
 
+async def linear_journaled(lib: Any, n: int) -> Sample:
+    """The 20-step linear workflow run ``n`` times, journaled to a SQLite file (stepwork only)."""
+    import tempfile
+    from pathlib import Path
+
+    from stepwork.stores import SqliteStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(Path(folder) / "runs.db")
+        workflow = _linear_class(lib, 20)(timeout=None, store=store)
+        started = time.perf_counter()
+        for index in range(n):
+            assert await workflow.run(run_id=f"run-{index}") == 19
+        elapsed = time.perf_counter() - started
+        await store.close()
+    return Sample(elapsed, n)
+
+
 async def fan_in(lib: Any, n: int) -> Sample:
     """``n`` events sent with ``send_event`` to a step with 8 workers, gathered with
     ``collect_events``."""
@@ -236,6 +254,7 @@ async def floor(lib: Any, n: int) -> Sample:
 SCENARIOS = {
     "chain": chain,
     "linear": linear,
+    "linear_journaled": linear_journaled,
     "fan_in": fan_in,
     "concurrent": concurrent,
     "concurrent_memory": concurrent_memory,
