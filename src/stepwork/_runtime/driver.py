@@ -249,9 +249,7 @@ class RunDriver:
         for task in list(self._tasks.values()):
             task.cancel()
         self._tasks.clear()
-        self._finish(
-            CommandFinish(WorkflowFailedEvent(step_name="", exception=error), error)
-        )
+        self._finish(CommandFinish(WorkflowFailedEvent(step_name="", exception=error), error))
 
     def _finish(self, command: CommandFinish) -> None:
         for handle in self._timers.values():

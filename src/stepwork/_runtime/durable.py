@@ -95,7 +95,14 @@ async def _resume(
             create=False,
         )
         driver = RunDriver(
-            definition, workflow, context, run_id, state, workflow._clock, handler._complete, journal
+            definition,
+            workflow,
+            context,
+            run_id,
+            state,
+            workflow._clock,
+            handler._complete,
+            journal,
         )
         driver.ticks.extend(ticks)
         for _, record in events:
