@@ -1,6 +1,6 @@
 """A durable workflow for kill-and-resume tests: every step appends its name to a log file.
 
-Run as a script (``python order_flow.py DB LOG BLOCK_AT``) it starts run ``order-42`` and
+Run as a script (``python order_flow.py STORE_URL LOG BLOCK_AT``) it starts run ``order-42`` and
 blocks forever inside step ``BLOCK_AT`` after logging it, so the parent can kill it there.
 """
 
@@ -59,8 +59,8 @@ class OrderFlow(Workflow):
         return StopEvent(result=f"shipped {ev.item} for {ev.amount} (charged={charged})")
 
 
-async def main(db: str) -> None:
-    handler = OrderFlow(store=f"sqlite:///{db}", timeout=None).run(run_id="order-42", item="book")
+async def main(url: str) -> None:
+    handler = OrderFlow(store=url, timeout=None).run(run_id="order-42", item="book")
     sys.stdout.write(f"{await handler}\n")
 
 

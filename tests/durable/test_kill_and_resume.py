@@ -22,12 +22,12 @@ from order_flow import OrderFlow  # noqa: E402
 EXPECTED = "shipped book for 42 (charged=True)"
 
 
-def run_until_blocked(db: Path, log: Path, block_at: str) -> None:
+def run_until_blocked(url: str, log: Path, block_at: str) -> None:
     """Start the flow in a child process and SIGKILL it once it is inside ``block_at``."""
-    errors = db.with_suffix(".stderr")
+    errors = log.with_suffix(".stderr")
     with errors.open("wb") as stderr:
         child = subprocess.Popen(
-            [sys.executable, str(HERE / "order_flow.py"), str(db), str(log), block_at],
+            [sys.executable, str(HERE / "order_flow.py"), url, str(log), block_at],
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
@@ -47,15 +47,16 @@ def run_until_blocked(db: Path, log: Path, block_at: str) -> None:
 
 @pytest.mark.parametrize("block_at", ["reserve", "charge", "ship"])
 async def test_killed_in_a_step_resumes_without_redoing_finished_steps(
-    tmp_path: Path, block_at: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, block_at: str, monkeypatch: pytest.MonkeyPatch, store_url: str
 ) -> None:
-    db, log = tmp_path / "runs.db", tmp_path / "steps.log"
-    run_until_blocked(db, log, block_at)
+    log = tmp_path / "steps.log"
+    run_until_blocked(store_url, log, block_at)
     before = log.read_text().splitlines()
 
     monkeypatch.setenv("ORDER_LOG", str(log))
     monkeypatch.delenv("ORDER_BLOCK_AT", raising=False)
-    handler = OrderFlow(store=f"sqlite:///{db}", timeout=None).resume("order-42")
+    workflow = OrderFlow(store=store_url, timeout=None)
+    handler = workflow.resume("order-42")
     assert await handler == EXPECTED
 
     steps = [line.split()[0] for line in log.read_text().splitlines()]
@@ -77,16 +78,21 @@ async def test_killed_in_a_step_resumes_without_redoing_finished_steps(
         # Events of steps that finished before the kill were stored once and are read once.
         assert progress.count("reserved") == 1
     assert isinstance(events[-1][1], StopEvent)
+    assert workflow.store is not None
+    await workflow.store.close()
 
 
 async def test_resuming_a_finished_run_returns_its_result_without_running(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str
 ) -> None:
-    db, log = tmp_path / "runs.db", tmp_path / "steps.log"
+    log = tmp_path / "steps.log"
     monkeypatch.setenv("ORDER_LOG", str(log))
-    workflow = OrderFlow(store=f"sqlite:///{db}", timeout=None)
+    workflow = OrderFlow(store=store_url, timeout=None)
     assert await workflow.run(run_id="done-1", item="pen") == EXPECTED.replace("book", "pen")
     runs_before = log.read_text()
-    again = OrderFlow(store=f"sqlite:///{db}", timeout=None).resume("done-1")
-    assert await again == EXPECTED.replace("book", "pen")
+    second = OrderFlow(store=store_url, timeout=None)
+    assert await second.resume("done-1") == EXPECTED.replace("book", "pen")
     assert log.read_text() == runs_before
+    for each in (workflow, second):
+        assert each.store is not None
+        await each.store.close()

@@ -217,6 +217,11 @@ class Workflow:
         return self._resource_manager
 
     @property
+    def store(self) -> Store | None:
+        """Where runs are journaled, or ``None`` for in-memory runs (close it when done)."""
+        return self._store
+
+    @property
     def timeout(self) -> float | None:
         """Seconds a run may take, or ``None``."""
         return self._timeout

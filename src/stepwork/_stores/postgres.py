@@ -1,0 +1,297 @@
+"""``PostgresStore``: the journal on PostgreSQL, shared by many processes and hosts.
+
+It uses asyncpg (the ``postgres`` extra, imported only when a store is opened) with a
+connection pool. Numbered migrations in ``stepwork._stores.migrations.postgres`` are applied on
+open, in one transaction, under an advisory lock so that processes opening at once migrate once.
+
+Invariants (beyond the protocol's):
+- Each ``append`` is one SQL statement, so one transaction and one round trip: it updates the
+  run's counters only if the batch continues them (the row lock serialises concurrent
+  appenders; a loser sees the new counters and stores nothing), and inserts the records.
+- ``runs.ticks``/``runs.events`` count the stored records; the primary keys
+  ``(run_id, seq)``/``(run_id, offset)`` forbid storing a number twice.
+- Records are stored as JSON text, so they load exactly as appended; a row that is not a
+  readable record raises ``JournalCorruptError`` for its run only.
+- With ``schema``, every table lives in that PostgreSQL schema (created when missing), so
+  several stores can share one database without seeing each other's runs.
+- A call whose connection breaks (server restart, failover, an idle connection cut) is tried
+  once more on a fresh one. A retried ``append`` or ``create_run`` that finds its own first
+  attempt committed succeeds, so a broken connection never duplicates nor falsely refuses one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from stepwork._core.errors import JournalConflictError, RunNotFoundError, StoreError
+from stepwork._stores.postgres_connect import (
+    ConnectionLostError,
+    create_pool,
+    migrate,
+    pooled_connection,
+    redact,
+)
+from stepwork._stores.postgres_sql import (
+    APPEND,
+    CREATE_RUN,
+    GET_RUN,
+    LIST_RUNS,
+    LOAD_EVENTS,
+    LOAD_TICKS,
+    PRUNE,
+    RUN_IS_FRESH,
+    SIZE,
+    STORED,
+    run_record,
+)
+from stepwork._stores.protocol import TERMINAL_STATUSES, JournalBatch, RunRecord, RunStatus
+from stepwork._stores.records import check_next, decode_record, encode_records, encode_value
+
+__all__ = ["PostgresStore"]
+
+_T = TypeVar("_T")
+
+
+class PostgresStore:
+    """The :class:`~stepwork._stores.protocol.Store` protocol on a PostgreSQL database.
+
+    Args:
+        dsn: A libpq connection URI, e.g. ``postgresql://user:secret@host:5432/db``.
+        schema: A PostgreSQL schema to keep the tables in (created if missing); the
+            connection's default ``search_path`` when ``None``.
+        min_size: Connections the pool opens at once.
+        max_size: The most connections the pool holds.
+        clock: Seconds since the epoch, for ``updated_at`` and migration times.
+
+    Every method but ``open`` and ``close`` raises ``StoreError`` when the store is not open,
+    or when PostgreSQL fails (e.g. the server is still down on the second try); messages
+    never show the password.
+
+    Example:
+        >>> PostgresStore("postgresql://me:secret@db.example/runs", schema="flows")
+        PostgresStore('postgresql://me:***@db.example/runs', schema='flows')
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.min_size = min_size
+        self.max_size = max_size
+        self._clock = clock
+        self._pool: Any = None  # an asyncpg.Pool once open
+        self._opening = asyncio.Lock()
+        self._where = f"PostgreSQL database {redact(dsn)!r}"
+
+    def __repr__(self) -> str:
+        schema = "" if self.schema is None else f", schema={self.schema!r}"
+        return f"PostgresStore({redact(self.dsn)!r}{schema})"
+
+    async def __aenter__(self) -> PostgresStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Connect a pool and apply pending migrations; idempotent.
+
+        Raises:
+            StoreError: If asyncpg is not installed (names the extra to install), the server
+                cannot be reached or refuses the login, or the schema is newer than this
+                stepwork knows (the database is left untouched).
+        """
+        async with self._opening:
+            if self._pool is not None:
+                return
+            pool = await create_pool(
+                self.dsn, schema=self.schema, min_size=self.min_size, max_size=self.max_size
+            )
+            try:
+                async with pooled_connection(pool, self._where) as connection:
+                    self._where = await migrate(connection, schema=self.schema, clock=self._clock)
+            except BaseException:
+                pool.terminate()
+                raise
+            self._pool = pool
+
+    async def close(self) -> None:
+        """Close the pool's connections; the store may be opened again."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def create_run(self, run_id: str, workflow: str, created_at: float) -> None:
+        """Add a ``running`` run with no ticks.
+
+        Raises:
+            JournalConflictError: If ``run_id`` already exists.
+        """
+        args = (run_id, workflow, float(created_at))
+        created, retried = await self._write(lambda c: c.fetchval(CREATE_RUN, *args))
+        if retried and created is None:  # did the attempt whose connection broke commit?
+            created = await self._call(lambda c: c.fetchval(RUN_IS_FRESH, *args))
+        if not created:
+            raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
+
+    async def append(self, batch: JournalBatch) -> None:
+        """Append ``batch`` in one transaction: all of it or, on any error, nothing.
+
+        If the connection breaks, the append is tried once more on a new one; when the
+        first attempt turns out to have committed, that counts as success.
+
+        Raises:
+            JournalConflictError: If the run does not exist, or ``seq``/``offset`` numbers
+                overlap what is stored or leave a gap.
+            StoreError: If a record is not a JSON object (tick records need a ``kind``), or
+                PostgreSQL fails twice.
+        """
+        run_id, seq, offset = batch.run_id, batch.first_seq, batch.first_offset
+        ticks = encode_records(run_id, batch.ticks, "tick", seq)
+        events = encode_records(run_id, batch.events, "event", offset)
+        result = None if batch.result is None else encode_value(run_id, batch.result, "result")
+        error = None if batch.error is None else encode_value(run_id, batch.error, "error")
+        args = (run_id, seq, ticks, offset, events, batch.status, result, error, self._clock())
+
+        async def attempt(connection: Any) -> Any:
+            if await connection.fetchval(APPEND, *args):
+                return True
+            return await connection.fetchrow(STORED, run_id, seq, len(ticks), offset, len(events))
+
+        row, retried = await self._write(attempt)
+        if row is True:
+            return
+        if row is None:
+            raise JournalConflictError(
+                f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
+            )
+        if retried and (row[2] or []) == ticks and (row[3] or []) == events:
+            return  # the attempt whose connection broke had committed
+        check_next(run_id, "seq", seq, row[0], len(ticks))
+        check_next(run_id, "offset", offset, row[1], len(events))
+        raise JournalConflictError(
+            f"Cannot append to run {run_id!r}: another append changed it meanwhile; nothing "
+            "was stored.",
+            run_id=run_id,
+        )
+
+    async def load_ticks(self, run_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
+        """The run's tick records with ``seq > after_seq``, in order.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If a stored record is not valid JSON or has no ``kind``
+                (names run and seq).
+        """
+        rows = await self._load(LOAD_TICKS, run_id, after_seq, None)
+        return [decode_record(run_id, seq, text, "tick") for seq, text in rows]
+
+    async def load_events(
+        self, run_id: str, after_offset: int = -1, limit: int | None = None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """``(offset, event record)`` pairs with ``offset > after_offset``, in order.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If a stored record is not valid JSON (names run and offset).
+        """
+        limit = None if limit is None else max(limit, 0)
+        rows = await self._load(LOAD_EVENTS, run_id, after_offset, limit)
+        return [(offset, decode_record(run_id, offset, text, "event")) for offset, text in rows]
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """The run's record.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If its stored result or error is not valid JSON.
+        """
+        row = await self._call(lambda c: c.fetchrow(GET_RUN, run_id))
+        if row is None:
+            raise RunNotFoundError(f"No run {run_id!r} in {self!r}.", run_id=run_id)
+        return run_record(row)
+
+    async def list_runs(
+        self,
+        *,
+        status: Sequence[RunStatus] | None = None,
+        workflow: Sequence[str] | None = None,
+        created_after: float | None = None,
+        created_before: float | None = None,
+        limit: int | None = None,
+    ) -> list[RunRecord]:
+        """Runs matching every given filter, newest first (``created_at``, then creation order).
+
+        ``created_after`` and ``created_before`` are exclusive bounds.
+        """
+        args = (
+            None if status is None else list(status),
+            None if workflow is None else list(workflow),
+            None if created_after is None else float(created_after),
+            None if created_before is None else float(created_before),
+            None if limit is None else max(limit, 0),
+        )
+        rows = await self._call(lambda c: c.fetch(LIST_RUNS, *args))
+        return [run_record(row) for row in rows]
+
+    async def delete_run(self, run_id: str) -> bool:
+        """Delete a run with its ticks and events; False if there was none.
+
+        After a broken connection it is tried again, and may then say False for a run the
+        first attempt deleted.
+        """
+        status = await self._call(lambda c: c.execute("DELETE FROM runs WHERE run_id = $1", run_id))
+        return bool(status != "DELETE 0")
+
+    async def prune(self, finished_before: float) -> int:
+        """Delete finished runs last updated before ``finished_before``; how many.
+
+        After a broken connection it is tried again, and then counts only the second try.
+        """
+        args = (sorted(TERMINAL_STATUSES), float(finished_before))
+        status = await self._call(lambda c: c.execute(PRUNE, *args))
+        return int(status.split()[-1])
+
+    async def size(self) -> dict[str, int]:
+        """``{"runs", "ticks", "events", "bytes"}``; bytes from ``pg_total_relation_size``.
+
+        The bytes are the journal tables' with their indexes and TOAST data, as on disk.
+        """
+        runs, ticks, events, size = await self._call(lambda c: c.fetchrow(SIZE))
+        return {"runs": runs, "ticks": ticks, "events": events, "bytes": size}
+
+    async def _load(
+        self, sql: str, run_id: str, after: int, limit: int | None
+    ) -> list[tuple[int, str]]:
+        rows = await self._call(lambda c: c.fetch(sql, run_id, after, limit))
+        if not rows:
+            raise RunNotFoundError(f"No run {run_id!r} in {self!r}.", run_id=run_id)
+        return [(row[0], row[1]) for row in rows if row[0] is not None]
+
+    async def _call(self, operation: Callable[[Any], Awaitable[_T]]) -> _T:
+        return (await self._write(operation))[0]
+
+    async def _write(self, operation: Callable[[Any], Awaitable[_T]]) -> tuple[_T, bool]:
+        """``operation``'s result on a pooled connection, and whether it had to be tried a
+        second time because the first connection broke."""
+        if self._pool is None:
+            raise StoreError(f"{self!r} is not open: call 'await store.open()' first.")
+        try:
+            async with pooled_connection(self._pool, self._where) as connection:
+                return await operation(connection), False
+        except ConnectionLostError:
+            # After a server restart every pooled connection is dead: replace them all.
+            await self._pool.expire_connections()
+        async with pooled_connection(self._pool, self._where) as connection:
+            return await operation(connection), True

@@ -1,0 +1,109 @@
+"""The SQL ``PostgresStore`` runs, and how its rows become :class:`RunRecord` objects.
+
+Every statement takes positional ``$n`` parameters, so asyncpg prepares it once per pooled
+connection. Table names are unqualified: the connection's ``search_path`` picks the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepwork._stores.protocol import RunRecord
+from stepwork._stores.records import decode_value
+
+__all__ = [
+    "APPEND", "CREATE_RUN", "GET_RUN", "LIST_RUNS", "LOAD_EVENTS", "LOAD_TICKS", "PRUNE",
+    "RUN_COLUMNS", "RUN_IS_FRESH", "SIZE", "STORED", "run_record",
+]  # fmt: skip
+
+RUN_COLUMNS = "run_id, workflow, status, created_at, updated_at, result, error, ticks, events"
+# One statement: the UPDATE locks the run row and checks the counters (re-checked on the newest
+# row version if another append committed meanwhile); the INSERTs only see a row it returned.
+APPEND = """
+WITH run AS (
+    UPDATE runs SET
+        ticks = ticks + cardinality($3::text[]),
+        events = events + cardinality($5::text[]),
+        status = coalesce($6::text, status),
+        result = CASE WHEN $6::text IS NULL THEN result ELSE $7::text END,
+        error = CASE WHEN $6::text IS NULL THEN error ELSE $8::text END,
+        updated_at = $9::float8
+    WHERE run_id = $1::text
+        AND (cardinality($3::text[]) = 0 OR ticks = $2::int)
+        AND (cardinality($5::text[]) = 0 OR events = $4::int)
+    RETURNING run_id
+), new_ticks AS (
+    INSERT INTO ticks (run_id, seq, record)
+    SELECT run.run_id, $2::int + item.n - 1, item.record
+    FROM run, unnest($3::text[]) WITH ORDINALITY AS item (record, n)
+), new_events AS (
+    INSERT INTO events (run_id, "offset", record)
+    SELECT run.run_id, $4::int + item.n - 1, item.record
+    FROM run, unnest($5::text[]) WITH ORDINALITY AS item (record, n)
+)
+SELECT count(*) FROM run
+"""
+GET_RUN = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1"
+PRUNE = "DELETE FROM runs WHERE status = ANY($1::text[]) AND updated_at < $2"
+RUN_IS_FRESH = (
+    "SELECT workflow = $2 AND created_at = $3 AND ticks = 0 AND events = 0 FROM runs "
+    "WHERE run_id = $1"
+)
+# After a refused append: the counters, and what is stored where the batch meant to go (after a
+# lost connection, equal records there mean the first attempt committed).
+STORED = """
+SELECT ticks, events,
+    (SELECT array_agg(record ORDER BY seq) FROM ticks
+        WHERE run_id = $1 AND seq >= $2 AND seq < $2 + $3) AS stored_ticks,
+    (SELECT array_agg(record ORDER BY "offset") FROM events
+        WHERE run_id = $1 AND "offset" >= $4 AND "offset" < $4 + $5) AS stored_events
+FROM runs WHERE run_id = $1
+"""
+CREATE_RUN = """
+INSERT INTO runs (run_id, workflow, created_at, updated_at) VALUES ($1, $2, $3, $3)
+ON CONFLICT (run_id) DO NOTHING RETURNING run_id
+"""
+# The LEFT JOIN tells "no such run" (no row) from "no records" (one row of NULLs) in one query.
+_LOAD = """
+SELECT item.number, item.record FROM runs LEFT JOIN LATERAL (
+    SELECT {number} AS number, record FROM {table}
+    WHERE run_id = runs.run_id AND {number} > $2 ORDER BY {number} LIMIT $3
+) AS item ON true
+WHERE runs.run_id = $1 ORDER BY item.number
+"""
+LOAD_TICKS = _LOAD.format(table="ticks", number="seq")
+LOAD_EVENTS = _LOAD.format(table="events", number='"offset"')
+LIST_RUNS = f"""
+SELECT {RUN_COLUMNS} FROM runs
+WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
+    AND ($2::text[] IS NULL OR workflow = ANY($2::text[]))
+    AND ($3::float8 IS NULL OR created_at > $3::float8)
+    AND ($4::float8 IS NULL OR created_at < $4::float8)
+ORDER BY created_at DESC, created_order DESC LIMIT $5
+"""
+SIZE = """
+SELECT count(*), coalesce(sum(ticks), 0), coalesce(sum(events), 0),
+    pg_total_relation_size('runs'::regclass) + pg_total_relation_size('ticks'::regclass)
+    + pg_total_relation_size('events'::regclass)
+FROM runs
+"""
+
+
+def run_record(row: Any) -> RunRecord:
+    """A ``runs`` row (columns as in :data:`RUN_COLUMNS`) as a record.
+
+    Raises:
+        JournalCorruptError: If its stored result or error is not valid JSON.
+    """
+    run_id, workflow, status, created_at, updated_at, result, error, ticks, events = row
+    return RunRecord(
+        run_id=run_id,
+        workflow=workflow,
+        status=status,
+        created_at=created_at,
+        updated_at=updated_at,
+        result=decode_value(run_id, result, "result"),
+        error=decode_value(run_id, error, "error"),
+        ticks=ticks,
+        events=events,
+    )
