@@ -269,6 +269,11 @@ class Reducer(FanIn):
         if invocation is None:
             return
         key = tick.waiter_id
+        answered = state.answers.get(f"{invocation.delivery.key}:{key}")
+        if answered is not None:
+            # This delivery was answered before it ran again (a resume): hand the answer over.
+            out.append(CommandResolveWaiter(tick.invocation, key, answered))
+            return
         previous = state.waiters.get(key)
         if previous is not None and previous.resolved is not None:
             del state.waiters[key]
@@ -376,6 +381,9 @@ class Reducer(FanIn):
             del state.waiters[key]
             if state.timers.pop(f"wait:{key}", None) is not None:
                 out.append(CommandCancelTimer(f"wait:{key}"))
+            # Kept until the invocation ends: if it has to run again, its wait is answered.
+            delivery = state.invocations[waiter.invocation].delivery
+            state.answers[f"{delivery.key}:{key}"] = event
             out.append(CommandResolveWaiter(waiter.invocation, key, event))
         return woken
 

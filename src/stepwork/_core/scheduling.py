@@ -99,6 +99,10 @@ class Scheduler:
             timer_id = f"step:{number}"
             if state.timers.pop(timer_id, None) is not None:
                 out.append(CommandCancelTimer(timer_id))
+        if state.answers:
+            prefix = f"{invocation.delivery.key}:"
+            for key in [k for k in state.answers if k.startswith(prefix)]:
+                del state.answers[key]
         if state.waiters:
             # A waiter lives only as long as the invocation suspended in it.
             for key in [k for k, w in state.waiters.items() if w.invocation == number]:

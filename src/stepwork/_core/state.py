@@ -129,6 +129,8 @@ class RunState:
     invocations: dict[int, Invocation] = field(default_factory=dict)
     waiters: dict[str, Waiter] = field(default_factory=dict)
     waiter_events_sent: set[str] = field(default_factory=set)
+    answers: dict[str, Any] = field(default_factory=dict)
+    """``"<delivery key>:<waiter id>"`` -> the event that answered a wait of a running step."""
     streams: dict[int, FanOutStream] = field(default_factory=dict)
     timers: dict[str, Timer] = field(default_factory=dict)
     next_invocation: int = 0

@@ -61,6 +61,8 @@ class TickStepDone:
     at: float
     invocation: int
     output: Any
+    step: str = ""
+    """The step that ran (kept so a replay can tell when today's code routes differently)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class TickStepFailed:
     error: BaseException
     retry_delay: float | None = None
     fatal: bool = False
+    step: str = ""
 
 
 @dataclass(frozen=True, slots=True)

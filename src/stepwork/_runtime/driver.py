@@ -294,7 +294,9 @@ class RunDriver:
                     run_id=self.run_id,
                     step_name=invocation.delivery.step,
                 )
-                tick = TickStepFailed(self.clock.now(), invocation.id, error, None, True)
+                tick = TickStepFailed(
+                    self.clock.now(), invocation.id, error, None, True, invocation.delivery.step
+                )
                 self.loop.call_soon(self.apply, tick)
             raise
         except Exception as error:
@@ -310,7 +312,9 @@ class RunDriver:
         if problem is not None:
             self._failed(invocation, problem)
         else:
-            self.apply(TickStepDone(self.clock.now(), invocation.id, result))
+            self.apply(
+                TickStepDone(self.clock.now(), invocation.id, result, invocation.delivery.step)
+            )
 
     def _failed(self, invocation: Invocation, error: BaseException) -> None:
         delivery = invocation.delivery
@@ -330,7 +334,7 @@ class RunDriver:
             except Exception as policy_error:
                 policy_error.__cause__ = error
                 error, fatal = policy_error, True
-        self.apply(TickStepFailed(now, invocation.id, error, delay, fatal))
+        self.apply(TickStepFailed(now, invocation.id, error, delay, fatal, delivery.step))
 
 
 def _payload_name(payload: Any) -> str:

@@ -11,6 +11,7 @@ continue where they were.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import (
@@ -35,8 +36,14 @@ if TYPE_CHECKING:
 __all__ = ["resume_all", "resume_run"]
 
 
-def resume_run(workflow: Workflow, run_id: str) -> WorkflowHandler:
+def resume_run(
+    workflow: Workflow,
+    run_id: str,
+    before: Callable[[], Awaitable[None]] | None = None,
+) -> WorkflowHandler:
     """Continue run ``run_id`` of ``workflow`` from its journal; returns its handler at once.
+
+    ``before`` runs first (a fork uses it to write the new run's journal).
 
     Raises:
         WorkflowRuntimeError: If the workflow has no store.
@@ -44,7 +51,9 @@ def resume_run(workflow: Workflow, run_id: str) -> WorkflowHandler:
     store = _store_of(workflow)
     context: Context[Any] = Context(workflow)
     handler = WorkflowHandler(context, run_id, workflow.workflow_name)
-    task = asyncio.get_running_loop().create_task(_resume(workflow, store, context, handler))
+    task = asyncio.get_running_loop().create_task(
+        _resume(workflow, store, context, handler, before)
+    )
     handler._resuming = task  # keep a reference: the loop only holds tasks weakly
     return handler
 
@@ -72,11 +81,17 @@ def _store_of(workflow: Workflow) -> Store:
 
 
 async def _resume(
-    workflow: Workflow, store: Store, context: Context[Any], handler: WorkflowHandler
+    workflow: Workflow,
+    store: Store,
+    context: Context[Any],
+    handler: WorkflowHandler,
+    before: Callable[[], Awaitable[None]] | None,
 ) -> None:
     run_id = handler.run_id
     try:
         await store.open()
+        if before is not None:
+            await before()
         await store.get_run(run_id)
         registry = registry_for(workflow)
         records = await store.load_ticks(run_id)

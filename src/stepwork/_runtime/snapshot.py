@@ -137,6 +137,7 @@ def dump_run_state(state: RunState) -> dict[str, Any]:
             for key, w in state.waiters.items()
         },
         "waiter_events_sent": sorted(state.waiter_events_sent),
+        "answers": {key: dump_event(event) for key, event in state.answers.items()},
         "streams": {
             str(number): {
                 "parent": [list(p) for p in s.parent],
@@ -203,6 +204,7 @@ def load_run_state(data: dict[str, Any], registry: TypeRegistry, specs: dict[str
             load_event(w["resolved"], registry) if w["resolved"] is not None else None,
         )
     state.waiter_events_sent = set(data["waiter_events_sent"])
+    state.answers = {key: load_event(event, registry) for key, event in data["answers"].items()}
     for number, s in data["streams"].items():
         state.streams[int(number)] = FanOutStream(
             tuple((a, b) for a, b in s["parent"]),

@@ -35,6 +35,7 @@ from stepwork._runtime.clock import Clock, SystemClock
 from stepwork._runtime.context import Context
 from stepwork._runtime.definition import WorkflowDefinition, build_definition
 from stepwork._runtime.driver import RunDriver
+from stepwork._runtime.durable_methods import DurableMethods
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
 from stepwork._runtime.resources import ResourceManager
@@ -45,7 +46,7 @@ __all__ = ["Workflow"]
 _ALPHABET = string.ascii_letters + string.digits
 
 
-class Workflow:
+class Workflow(DurableMethods):
     """Base class of workflows: subclass it and add ``@step`` methods.
 
     Args:
@@ -217,11 +218,6 @@ class Workflow:
         return self._resource_manager
 
     @property
-    def store(self) -> Store | None:
-        """Where runs are journaled, or ``None`` for in-memory runs (close it when done)."""
-        return self._store
-
-    @property
     def timeout(self) -> float | None:
         """Seconds a run may take, or ``None``."""
         return self._timeout
@@ -307,32 +303,6 @@ class Workflow:
                 self._queued(definition, context, handler, event)
             )
         return handler
-
-    def resume(self, run_id: str) -> WorkflowHandler:
-        """Continue run ``run_id`` from this workflow's store; returns its handler at once.
-
-        Steps whose results were journaled are not run again; steps that were running when
-        the process stopped run again from the top (see ``Context.step_key``). A finished run's
-        handler completes with its recorded ending.
-
-        Raises:
-            WorkflowRuntimeError: If the workflow was built without a store. Awaiting the handler
-                raises ``RunNotFoundError`` for an unknown run and ``JournalCorruptError`` for
-                an unreadable journal.
-        """
-        from stepwork._runtime.durable import resume_run
-
-        return resume_run(self, run_id)
-
-    async def resume_all(self) -> list[WorkflowHandler]:
-        """Resume every unfinished run of this workflow in its store.
-
-        Raises:
-            WorkflowRuntimeError: If the workflow was built without a store.
-        """
-        from stepwork._runtime.durable import resume_all
-
-        return await resume_all(self)
 
     def _start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> StartEvent:
         expected = self.start_event_class

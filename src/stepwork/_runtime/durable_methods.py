@@ -1,0 +1,113 @@
+"""The durable side of ``Workflow``: its store, resuming runs, and time travel.
+
+Kept apart from ``workflow.py`` so that module stays about defining and running workflows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from stepwork._core.events import Event
+from stepwork._runtime.handler import WorkflowHandler
+from stepwork._stores.protocol import Store
+
+if TYPE_CHECKING:
+    from stepwork._runtime.time_travel import HistoryEntry, ReplayReport
+    from stepwork._runtime.workflow import Workflow
+
+__all__ = ["DurableMethods"]
+
+
+class DurableMethods:
+    """Methods ``Workflow`` gains for durable runs (mixed into ``Workflow``)."""
+
+    _store: Store | None
+
+    @property
+    def store(self) -> Store | None:
+        """Where runs are journaled, or ``None`` for in-memory runs (close it when done)."""
+        return self._store
+
+    def resume(self, run_id: str) -> WorkflowHandler:
+        """Continue run ``run_id`` from this workflow's store; returns its handler at once.
+
+        Steps whose results were journaled are not run again; steps that were running when
+        the process stopped run again from the top (see ``Context.step_key``). A finished run's
+        handler completes with its recorded ending.
+
+        Raises:
+            WorkflowRuntimeError: If the workflow was built without a store. Awaiting the handler
+                raises ``RunNotFoundError`` for an unknown run and ``JournalCorruptError`` for
+                an unreadable journal.
+        """
+        from stepwork._runtime.durable import resume_run
+
+        return resume_run(self._as_workflow(), run_id)
+
+    async def history(self, run_id: str) -> list[HistoryEntry]:
+        """One entry per journaled tick of run ``run_id``, with what each changed.
+
+        Raises:
+            WorkflowRuntimeError: Without a store. ``RunNotFoundError`` for an unknown run.
+        """
+        from stepwork._runtime.time_travel import run_history
+
+        return await run_history(self._as_workflow(), run_id)
+
+    async def replay(self, run_id: str) -> ReplayReport:
+        """Rebuild a journaled run with today's code, without calling steps, and report where
+        the code now disagrees with the journal (e.g. a step that no longer exists).
+
+        Raises:
+            WorkflowRuntimeError: Without a store. ``RunNotFoundError`` for an unknown run.
+        """
+        from stepwork._runtime.time_travel import replay_run
+
+        return await replay_run(self._as_workflow(), run_id)
+
+    def fork(
+        self,
+        run_id: str,
+        *,
+        at: int,
+        state_patch: Mapping[str, Any] | None = None,
+        events: Sequence[Event] | None = None,
+        new_run_id: str | None = None,
+    ) -> WorkflowHandler:
+        """Start a new run from run ``run_id`` as it was after its first ``at`` ticks.
+
+        ``state_patch`` sets ``ctx.store`` keys (dotted paths) and ``events`` are sent into the
+        new run before it continues. Returns the new run's handler at once.
+
+        Raises:
+            WorkflowRuntimeError: Without a store. Awaiting the handler raises
+                ``RunNotFoundError`` for an unknown run, ``ValueError`` for ``at`` outside the
+                journal.
+        """
+        from stepwork._runtime.time_travel import fork_run
+
+        return fork_run(
+            self._as_workflow(),
+            run_id,
+            at=at,
+            state_patch=state_patch,
+            events=events,
+            new_run_id=new_run_id,
+        )
+
+    async def resume_all(self) -> list[WorkflowHandler]:
+        """Resume every unfinished run of this workflow in its store.
+
+        Raises:
+            WorkflowRuntimeError: If the workflow was built without a store.
+        """
+        from stepwork._runtime.durable import resume_all
+
+        return await resume_all(self._as_workflow())
+
+    def _as_workflow(self) -> Workflow:
+        from stepwork._runtime.workflow import Workflow
+
+        assert isinstance(self, Workflow)
+        return self
