@@ -1,17 +1,22 @@
 """A durable workflow for kill-and-resume tests: every step appends its name to a log file.
 
-Run as a script (``python order_flow.py STORE_URL LOG BLOCK_AT``) it starts run ``order-42`` and
-blocks forever inside step ``BLOCK_AT`` after logging it, so the parent can kill it there.
+Run as a script (``python order_flow.py STORE_URL LOG BLOCK_AT [KILL_AFTER]``) it starts run
+``order-42`` and blocks forever inside step ``BLOCK_AT`` after logging it, so the parent can kill
+it there; with ``KILL_AFTER`` = N it kills itself (SIGKILL) as soon as the journal holds N ticks,
+so every tick boundary can be a crash point.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
+from stepwork.stores import JournalBatch, Store, store_from_url
 
 
 class Reserved(Event):
@@ -59,12 +64,31 @@ class OrderFlow(Workflow):
         return StopEvent(result=f"shipped {ev.item} for {ev.amount} (charged={charged})")
 
 
-async def main(url: str) -> None:
-    handler = OrderFlow(store=url, timeout=None).run(run_id="order-42", item="book")
+class KillAfter:
+    """A store that SIGKILLs this process once it has journaled ``limit`` ticks of a run."""
+
+    def __init__(self, store: Store, limit: int) -> None:
+        self.store = store
+        self.limit = limit
+
+    async def append(self, batch: JournalBatch) -> None:
+        await self.store.append(batch)
+        if batch.first_seq + len(batch.ticks) >= self.limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+async def main(url: str, kill_after: int | None) -> None:
+    store: Any = store_from_url(url)
+    if kill_after is not None:
+        store = KillAfter(store, kill_after)
+    handler = OrderFlow(store=store, timeout=None).run(run_id="order-42", item="book")
     sys.stdout.write(f"{await handler}\n")
 
 
 if __name__ == "__main__":
     os.environ["ORDER_LOG"] = sys.argv[2]
     os.environ["ORDER_BLOCK_AT"] = sys.argv[3]
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1], int(sys.argv[4]) if len(sys.argv) > 4 else None))

@@ -96,3 +96,75 @@ async def test_resuming_a_finished_run_returns_its_result_without_running(
     for each in (workflow, second):
         assert each.store is not None
         await each.store.close()
+
+
+def run_and_kill_after(url: str, log: Path, ticks: int) -> None:
+    """Run the flow in a child that SIGKILLs itself once ``ticks`` ticks are journaled."""
+    errors = log.with_suffix(".stderr")
+    with errors.open("wb") as stderr:
+        child = subprocess.run(
+            [sys.executable, str(HERE / "order_flow.py"), url, str(log), "none", str(ticks)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            check=False,
+            timeout=60,
+        )
+    assert child.returncode == -signal.SIGKILL, errors.read_text()
+
+
+async def stored(url: str, run_id: str) -> tuple[list[dict[str, object]], list[object]]:
+    workflow = OrderFlow(store=url, timeout=None)
+    store = workflow.store
+    assert store is not None
+    await store.open()
+    ticks = await store.load_ticks(run_id)
+    events = await store.load_events(run_id)
+    await store.close()
+    return ticks, events
+
+
+async def test_a_crash_after_any_tick_resumes_to_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str
+) -> None:
+    monkeypatch.setenv("ORDER_LOG", str(tmp_path / "reference.log"))
+    reference = OrderFlow(store="memory://", timeout=None)
+    assert await reference.run(run_id="ref", item="book") == EXPECTED
+    total = len(await reference.history("ref"))
+    for limit in range(1, total):
+        url = (
+            store_url
+            if "sqlite" not in store_url
+            else store_url.replace("runs.db", f"runs-{limit}.db")
+        )
+        if "sqlite" not in store_url:
+            # One PostgreSQL database for every crash point: start each from an empty journal.
+            workflow = OrderFlow(store=store_url, timeout=None)
+            assert workflow.store is not None
+            await workflow.store.open()
+            await workflow.store.delete_run("order-42")
+            await workflow.store.close()
+        log = tmp_path / f"steps-{limit}.log"
+        run_and_kill_after(url, log, limit)
+        ticks_before, events_before = await stored(url, "order-42")
+        assert len(ticks_before) >= limit
+
+        monkeypatch.setenv("ORDER_LOG", str(log))
+        workflow = OrderFlow(store=url, timeout=None)
+        handler = workflow.resume("order-42")
+        assert await handler == EXPECTED, limit
+
+        finished = {str(t.get("step")) for t in ticks_before if t["kind"] == "step_done"}
+        runs = [line.split()[0] for line in log.read_text().splitlines()]
+        for name in ("reserve", "charge", "ship"):
+            expected = 1 if name in finished else (1, 2)
+            count = runs.count(name)
+            assert count == expected if name in finished else count in expected, (
+                limit,
+                name,
+                runs,
+            )
+        _, events_after = await stored(url, "order-42")
+        assert events_after[: len(events_before)] == events_before, limit
+        assert [offset for offset, _ in events_after] == list(range(len(events_after)))
+        assert workflow.store is not None
+        await workflow.store.close()
