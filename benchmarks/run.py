@@ -41,6 +41,7 @@ CASES = [
     Case("dispatch: one step re-emitting to itself", "chain", (1_000, 10_000), "us"),
     Case("20-step linear workflow, runs in sequence", "linear", (50, 200), "ms"),
     Case("  the same, journaled to SQLite (stepwork only)", "linear_journaled", (50, 200), "ms"),
+    Case("  the same, journaled to PostgreSQL (stepwork only)", "linear_journaled_pg", (50,), "ms"),
     Case(
         "fan-out with send_event, 8 workers, fan-in with collect_events",
         "fan_in",
@@ -56,7 +57,7 @@ CASES = [
 ]
 
 
-STEPWORK_ONLY = {"floor", "linear_journaled"}
+STEPWORK_ONLY = {"floor", "linear_journaled", "linear_journaled_pg"}
 
 
 def measure(engine: str, scenario: str, size: int) -> dict[str, Any]:
@@ -108,6 +109,16 @@ def value(case: Case, result: dict[str, Any]) -> float:
 
 
 def main() -> None:
+    # The PostgreSQL rows journal to a throwaway server, the one the tests start.
+    sys.path.insert(0, str(ROOT / "tests"))
+    from stores.pg_server import running_server
+
+    with running_server() as server:
+        os.environ["STEPWORK_BENCH_PG_DSN"] = server.dsn()
+        measure_all()
+
+
+def measure_all() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="child runs per measurement")
     parser.add_argument("--quick", action="store_true", help="small sizes only, 3 repeats")

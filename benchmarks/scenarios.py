@@ -106,6 +106,16 @@ async def linear(lib: Any, n: int) -> Sample:
     return Sample(time.perf_counter() - started, n)
 
 
+async def _journaled(lib: Any, n: int, store: Any) -> Sample:
+    workflow = _linear_class(lib, 20)(timeout=None, store=store)
+    started = time.perf_counter()
+    for index in range(n):
+        assert await workflow.run(run_id=f"run-{index}-{time.time_ns()}") == 19
+    elapsed = time.perf_counter() - started
+    await store.close()
+    return Sample(elapsed, n)
+
+
 async def linear_journaled(lib: Any, n: int) -> Sample:
     """The 20-step linear workflow run ``n`` times, journaled to a SQLite file (stepwork only)."""
     import tempfile
@@ -114,14 +124,16 @@ async def linear_journaled(lib: Any, n: int) -> Sample:
     from stepwork.stores import SqliteStore
 
     with tempfile.TemporaryDirectory() as folder:
-        store = SqliteStore(Path(folder) / "runs.db")
-        workflow = _linear_class(lib, 20)(timeout=None, store=store)
-        started = time.perf_counter()
-        for index in range(n):
-            assert await workflow.run(run_id=f"run-{index}") == 19
-        elapsed = time.perf_counter() - started
-        await store.close()
-    return Sample(elapsed, n)
+        return await _journaled(lib, n, SqliteStore(Path(folder) / "runs.db"))
+
+
+async def linear_journaled_pg(lib: Any, n: int) -> Sample:
+    """The same, journaled to the PostgreSQL server named by ``STEPWORK_BENCH_PG_DSN``."""
+    import os
+
+    from stepwork.stores import PostgresStore
+
+    return await _journaled(lib, n, PostgresStore(os.environ["STEPWORK_BENCH_PG_DSN"]))
 
 
 async def fan_in(lib: Any, n: int) -> Sample:
@@ -255,6 +267,7 @@ SCENARIOS = {
     "chain": chain,
     "linear": linear,
     "linear_journaled": linear_journaled,
+    "linear_journaled_pg": linear_journaled_pg,
     "fan_in": fan_in,
     "concurrent": concurrent,
     "concurrent_memory": concurrent_memory,

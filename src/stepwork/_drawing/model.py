@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["GraphEdge", "GraphNode", "NodeKind", "WorkflowGraph"]
+from stepwork._core.events import HumanResponseEvent, InputRequiredEvent, StartEvent, StopEvent
+
+__all__ = ["GraphEdge", "GraphNode", "NodeKind", "WorkflowGraph", "event_role"]
 
 NodeKind = Literal["step", "event", "external", "resource", "workflow"]
 
@@ -77,3 +79,22 @@ class WorkflowGraph:
     def to_dict(self) -> dict[str, Any]:
         """The graph as JSON-ready data."""
         return asdict(self)
+
+
+def event_role(event_type: type) -> str:
+    """The role an event type plays in drawings: ``start``, ``stop``, ``input_required``,
+    ``human_response`` or ``event``.
+
+    Example:
+        >>> event_role(StartEvent)
+        'start'
+    """
+    if issubclass(event_type, StartEvent):
+        return "start"
+    if issubclass(event_type, StopEvent):
+        return "stop"
+    if issubclass(event_type, InputRequiredEvent):
+        return "input_required"
+    if issubclass(event_type, HumanResponseEvent):
+        return "human_response"
+    return "event"

@@ -23,9 +23,6 @@ from stepwork._core.commands import (
     CommandRunStep,
 )
 from stepwork._core.events import (
-    HumanResponseEvent,
-    InputRequiredEvent,
-    StartEvent,
     StepFailedEvent,
     StopEvent,
 )
@@ -40,6 +37,7 @@ from stepwork._core.ticks import (
     TickStepFailed,
     TickWait,
 )
+from stepwork._drawing.model import event_role
 from stepwork._drawing.trace_model import (
     EventOrigin,
     Outcome,
@@ -265,15 +263,7 @@ def _payload_events(payload: Any) -> list[Any]:
 
 
 def _role(event: Any) -> str:
-    if isinstance(event, StartEvent):
-        return "start"
-    if isinstance(event, StopEvent):
-        return "stop"
-    if isinstance(event, InputRequiredEvent):
-        return "input_required"
-    if isinstance(event, HumanResponseEvent):
-        return "human_response"
-    return "event"
+    return event_role(type(event))
 
 
 def _data(event: Any) -> dict[str, Any]:

@@ -12,13 +12,7 @@ import inspect
 import textwrap
 from typing import Any
 
-from stepwork._core.events import (
-    HumanResponseEvent,
-    InputRequiredEvent,
-    StartEvent,
-    StopEvent,
-)
-from stepwork._drawing.model import GraphEdge, GraphNode, WorkflowGraph
+from stepwork._drawing.model import GraphEdge, GraphNode, WorkflowGraph, event_role
 
 __all__ = ["workflow_graph"]
 
@@ -123,7 +117,7 @@ class _Builder:
                 event_type.__name__,
                 inspect.cleandoc(event_type.__dict__.get("__doc__") or ""),
                 {
-                    "role": _role(event_type),
+                    "role": event_role(event_type),
                     "schema": schema,
                     "produced_by": [prefix + s for s in produced_by.get(event_type, [])],
                     "qualified_name": f"{event_type.__module__}.{event_type.__qualname__}",
@@ -176,18 +170,6 @@ class _Builder:
                 self.edges.append(GraphEdge(node_id, node.id, "starts"))
             elif role == "stop":
                 self.edges.append(GraphEdge(node.id, step_id, "returns"))
-
-
-def _role(event_type: type) -> str:
-    if issubclass(event_type, StartEvent):
-        return "start"
-    if issubclass(event_type, StopEvent):
-        return "stop"
-    if issubclass(event_type, InputRequiredEvent):
-        return "input_required"
-    if issubclass(event_type, HumanResponseEvent):
-        return "human_response"
-    return "event"
 
 
 def _children(func: Any) -> list[type]:
