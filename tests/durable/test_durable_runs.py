@@ -120,3 +120,15 @@ async def test_an_event_that_cannot_be_journaled_fails_the_step_naming_the_field
 
     with pytest.raises(StateSerializationError, match="result"):
         await Bad(store=MemoryStore()).run()
+
+
+async def test_a_start_event_that_cannot_be_journaled_is_refused_by_run() -> None:
+    class Opaque:
+        pass
+
+    workflow = Short(store=MemoryStore())
+    context = Context(workflow)
+    with pytest.raises(StateSerializationError, match="start.start_event"):
+        workflow.run(ctx=context, n=Opaque())
+    assert not context.is_running
+    assert await workflow.run(ctx=context, n=3) == 6

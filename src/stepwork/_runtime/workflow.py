@@ -352,7 +352,11 @@ class Workflow(DurableMethods):
         )
         context._attach(driver)
         handler._bind(driver)
-        driver.start(start_event, self._timeout)
+        try:
+            driver.start(start_event, self._timeout)
+        except BaseException:
+            context._driver = None  # the run never started: the context stays reusable
+            raise
 
     async def _queued(
         self,
