@@ -128,7 +128,7 @@ async def test_a_start_event_that_cannot_be_journaled_is_refused_by_run() -> Non
 
     workflow = Short(store=MemoryStore())
     context = Context(workflow)
-    with pytest.raises(StateSerializationError, match="start.start_event"):
+    with pytest.raises(StateSerializationError, match=r"start\.start_event"):
         workflow.run(ctx=context, n=Opaque())
     assert not context.is_running
     assert await workflow.run(ctx=context, n=3) == 6
