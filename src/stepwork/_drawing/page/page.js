@@ -5,6 +5,10 @@
  * events, cycles broken by a depth-first search, long edges routed through dummy points,
  * a few barycenter sweeps to reduce crossings). When drawing is finished, the body gets
  * data-ready="true" (tests wait for it).
+ *
+ * Other pages reuse the drawing: without a #stepwork-data block nothing is drawn on load, and
+ * window.StepworkDrawing.draw(data, hosts, options) draws into the given elements (the
+ * server's web page does this).
  */
 (function () {
   "use strict";
@@ -166,7 +170,7 @@
       });
     }
     return { name: graph.name, description: graph.description || "", nodes: nodes, edges: edges,
-      byId: byId, trace: trace, palette: data.palette || DEFAULT_PALETTE };
+      byId: byId, trace: trace, palette: data.palette || DEFAULT_PALETTE, idPrefix: "" };
   }
 
   function captionOf(node) {
@@ -548,11 +552,11 @@
       viewBox: "0 0 " + placed.width + " " + placed.height,
       role: "img",
       "aria-label": "Graph of " + model.name,
-      id: "graph"
+      id: model.idPrefix + "graph"
     }, host);
     var defs = svg("defs", {}, root);
     var marker = svg("marker", {
-      id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5,
+      id: model.idPrefix + "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5,
       markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse"
     }, defs);
     svg("path", { d: "M0,0 L10,5 L0,10 z", fill: "#8c959f" }, marker);
@@ -569,7 +573,7 @@
       var g = svg("g", { "class": "edge" + (dotted ? " dotted" : "") }, edgeLayer);
       g.dataset.source = edge.source;
       g.dataset.target = edge.target;
-      svg("path", { d: pathData(item.points), "marker-end": "url(#arrow)" }, g);
+      svg("path", { d: pathData(item.points), "marker-end": "url(#" + model.idPrefix + "arrow)" }, g);
       if (edge.label) {
         var a = item.points[0];
         var b = item.points[item.points.length - 1];
@@ -752,7 +756,7 @@
     var height = axisHeight + rows.length * rowHeight + 30;
     var root = svg("svg", {
       width: width, height: height, viewBox: "0 0 " + width + " " + height,
-      role: "img", "aria-label": "Timeline of step invocations", id: "timeline-svg"
+      role: "img", "aria-label": "Timeline of step invocations", id: model.idPrefix + "timeline-svg"
     }, host);
     var timeX = function (t) { return left + ((t - t0) / span) * plot; };
 
@@ -998,8 +1002,7 @@
 
   // -- wiring ---------------------------------------------------------------------------------
 
-  function makeUi(model) {
-    var pane = document.getElementById("details");
+  function makeUi(model, pane) {
     var ui = { pinned: null, edgeViews: [], barViews: [] };
     var render = function (item) {
       pane.textContent = "";
@@ -1062,26 +1065,42 @@
     }
   }
 
-  function main() {
-    var data = JSON.parse(document.getElementById("stepwork-data").textContent);
+  // Draws data ({graph, trace?, palette?}) into hosts ({graph, legend, details, timeline?,
+  // timelineLegend?}); options.idPrefix keeps element ids apart when a page draws several.
+  function draw(data, hosts, options) {
     var model = buildModel(data);
-    document.getElementById("description").textContent = model.description;
-    var ui = makeUi(model);
-    if (model.trace) {
-      document.getElementById("layout").classList.add("with-trace");
-      document.getElementById("timeline-pane").hidden = false;
-      drawSummary(model, document.getElementById("run-summary"));
-    }
-    drawLegend(model, document.getElementById("legend"));
-    var graphHost = document.getElementById("graph-scroll");
-    if (model.nodes.length) drawGraph(model, graphHost, ui);
-    else html("p", { className: "hint", text: "This workflow has no steps." }, graphHost);
-    if (model.trace) {
-      drawOutcomeLegend(model.trace, document.getElementById("timeline-legend"));
-      drawTimeline(model, document.getElementById("timeline"), ui);
+    model.idPrefix = (options && options.idPrefix) || "";
+    var ui = makeUi(model, hosts.details);
+    if (hosts.legend) drawLegend(model, hosts.legend);
+    if (model.nodes.length) drawGraph(model, hosts.graph, ui);
+    else html("p", { className: "hint", text: "This workflow has no steps." }, hosts.graph);
+    if (model.trace && hosts.timeline) {
+      if (hosts.timelineLegend) drawOutcomeLegend(model.trace, hosts.timelineLegend);
+      drawTimeline(model, hosts.timeline, ui);
     }
     ui.select(null);
+    return { model: model, ui: ui };
   }
+
+  function main() {
+    var data = JSON.parse(document.getElementById("stepwork-data").textContent);
+    document.getElementById("description").textContent = (data.graph || {}).description || "";
+    if (data.trace) {
+      document.getElementById("layout").classList.add("with-trace");
+      document.getElementById("timeline-pane").hidden = false;
+    }
+    var drawn = draw(data, {
+      graph: document.getElementById("graph-scroll"),
+      legend: document.getElementById("legend"),
+      details: document.getElementById("details"),
+      timeline: document.getElementById("timeline"),
+      timelineLegend: document.getElementById("timeline-legend")
+    });
+    if (data.trace) drawSummary(drawn.model, document.getElementById("run-summary"));
+  }
+
+  window.StepworkDrawing = { draw: draw, formatSeconds: formatSeconds };
+  if (!document.getElementById("stepwork-data")) return;
 
   try {
     main();
