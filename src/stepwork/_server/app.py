@@ -1,0 +1,108 @@
+"""``create_app``: the Starlette application that serves workflows over HTTP.
+
+Example:
+    >>> from stepwork import StartEvent, StopEvent, Workflow, step
+    >>> class Echo(Workflow):
+    ...     @step
+    ...     async def echo(self, ev: StartEvent) -> StopEvent:
+    ...         return StopEvent(result=ev.text)
+    >>> app = create_app({"echo": Echo()}, store="memory://")
+    >>> sorted(app.state.registry.served)
+    ['echo']
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from stepwork._runtime.workflow import Workflow
+from stepwork._server.auth import BearerAuth, BodyLimit
+from stepwork._server.errors import exception_handlers
+from stepwork._server.routes_events import event_routes
+from stepwork._server.routes_meta import meta_routes
+from stepwork._server.routes_runs import run_routes
+from stepwork._server.routes_workflows import workflow_routes
+from stepwork._server.runs import RunRegistry
+from stepwork._stores.protocol import Store
+from stepwork._stores.url import store_from_url
+
+__all__ = ["DEFAULT_STORE", "create_app", "registry_of"]
+
+DEFAULT_STORE = "sqlite:///stepwork-runs.db"
+"""The store a server journals to unless told otherwise: a SQLite file in the working folder."""
+
+
+def create_app(
+    workflows: Mapping[str, Workflow] | Sequence[Workflow],
+    *,
+    store: Store | str = DEFAULT_STORE,
+    token: str | None = None,
+    max_body_bytes: int = 1_000_000,
+    heartbeat: float = 15.0,
+    grace_period: float = 10.0,
+) -> Starlette:
+    """A Starlette app serving ``workflows`` (the routes are in ``docs/http-api.md``).
+
+    Every run of every served workflow is journaled to ``store``: a workflow built without a
+    store is given this one, and one built without ``workflow_name`` journals under the name
+    it is served as. At start-up the app opens the store and resumes the unfinished runs of
+    the served workflows; at shutdown it stops accepting work, waits up to ``grace_period``
+    seconds for running steps, then lets go of the remaining runs without writing anything,
+    so the next server on the same store resumes them. The store is closed at shutdown.
+
+    Args:
+        workflows: Workflow instances by name (``{"greet": Greeter()}``), or a sequence of
+            them (named by ``workflow_name`` when given, else by class name).
+        store: Where runs are journaled: a ``Store`` or a URL (``sqlite:///runs.db``,
+            ``postgresql://...``, ``memory://``).
+        token: When given, every request but ``GET /health`` and the page at ``GET /``
+            needs ``Authorization: Bearer <token>``.
+        max_body_bytes: Larger request bodies get 413.
+        heartbeat: Seconds of silence after which an SSE stream sends a ``: heartbeat``
+            comment.
+        grace_period: Seconds shutdown waits for running steps before letting go of runs.
+
+    Raises:
+        ValueError: If the workflows cannot be served (duplicate names, a workflow with a
+            store of its own, ...) or a number is not positive.
+        StoreError: If ``store`` is a URL stepwork cannot make a store from.
+    """
+    if max_body_bytes < 1 or heartbeat <= 0 or grace_period < 0:
+        raise ValueError(
+            "max_body_bytes and heartbeat must be positive and grace_period not negative; got "
+            f"{max_body_bytes}, {heartbeat}, {grace_period}."
+        )
+    journal = store_from_url(store) if isinstance(store, str) else store
+    registry = RunRegistry(workflows, journal, grace_period)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await registry.start()
+        try:
+            yield
+        finally:
+            await registry.close()
+
+    app = Starlette(
+        routes=[*meta_routes(), *workflow_routes(), *run_routes(), *event_routes()],
+        middleware=[
+            Middleware(BearerAuth, token=token),
+            Middleware(BodyLimit, max_bytes=max_body_bytes),
+        ],
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+    )
+    app.state.registry = registry
+    app.state.heartbeat = heartbeat
+    app.state.token_required = token is not None
+    return app
+
+
+def registry_of(app: Starlette) -> RunRegistry:
+    """The run registry of an app made by :func:`create_app`."""
+    registry: RunRegistry = app.state.registry
+    return registry

@@ -1,0 +1,143 @@
+"""JSON error bodies: every failure the API reports has the same shape.
+
+``{"error": {"code": ..., "message": ..., "field": ...}}``; the code is one of
+``not_found``, ``conflict``, ``invalid``, ``unauthorized``, ``too_large``, ``unavailable`` and
+``internal``, each with one HTTP status (see ``STATUS_OF``).
+
+Example:
+    >>> error = ApiError("not_found", "No workflow 'nope'.")
+    >>> error.status, error.body()
+    (404, {'error': {'code': 'not_found', 'message': "No workflow 'nope'.", 'field': None}})
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = [
+    "STATUS_OF",
+    "ApiError",
+    "ErrorCode",
+    "JsonResponse",
+    "error_response",
+    "exception_handlers",
+    "from_validation",
+]
+
+ErrorCode = Literal[
+    "not_found", "conflict", "invalid", "unauthorized", "too_large", "unavailable", "internal"
+]
+
+STATUS_OF: dict[str, int] = {
+    "not_found": 404,
+    "conflict": 409,
+    "invalid": 422,
+    "unauthorized": 401,
+    "too_large": 413,
+    "unavailable": 503,
+    "internal": 500,
+}
+"""The HTTP status of each error code."""
+
+_log = logging.getLogger("stepwork.server")
+
+
+class JsonResponse(Response):
+    """A JSON response rendered compactly and strictly (no NaN; anything else as ``repr``)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """``content`` as compact UTF-8 JSON."""
+        return json.dumps(
+            content, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=repr
+        ).encode("utf-8")
+
+
+class ApiError(Exception):
+    """An error the API reports as a JSON body with the status of its code.
+
+    Args:
+        code: The error code (``not_found``, ``conflict``, ...).
+        message: What went wrong, for people.
+        field: The request field at fault (dotted, e.g. ``input.topic``), if one is.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+        self.field = field
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+        return STATUS_OF[self.code]
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body."""
+        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+
+
+def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JsonResponse:
+    """The response for ``error``."""
+    return JsonResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def from_validation(error: ValidationError, prefix: str = "") -> ApiError:
+    """A 422 naming the first field pydantic refused (``prefix`` is put before its path).
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class Body(BaseModel):
+        ...     at: int
+        >>> try:
+        ...     Body.model_validate({"at": "x"})
+        ... except ValidationError as exc:
+        ...     from_validation(exc, "body").field
+        'body.at'
+    """
+    first = error.errors(include_url=False)[0]
+    parts = [prefix] if prefix else []
+    parts.extend(str(part) for part in first["loc"])
+    field = ".".join(parts) or None
+    where = f"{field}: " if field else ""
+    return ApiError("invalid", f"{where}{first['msg']}", field)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        error = ApiError("not_found", f"No route {request.method} {request.url.path}.")
+        return error_response(error)
+    if exc.status_code == 405:
+        body = ApiError("not_found", f"{request.method} is not allowed on {request.url.path}.")
+        return JsonResponse(body.body(), status_code=405, headers=exc.headers)
+    return JsonResponse(
+        ApiError("invalid", str(exc.detail)).body(),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    _log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    error = ApiError("internal", f"Internal error: {type(exc).__name__}. The server logged it.")
+    return error_response(error)
+
+
+def exception_handlers() -> dict[Any, Any]:
+    """Starlette exception handlers that turn every failure into a JSON error body."""
+    return {ApiError: _api_error, HTTPException: _http_error, Exception: _internal}

@@ -1,0 +1,146 @@
+"""What the server needs to know about a run live in this process, read from its handler.
+
+The server must tell when a run's first journal write is done (so a 202 means the run is in
+the store), whether steps are still running (graceful shutdown waits for them), and how to
+let go of a run at shutdown without writing anything to its journal (so it stays resumable).
+The handler's public API does not say these things, so this module reads the driver and the
+journal behind it; it is the one place in the server that does, so a change there has one
+place to follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from stepwork._core.errors import StoreError
+from stepwork._runtime.driver import RunDriver
+from stepwork._runtime.handler import WorkflowHandler
+
+__all__ = [
+    "DetachedError",
+    "detach",
+    "is_busy",
+    "is_finished",
+    "wait_journaled",
+    "wait_started",
+    "wait_written",
+]
+
+
+class DetachedError(StoreError):
+    """Set as a detached run's journal failure: nothing more of it is written here."""
+
+
+def _driver(handler: WorkflowHandler) -> RunDriver | None:
+    return handler._driver
+
+
+async def wait_started(handler: WorkflowHandler) -> bool:
+    """Wait until the run has a driver (started, or resumed from the store) or has failed.
+
+    Returns:
+        True when the run's events can be followed in memory; False when it failed before
+        it had any (for example, a resume that could not read the journal).
+    """
+    if handler._driver is None and not handler.done():
+        await asyncio.wait([handler._ready, handler], return_when=asyncio.FIRST_COMPLETED)
+    return handler._driver is not None
+
+
+async def wait_journaled(handler: WorkflowHandler) -> None:
+    """Wait until the run's first published event is written, or the run has ended.
+
+    The first write of a durable run creates its row in the store and journals its start, so
+    afterwards reading the run back from the store finds it.
+    """
+    if not await wait_started(handler):
+        return
+
+    async def first_event() -> None:
+        events = handler.follow_events(0, expose_internal=True)
+        async with contextlib.aclosing(events):
+            async for _ in events:
+                return
+
+    task = asyncio.get_running_loop().create_task(first_event())
+    try:
+        await asyncio.wait([task, handler], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def wait_written(handler: WorkflowHandler) -> None:
+    """Wait until every tick the run has had so far is written to its journal (or the run
+    can no longer write: it ended, or its journal failed)."""
+    driver = _driver(handler)
+    journal = driver.journal if driver is not None else None
+    if driver is None or journal is None:
+        return
+    target = len(driver.ticks)
+    while journal.next_seq < target and journal.failure is None and not handler.done():
+        task = journal._task
+        if task is None or task.done():
+            return
+        # The writer may keep going while ticks keep arriving: look again now and then.
+        await asyncio.wait([task], timeout=0.05)
+
+
+def is_finished(handler: WorkflowHandler) -> bool:
+    """True once the run has ended, even if its ending is still being written."""
+    if handler.done():
+        return True
+    driver = _driver(handler)
+    return driver is not None and driver.state.done
+
+
+def is_busy(handler: WorkflowHandler) -> bool:
+    """True while a step of the run is running (not merely waiting for an event) or its
+    journal has a write in flight."""
+    if handler.done():
+        return False
+    driver = _driver(handler)
+    if driver is None:
+        return True  # still being resumed from the store
+    journal = driver.journal
+    if journal is not None and journal._task is not None and not journal._task.done():
+        return True
+    state = driver.state
+    if state.done:
+        return False
+    waiting = {waiter.invocation for waiter in state.waiters.values()}
+    return any(number not in waiting for number in state.invocations)
+
+
+def detach(handler: WorkflowHandler) -> None:
+    """Let go of a live run without writing anything more to its journal.
+
+    Its steps and timers are cancelled in memory only; the journal keeps what was written, so
+    the run is resumed from there by the next server on the same store. The handler is left
+    pending (the run has not ended) and its event log closed, so readers stop.
+    """
+    driver = _driver(handler)
+    if driver is None or handler.done():
+        return
+    journal: Any = driver.journal
+    if journal is not None and journal.failure is None:
+        journal.failure = DetachedError(
+            f"Run '{handler.run_id}' was detached at server shutdown; it resumes from its journal.",
+            run_id=handler.run_id,
+        )
+    # Popped before cancelling: a step cancelled from outside would otherwise fail the run.
+    tasks = list(driver._tasks.values())
+    driver._tasks.clear()
+    for task in tasks:
+        task.cancel()
+    for timer in driver._timers.values():
+        timer.cancel()
+    driver._timers.clear()
+    for waiter in driver._waits.values():
+        waiter.cancel()
+    driver._waits.clear()
+    driver.log.close()  # readers following the run in memory stop; they resume elsewhere

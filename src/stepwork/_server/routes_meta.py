@@ -1,0 +1,72 @@
+"""``/health``, ``/openapi.json`` and ``/``, the web page."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from stepwork._server.errors import JsonResponse
+from stepwork._server.inbound import only_params
+from stepwork._server.openapi import openapi_document
+
+__all__ = ["PLACEHOLDER_PAGE", "health", "meta_routes", "openapi", "page", "page_html"]
+
+PLACEHOLDER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>stepwork</title></head>
+<body><h1>stepwork</h1>
+<p>This server runs workflows over HTTP. See <a href="/openapi.json">/openapi.json</a>
+for the API and <code>GET /workflows</code> for what it serves.</p></body></html>
+"""
+"""Served at ``/`` when the web page is not installed."""
+
+
+def page_html() -> str:
+    """The web page: ``stepwork._server.page.page_html()`` when present, else a placeholder."""
+    if importlib.util.find_spec("stepwork._server.page") is None:
+        return PLACEHOLDER_PAGE
+    module: Any = importlib.import_module("stepwork._server.page")
+    html: str = module.page_html()
+    return html
+
+
+async def health(request: Request) -> Response:
+    """``GET /health``: 200 ``{"status": "ok"}``, with or without a token."""
+    only_params(request)
+    return JsonResponse({"status": "ok"})
+
+
+async def openapi(request: Request) -> Response:
+    """``GET /openapi.json``: the OpenAPI 3.1 document."""
+    only_params(request)
+    state = request.app.state
+    document = getattr(state, "openapi", None)
+    if document is None:
+        from stepwork import __version__
+
+        document = state.openapi = openapi_document(
+            __version__, token_required=state.token_required
+        )
+    return JsonResponse(document)
+
+
+async def page(request: Request) -> Response:
+    """``GET /``: the web page."""
+    state = request.app.state
+    html = getattr(state, "page", None)
+    if html is None:
+        html = state.page = page_html()
+    return HTMLResponse(html)
+
+
+def meta_routes() -> list[Route]:
+    """The routes of this module."""
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/", page, methods=["GET"]),
+    ]

@@ -1,0 +1,174 @@
+"""Routes under ``/runs``: list runs, one run's status, cancel, history and fork."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from stepwork._core.errors import JournalConflictError, RunNotFoundError, WorkflowRuntimeError
+from stepwork._server import live as live_runs
+from stepwork._server.errors import ApiError, JsonResponse
+from stepwork._server.inbound import only_params, query_float, query_int, read_model
+from stepwork._server.runs import RunRegistry
+from stepwork._server.schemas import ForkRequest
+from stepwork._server.served import ServedWorkflow
+from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord
+
+__all__ = [
+    "MAX_LIST_LIMIT",
+    "cancel_run",
+    "fork_run",
+    "get_run",
+    "list_runs",
+    "run_history",
+    "run_routes",
+]
+
+MAX_LIST_LIMIT = 10_000
+"""The most runs ``GET /runs`` returns at once (the default is 100)."""
+
+_STATUSES = ("running", *sorted(TERMINAL_STATUSES))
+
+
+def _registry(request: Request) -> RunRegistry:
+    registry: RunRegistry = request.app.state.registry
+    return registry
+
+
+async def list_runs(request: Request) -> Response:
+    """``GET /runs``: runs matching every filter, newest first; 422 for a bad query value."""
+    only_params(request, "workflow", "status", "created_after", "created_before", "limit")
+    registry = _registry(request)
+    query = request.query_params
+    statuses = query.getlist("status")
+    for status in statuses:
+        if status not in _STATUSES:
+            raise ApiError(
+                "invalid",
+                f"status must be one of {', '.join(_STATUSES)}; got {status!r}.",
+                "status",
+            )
+    names = query.getlist("workflow")
+    limit = query_int(request, "limit", 100, 0)
+    assert limit is not None
+    if limit > MAX_LIST_LIMIT:
+        raise ApiError("invalid", f"limit must be at most {MAX_LIST_LIMIT}.", "limit")
+    records = await registry.store.list_runs(
+        status=statuses or None,
+        workflow=registry.journal_names(names) if names else None,
+        created_after=query_float(request, "created_after"),
+        created_before=query_float(request, "created_before"),
+        limit=limit,
+    )
+    return JsonResponse({"runs": [registry.info(record) for record in records]})
+
+
+async def get_run(request: Request) -> Response:
+    """``GET /runs/{run_id}``: the run's status and outcome, or 404."""
+    only_params(request)
+    return JsonResponse(await _registry(request).info_of(request.path_params["run_id"]))
+
+
+async def cancel_run(request: Request) -> Response:
+    """``POST /runs/{run_id}/cancel``: cancel a running run; 404 unknown, 409 finished."""
+    only_params(request)
+    registry = _registry(request)
+    record = await registry.record(request.path_params["run_id"])
+    run = await registry.running(record)
+    await run.handler.cancel_run()
+    info = await registry.info_of(record.run_id)
+    if info["status"] != "cancelled":
+        raise ApiError("conflict", f"Run {record.run_id!r} had already ended ({info['status']}).")
+    return JsonResponse(info)
+
+
+def _served(registry: RunRegistry, record: RunRecord) -> ServedWorkflow:
+    entry = registry.served_for(record)
+    if entry is None:
+        raise ApiError(
+            "not_found",
+            f"Run {record.run_id!r} belongs to workflow {record.workflow!r}, which this server "
+            "does not serve.",
+        )
+    return entry
+
+
+async def run_history(request: Request) -> Response:
+    """``GET /runs/{run_id}/history``: one entry per journaled tick; 404 unknown run."""
+    only_params(request)
+    registry = _registry(request)
+    record = await registry.record(request.path_params["run_id"])
+    try:
+        entries = await _served(registry, record).workflow.history(record.run_id)
+    except RunNotFoundError:
+        entries = []  # a run queued here, not journaled yet
+    return JsonResponse(
+        {
+            "entries": [
+                {
+                    "seq": entry.seq,
+                    "at": entry.at,
+                    "kind": entry.kind,
+                    "summary": entry.summary,
+                    "effects": list(entry.effects),
+                    "status": entry.status,
+                }
+                for entry in entries
+            ]
+        }
+    )
+
+
+async def fork_run(request: Request) -> Response:
+    """``POST /runs/{run_id}/fork``: a new run from the first ``at`` ticks of this one; 202.
+
+    404 unknown run, 409 taken run id, 422 bad ``at`` or events.
+    """
+    only_params(request)
+    registry = _registry(request)
+    record = await registry.record(request.path_params["run_id"])
+    entry = _served(registry, record)
+    body = await read_model(request, ForkRequest)
+    if body.at > record.ticks:
+        raise ApiError(
+            "invalid", f"at must be between 1 and {record.ticks} (the run's ticks).", "at"
+        )
+    events = [
+        entry.event(item.type, item.data, f"events.{index}")
+        for index, item in enumerate(body.events or ())
+    ]
+    registry.check_accepting()
+    if body.run_id is not None:
+        await registry.ensure_absent(body.run_id)
+    handler = entry.workflow.fork(
+        record.run_id,
+        at=body.at,
+        state_patch=body.state_patch,
+        events=events,
+        new_run_id=body.run_id,
+    )
+    run = await registry.adopt(entry, handler)
+    if handler.done() and not handler.cancelled() and not await live_runs.wait_started(handler):
+        raise _fork_failed(handler.exception(), body.run_id)
+    return JsonResponse(await registry.info_of(run.handler.run_id), status_code=202)
+
+
+def _fork_failed(error: BaseException | None, run_id: str | None) -> ApiError:
+    if isinstance(error, JournalConflictError):
+        return ApiError("conflict", f"A run {run_id!r} already exists.", "run_id")
+    if isinstance(error, RunNotFoundError):
+        return ApiError("not_found", str(error))
+    field = "state_patch" if not isinstance(error, WorkflowRuntimeError) else None
+    return ApiError("invalid", f"The fork could not start: {error}", field)
+
+
+def run_routes() -> list[Route]:
+    """The routes of this module (``/runs/{run_id}/events`` is in ``routes_events``)."""
+    return [
+        Route("/runs", list_runs, methods=["GET"]),
+        Route("/runs/{run_id}", get_run, methods=["GET"]),
+        Route("/runs/{run_id}/cancel", cancel_run, methods=["POST"]),
+        Route("/runs/{run_id}/history", run_history, methods=["GET"]),
+        Route("/runs/{run_id}/fork", fork_run, methods=["POST"]),
+    ]

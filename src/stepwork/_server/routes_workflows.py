@@ -1,0 +1,71 @@
+"""Routes under ``/workflows``: list the served workflows, describe one, start a run."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from stepwork._core.errors import StartEventError
+from stepwork._server.errors import ApiError, JsonResponse, from_validation
+from stepwork._server.inbound import only_params, read_model
+from stepwork._server.runs import RunRegistry
+from stepwork._server.schemas import StartRunRequest
+
+__all__ = ["get_workflow", "list_workflows", "start_run", "workflow_routes"]
+
+
+def _registry(request: Request) -> RunRegistry:
+    registry: RunRegistry = request.app.state.registry
+    return registry
+
+
+async def list_workflows(request: Request) -> Response:
+    """``GET /workflows``: every served workflow with its start schema and graph."""
+    only_params(request)
+    served = _registry(request).served.values()
+    return JsonResponse({"workflows": [entry.info for entry in served]})
+
+
+async def get_workflow(request: Request) -> Response:
+    """``GET /workflows/{name}``: one workflow, or 404."""
+    only_params(request)
+    return JsonResponse(_registry(request).workflow(request.path_params["name"]).info)
+
+
+async def start_run(request: Request) -> Response:
+    """``POST /workflows/{name}/runs``: start a run; 202 at once, or 200 when ``wait`` and it
+    has ended. 404 unknown workflow, 409 taken run id, 422 input that does not validate."""
+    only_params(request)
+    registry = _registry(request)
+    entry = registry.workflow(request.path_params["name"])
+    body = await read_model(request, StartRunRequest)
+    workflow = entry.workflow
+    try:
+        start_event = workflow.start_event_class(**body.input)
+    except ValidationError as error:
+        raise from_validation(error, "input") from None
+    except (TypeError, ValueError) as error:
+        raise ApiError("invalid", f"input: {error}", "input") from None
+    registry.check_accepting()
+    if body.run_id is not None:
+        await registry.ensure_absent(body.run_id)
+    try:
+        handler = workflow.run(start_event=start_event, run_id=body.run_id)
+    except StartEventError as error:
+        raise ApiError("invalid", f"input: {error}", "input") from None
+    run = await registry.adopt(entry, handler)
+    if not body.wait:
+        return JsonResponse(await registry.info_of(run.handler.run_id), status_code=202)
+    await registry.until_done(run.handler)
+    return JsonResponse(await registry.info_of(run.handler.run_id), status_code=200)
+
+
+def workflow_routes() -> list[Route]:
+    """The routes of this module."""
+    return [
+        Route("/workflows", list_workflows, methods=["GET"]),
+        Route("/workflows/{name}", get_workflow, methods=["GET"]),
+        Route("/workflows/{name}/runs", start_run, methods=["POST"]),
+    ]

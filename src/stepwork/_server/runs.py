@@ -1,0 +1,274 @@
+"""The run registry: the store, the served workflows, and the runs live in this process.
+
+The store is the truth about every run; the registry only keeps the handlers of runs that are
+executing here, so that events can be sent to them and their streams followed in memory. At
+start-up it opens the store and resumes every unfinished run of the served workflows. At
+shutdown (:meth:`RunRegistry.drain`) it stops accepting work, lets running steps finish for up
+to ``grace_period`` seconds, then lets go of the rest without writing to their journals, so
+the next server on the same store resumes them where they were.
+
+One server process per store (or per set of workflows in a store): a run is executed by the
+process that started or resumed it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepwork._core.errors import JournalConflictError, RunNotFoundError
+from stepwork._runtime.handler import WorkflowHandler
+from stepwork._runtime.workflow import Workflow
+from stepwork._server import live as live_runs
+from stepwork._server.errors import ApiError
+from stepwork._server.served import ServedWorkflow, serve_workflows
+from stepwork._server.shapes import run_info
+from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
+
+__all__ = ["LiveRun", "RunRegistry"]
+
+
+@dataclass
+class LiveRun:
+    """A run executing in this process.
+
+    Attributes:
+        served: Its workflow.
+        handler: Its handler.
+        created_at: When this process started or resumed it.
+        frames: Encoded stream frames by ``(offset, format)``, shared by its readers.
+    """
+
+    served: ServedWorkflow
+    handler: WorkflowHandler
+    created_at: float
+    frames: dict[tuple[int, str], bytes] = field(default_factory=dict)
+
+
+class RunRegistry:
+    """Serves runs of ``workflows`` journaled in ``store``.
+
+    Args:
+        workflows: Workflows by name, or a sequence (named by ``workflow_name`` or class).
+        store: The journal of every run.
+        grace_period: Seconds :meth:`drain` waits for running steps.
+
+    Raises:
+        ValueError: If the workflows cannot be served together (see ``serve_workflows``).
+    """
+
+    def __init__(
+        self,
+        workflows: Mapping[str, Workflow] | Sequence[Workflow],
+        store: Store,
+        grace_period: float,
+    ) -> None:
+        self.store = store
+        self.grace_period = grace_period
+        self.served = serve_workflows(workflows, store)
+        self._by_journal = {entry.journal_name: entry for entry in self.served.values()}
+        self.live: dict[str, LiveRun] = {}
+        self.accepting = False
+        self._stopping: asyncio.Event | None = None
+        self._drained = False
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the store and resume the unfinished runs of every served workflow."""
+        self._stopping = asyncio.Event()
+        await self.store.open()
+        for entry in self.served.values():
+            for handler in await entry.workflow.resume_all():
+                self._register(entry, handler)
+        self.accepting = True
+
+    async def stopping(self) -> None:
+        """Return once the registry has let go of its live runs (server shutdown)."""
+        if self._stopping is None:
+            self._stopping = asyncio.Event()
+        await self._stopping.wait()
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`drain` has let go of the live runs."""
+        return self._drained
+
+    async def drain(self) -> None:
+        """Stop accepting work, wait up to ``grace_period`` for running steps, then let go of
+        every live run without writing to its journal (idempotent)."""
+        self.accepting = False
+        if self._drained:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.grace_period
+        # Polled: "a step is running" is read from each run's state, which signals nothing.
+        while loop.time() < deadline and any(  # noqa: ASYNC110
+            live_runs.is_busy(run.handler) for run in list(self.live.values())
+        ):
+            await asyncio.sleep(0.01)
+        self._drained = True
+        for run in list(self.live.values()):
+            live_runs.detach(run.handler)
+        self.live.clear()
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def close(self) -> None:
+        """:meth:`drain`, then close the store."""
+        await self.drain()
+        await self.store.close()
+
+    def check_accepting(self) -> None:
+        """Refuse work while the server shuts down.
+
+        Raises:
+            ApiError: 503 ``unavailable`` once shutdown has begun.
+        """
+        if not self.accepting:
+            raise ApiError(
+                "unavailable", "The server is shutting down; retry against the next one."
+            )
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def workflow(self, name: str) -> ServedWorkflow:
+        """The workflow served as ``name``.
+
+        Raises:
+            ApiError: 404 if there is none.
+        """
+        entry = self.served.get(name)
+        if entry is None:
+            known = ", ".join(sorted(self.served)) or "none"
+            raise ApiError("not_found", f"No workflow {name!r} (served: {known}).")
+        return entry
+
+    def served_for(self, record: RunRecord) -> ServedWorkflow | None:
+        """The served workflow a stored run belongs to, if this server serves it."""
+        return self._by_journal.get(record.workflow)
+
+    def journal_names(self, names: Sequence[str]) -> list[str]:
+        """The journal names of workflows given by their served names (others unchanged)."""
+        return [self.served[n].journal_name if n in self.served else n for n in names]
+
+    async def record(self, run_id: str) -> RunRecord:
+        """The stored run ``run_id``, or a placeholder for a live run not yet written.
+
+        Raises:
+            ApiError: 404 if there is no such run.
+        """
+        try:
+            return await self.store.get_run(run_id)
+        except RunNotFoundError:
+            run = self.live.get(run_id)
+            if run is None:
+                raise ApiError("not_found", f"No run {run_id!r}.") from None
+            at = run.created_at
+            return RunRecord(run_id, run.served.journal_name, "running", at, at)
+
+    def info(self, record: RunRecord) -> dict[str, Any]:
+        """``RunInfo`` of a stored run."""
+        entry = self.served_for(record)
+        if entry is None:
+            return run_info(record, record.workflow, None)
+        return run_info(record, entry.name, entry.registry)
+
+    async def info_of(self, run_id: str) -> dict[str, Any]:
+        """``RunInfo`` of run ``run_id``.
+
+        Raises:
+            ApiError: 404 if there is no such run.
+        """
+        return self.info(await self.record(run_id))
+
+    # -- live runs ----------------------------------------------------------------------------
+
+    def _register(self, entry: ServedWorkflow, handler: WorkflowHandler) -> LiveRun:
+        run = LiveRun(entry, handler, time.time())
+        run_id = handler.run_id
+        self.live[run_id] = run
+
+        def forget(_: object) -> None:
+            if self.live.get(run_id) is run:
+                del self.live[run_id]
+
+        handler.add_done_callback(forget)
+        return run
+
+    async def ensure_absent(self, run_id: str) -> None:
+        """Refuse a new run id that is taken.
+
+        Raises:
+            ApiError: 409 if a run ``run_id`` exists.
+        """
+        exists = run_id in self.live
+        if not exists:
+            try:
+                await self.store.get_run(run_id)
+                exists = True
+            except RunNotFoundError:
+                pass
+        if exists:
+            raise ApiError("conflict", f"A run {run_id!r} already exists.", "run_id")
+
+    async def adopt(self, entry: ServedWorkflow, handler: WorkflowHandler) -> LiveRun:
+        """Register a handler just started here and wait for its first journal write.
+
+        Raises:
+            ApiError: 409 if the run id turned out to be taken (another writer won).
+        """
+        run = self._register(entry, handler)
+        await live_runs.wait_journaled(handler)
+        if handler.done() and not handler.cancelled():
+            error = handler.exception()
+            if isinstance(error, JournalConflictError):
+                raise ApiError("conflict", f"A run {handler.run_id!r} already exists.", "run_id")
+        return run
+
+    async def running(self, record: RunRecord) -> LiveRun:
+        """The live run of a stored run that has not finished, resuming it here if needed.
+
+        Raises:
+            ApiError: 409 if the run has finished or belongs to a workflow not served here;
+                503 while shutting down.
+        """
+        run = self.live.get(record.run_id)
+        if run is not None and not live_runs.is_finished(run.handler):
+            return run
+        if record.status in TERMINAL_STATUSES or run is not None:
+            raise ApiError("conflict", f"Run {record.run_id!r} has already finished.")
+        entry = self.served_for(record)
+        if entry is None:
+            raise ApiError(
+                "conflict",
+                f"Run {record.run_id!r} belongs to workflow {record.workflow!r}, which this "
+                "server does not serve.",
+            )
+        self.check_accepting()
+        handler = entry.workflow.resume(record.run_id)
+        run = self._register(entry, handler)
+        await live_runs.wait_started(handler)
+        if live_runs.is_finished(handler):
+            raise ApiError("conflict", f"Run {record.run_id!r} has already finished.")
+        return run
+
+    async def until_done(self, handler: WorkflowHandler) -> None:
+        """Wait for ``handler`` to end.
+
+        Raises:
+            ApiError: 503 if the server began shutting down first (the run goes on later).
+        """
+        stop = asyncio.get_running_loop().create_task(self.stopping())
+        try:
+            await asyncio.wait([handler, stop], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not handler.done():
+            raise ApiError(
+                "unavailable",
+                f"The server is shutting down; run {handler.run_id!r} continues when it is back.",
+            )

@@ -1,0 +1,238 @@
+/* stepwork web page: the views and the routing between them.
+ *
+ * #/workflows[/NAME]  the workflows, one drawn with its start form
+ * #/runs[?workflow=W&status=S]  the runs, refreshed every few seconds while shown
+ * #/runs/ID  one run (see run_view.js)
+ *
+ * When the first view has loaded, the body gets data-ready="true" (tests wait for it).
+ */
+(function () {
+  "use strict";
+
+  var ns = (window.StepworkPage = window.StepworkPage || {});
+  var el = ns.el;
+  var ui = ns.ui;
+  var api = ns.api;
+  var RUNS_REFRESH_MS = 2000;
+
+  var workflows = null;
+  var byName = {};
+  var runsTimer = null;
+  var runsGeneration = 0;
+  var currentRun = null;
+  var shownWorkflow = null;
+
+  function loadWorkflows() {
+    return api.request("GET", "workflows").then(function (body) {
+      workflows = (body && body.workflows) || [];
+      byName = {};
+      workflows.forEach(function (workflow) { byName[workflow.name] = workflow; });
+      var filter = document.getElementById("filter-workflow");
+      var chosen = filter.value;
+      filter.length = 1;
+      workflows.forEach(function (workflow) { el("option", { value: workflow.name, text: workflow.name }, filter); });
+      filter.value = byName[chosen] ? chosen : "";
+      ui.showBanner("");
+      return workflows;
+    });
+  }
+
+  function workflowFor(name) {
+    if (byName[name]) return Promise.resolve(byName[name]);
+    return api.request("GET", "workflows/" + encodeURIComponent(name)).catch(function () { return null; });
+  }
+
+  // -- workflows ----------------------------------------------------------------------------
+
+  function showWorkflows(name) {
+    var list = document.getElementById("workflow-list");
+    list.textContent = "";
+    if (!workflows.length) {
+      el("li", { className: "hint pad", text: "The server has no workflows." }, list);
+      document.getElementById("workflow-detail").textContent = "";
+      return;
+    }
+    var selected = byName[name] || workflows[0];
+    workflows.forEach(function (workflow) {
+      var item = el("li", { className: workflow === selected ? "selected" : "" }, list);
+      var link = el("a", { href: "#/workflows/" + encodeURIComponent(workflow.name) }, item);
+      el("span", { className: "item-name", text: workflow.name }, link);
+      var about = ui.firstParagraph(workflow.description);
+      if (about) el("span", { className: "item-about muted", text: about }, link);
+    });
+    if (shownWorkflow !== selected) showWorkflow(selected);
+  }
+
+  function showWorkflow(workflow) {
+    shownWorkflow = workflow;
+    var host = document.getElementById("workflow-detail");
+    host.textContent = "";
+    host.dataset.workflow = workflow.name;
+    var head = el("div", { className: "pane workflow-head" }, host);
+    var titleRow = el("div", { className: "run-title" }, head);
+    el("h2", { text: workflow.name }, titleRow);
+    el("a", { href: "#/runs?workflow=" + encodeURIComponent(workflow.name), text: "its runs \u2192" }, titleRow);
+    if (workflow.description) el("p", { className: "doc", text: workflow.description }, head);
+    var drawing = el("div", { className: "workflow-drawing" }, host);
+    var parts = ui.drawWorkflow(drawing, workflow.graph, null, "wf-");
+    var startPane = el("section", { className: "pane start-pane", "aria-label": "Start a run" }, null);
+    parts.side.insertBefore(startPane, parts.side.firstChild);
+    el("div", { className: "pane-head" }, startPane).appendChild(el("h2", { text: "Start a run" }));
+    var form = el("form", { id: "start-form", className: "event-form pad", novalidate: "" }, startPane);
+    var schemaForm = ns.buildSchemaForm(workflow.start_schema || {}, form, { idPrefix: "start" });
+    var actions = el("div", { className: "actions" }, form);
+    var button = el("button", { type: "submit", id: "start-run", text: "Start run" }, actions);
+    var note = el("span", { className: "muted small", id: "start-note" }, actions);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var read = schemaForm.read();
+      if (!read.ok) return;
+      button.disabled = true;
+      note.textContent = "starting\u2026";
+      api.request("POST", "workflows/" + encodeURIComponent(workflow.name) + "/runs", { input: read.value })
+        .then(function (info) {
+          window.location.hash = "#/runs/" + encodeURIComponent(info.run_id);
+        }, function (error) {
+          button.disabled = false;
+          note.textContent = "";
+          if (error.status === 422) schemaForm.showError(error.field, error.message);
+          else ui.complain(error);
+        });
+    });
+  }
+
+  // -- runs -----------------------------------------------------------------------------------
+
+  function loadRuns() {
+    var workflow = document.getElementById("filter-workflow").value;
+    var status = document.getElementById("filter-status").value;
+    return api.request("GET", "runs" + api.query({ workflow: workflow, status: status, limit: 100 }))
+      .then(function (body) {
+        renderRuns((body && body.runs) || []);
+        ui.showBanner("");
+      }, ui.complain);
+  }
+
+  function renderRuns(runs) {
+    var rows = document.getElementById("run-rows");
+    rows.textContent = "";
+    document.getElementById("runs-empty").hidden = runs.length > 0;
+    runs.forEach(function (run) {
+      var row = el("tr", {}, rows);
+      row.dataset.runId = run.run_id;
+      row.dataset.status = run.status;
+      var link = el("a", { href: "#/runs/" + encodeURIComponent(run.run_id) }, el("td", {}, row));
+      el("code", { text: run.run_id }, link);
+      el("td", { text: run.workflow }, row);
+      el("td", {}, row).appendChild(ui.chip(run.status));
+      el("td", { text: ui.clock(run.created_at) }, row);
+      el("td", { className: "muted", text: ui.ago(run.updated_at) }, row);
+      var outcome = el("td", { className: "outcome" }, row);
+      if (run.error) {
+        outcome.classList.add("error");
+        outcome.textContent = run.error.type + ": " + run.error.message;
+      } else if (run.status === "completed") {
+        outcome.textContent = ui.shortJson(run.result, 80);
+      }
+    });
+    rows.dataset.loaded = "true";
+  }
+
+  function refreshRunsSoon() {
+    var generation = runsGeneration;
+    runsTimer = window.setTimeout(function () {
+      if (generation !== runsGeneration) return undefined;
+      if (document.hidden) return refreshRunsSoon();
+      return loadRuns().then(function () { if (generation === runsGeneration) refreshRunsSoon(); });
+    }, RUNS_REFRESH_MS);
+  }
+
+  function showRuns(params) {
+    if (params.workflow !== undefined) document.getElementById("filter-workflow").value = byName[params.workflow] ? params.workflow : "";
+    if (params.status !== undefined) document.getElementById("filter-status").value = params.status;
+    return loadRuns().then(refreshRunsSoon);
+  }
+
+  // -- routing ----------------------------------------------------------------------------------
+
+  function parseHash() {
+    var hash = window.location.hash.replace(/^#\/?/, "");
+    var cut = hash.indexOf("?");
+    var path = (cut < 0 ? hash : hash.slice(0, cut)).split("/").map(decodeURIComponent);
+    var params = {};
+    if (cut >= 0) {
+      hash.slice(cut + 1).split("&").forEach(function (pair) {
+        var eq = pair.indexOf("=");
+        if (eq > 0) params[decodeURIComponent(pair.slice(0, eq))] = decodeURIComponent(pair.slice(eq + 1));
+      });
+    }
+    return { section: path[0] || "workflows", name: path.slice(1).join("/"), params: params };
+  }
+
+  function show(view) {
+    ["workflows", "runs", "run"].forEach(function (name) {
+      document.getElementById("view-" + name).hidden = name !== view;
+      document.getElementById("tab-" + name).classList.toggle("active", name === view);
+    });
+  }
+
+  function route() {
+    if (runsTimer !== null) window.clearTimeout(runsTimer);
+    runsTimer = null;
+    runsGeneration += 1;
+    if (currentRun) currentRun.close();
+    currentRun = null;
+    var where = parseHash();
+    var loaded = workflows ? Promise.resolve(workflows) : loadWorkflows();
+    return loaded.then(function () {
+      if (where.section === "runs" && where.name) {
+        var tab = document.getElementById("tab-run");
+        tab.hidden = false;
+        tab.href = "#/runs/" + encodeURIComponent(where.name);
+        show("run");
+        currentRun = ns.openRun(document.getElementById("view-run"), where.name, workflowFor);
+        return undefined;
+      }
+      if (where.section === "runs") {
+        show("runs");
+        return showRuns(where.params);
+      }
+      show("workflows");
+      showWorkflows(where.name);
+      return undefined;
+    }).catch(ui.complain);
+  }
+
+  function setUpToken() {
+    var input = document.getElementById("token");
+    var state = document.getElementById("token-state");
+    var describe = function () { state.textContent = api.getToken() ? "set" : ""; };
+    input.value = api.getToken();
+    describe();
+    document.getElementById("token-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      api.setToken(input.value.trim());
+      describe();
+      workflows = null;
+      shownWorkflow = null;
+      route();
+    });
+  }
+
+  function setUpFilters() {
+    ["filter-workflow", "filter-status"].forEach(function (id) {
+      document.getElementById(id).addEventListener("change", function () {
+        var workflow = document.getElementById("filter-workflow").value;
+        var status = document.getElementById("filter-status").value;
+        var hash = "#/runs" + api.query({ workflow: workflow, status: status });
+        if (window.location.hash !== hash) window.location.hash = hash;
+        else loadRuns();
+      });
+    });
+  }
+
+  setUpToken();
+  setUpFilters();
+  window.addEventListener("hashchange", route);
+  route().then(function () { document.body.dataset.ready = "true"; });
+})();

@@ -1,0 +1,19 @@
+"""Serve workflows over HTTP (needs the ``server`` extra: ``pip install 'stepwork[server]'``).
+
+Example:
+    >>> from stepwork import StartEvent, StopEvent, Workflow, step
+    >>> from stepwork.server import create_app
+    >>> class Echo(Workflow):
+    ...     @step
+    ...     async def echo(self, ev: StartEvent) -> StopEvent:
+    ...         return StopEvent(result=ev.text)
+    >>> app = create_app({"echo": Echo()}, store="sqlite:///runs.db")  # doctest: +SKIP
+    >>> serve(app, port=8000)                                          # doctest: +SKIP
+
+The routes are described in ``docs/http-api.md`` and served as OpenAPI at ``/openapi.json``.
+"""
+
+from stepwork._server.app import DEFAULT_STORE, create_app, registry_of
+from stepwork._server.serving import GracefulServer, serve
+
+__all__ = ["DEFAULT_STORE", "GracefulServer", "create_app", "registry_of", "serve"]

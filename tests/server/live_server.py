@@ -1,0 +1,71 @@
+"""A real uvicorn server on 127.0.0.1, in a background thread, started and stopped on demand.
+
+Each server gets fresh instances of the workflows in ``examples/server_app.py`` and binds a
+socket on a free port before it starts, so there is no race for the port. ``stop()`` asks it
+to exit and waits for its graceful shutdown to finish.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import uvicorn
+
+from stepwork import Workflow
+from stepwork.server import GracefulServer, create_app, registry_of
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+sys.path.insert(0, str(EXAMPLES))
+
+import server_app  # noqa: E402  (examples/ is put on the path just above)
+
+TOKEN = "s3cret-token"
+
+
+def fresh_workflows() -> dict[str, Workflow]:
+    """New instances of the example's workflows, with the same names and timeouts."""
+    return {name: type(wf)(timeout=wf.timeout) for name, wf in server_app.workflows.items()}
+
+
+class LiveServer:
+    """One uvicorn server serving ``create_app(fresh_workflows(), **options)``."""
+
+    def __init__(self, **options: Any) -> None:
+        self.app = create_app(options.pop("workflows", None) or fresh_workflows(), **options)
+        self.registry = registry_of(self.app)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port: int = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
+        self.server = GracefulServer(config, self.registry)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def start(self) -> LiveServer:
+        """Start serving; return once the server accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        """Shut down gracefully and wait for the thread to end."""
+        if self._thread.is_alive():
+            self.server.should_exit = True
+            self._thread.join(timeout=30)
+            assert not self._thread.is_alive(), "the test server did not stop"
+        self._socket.close()
+
+
+class ServerFactory(Protocol):
+    def __call__(self, **options: Any) -> LiveServer: ...

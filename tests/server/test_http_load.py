@@ -1,0 +1,67 @@
+"""Load: 500 runs started through the API, followed by 50 concurrent SSE readers, on one server
+with the SQLite store. Every run finishes; every reader sees every event of its run exactly
+once, in order (offsets 0, 1, 2, ... with internal events included, ending at the terminal
+event). ``benchmarks/http_load.py`` measures the same scenario."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from http_helpers import aparse_sse
+from live_server import ServerFactory
+
+RUNS = 500
+READERS = 50
+STARTERS = 50
+
+
+@pytest.mark.timeout(120)
+async def test_500_runs_with_50_concurrent_readers(start_server: ServerFactory) -> None:
+    server = start_server(heartbeat=1.0)
+    limits = httpx.Limits(max_connections=READERS + STARTERS + 10)
+    began = time.monotonic()
+    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
+        to_read: asyncio.Queue[str | None] = asyncio.Queue()
+        seen: dict[str, list[int]] = {}
+        endings: dict[str, dict[str, object]] = {}
+
+        async def starter(numbers: range) -> None:
+            for number in numbers:
+                body = {"run_id": f"load-{number}", "input": {"count": 3, "delay": 0.005}}
+                response = await client.post("/workflows/countdown/runs", json=body)
+                assert response.status_code == 202, response.text
+                await to_read.put(body["run_id"])
+
+        async def reader() -> None:
+            while (run_id := await to_read.get()) is not None:
+                offsets: list[int] = []
+                params = {"internal": "true"}
+                async with client.stream("GET", f"/runs/{run_id}/events", params=params) as reply:
+                    async for frame in aparse_sse(reply.aiter_lines()):
+                        if frame.comment is None:
+                            envelope = frame.envelope
+                            offsets.append(envelope["offset"])
+                            if envelope["terminal"]:
+                                endings[run_id] = envelope
+                seen[run_id] = offsets
+
+        readers = [asyncio.create_task(reader()) for _ in range(READERS)]
+        share = RUNS // STARTERS
+        await asyncio.gather(*(starter(range(i * share, (i + 1) * share)) for i in range(STARTERS)))
+        for _ in readers:
+            await to_read.put(None)
+        await asyncio.gather(*readers)
+        listed = (await client.get("/runs", params={"limit": 1000})).json()["runs"]
+    elapsed = time.monotonic() - began
+
+    assert len(seen) == RUNS
+    for run_id, offsets in seen.items():
+        assert offsets == list(range(len(offsets))), run_id
+        assert endings[run_id]["data"] == {"result": "counted 3"}, run_id
+        assert [o for o in offsets if o == offsets[-1]] == [offsets[-1]]
+    assert len(listed) == RUNS
+    assert {run["status"] for run in listed} == {"completed"}
+    assert elapsed < 60, f"the load took {elapsed:.1f} s"
