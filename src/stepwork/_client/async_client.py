@@ -1,0 +1,295 @@
+"""The async client for a stepwork server (``docs/http-api.md``), on ``httpx.AsyncClient``.
+
+``run()`` and ``wait()`` take ``timeout=`` (not ``asyncio.timeout``) to match the sync client.
+
+Example:
+    >>> client = AsyncClient("http://127.0.0.1:8000", token="s3cret")
+    >>> client
+    AsyncClient('http://127.0.0.1:8000')
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from stepwork._client import calls
+from stepwork._client.async_stream import AsyncEventStream, follow_async
+from stepwork._client.endpoint import Endpoint
+from stepwork._client.errors import ClientTimeoutError
+from stepwork._client.extra import httpx, transport_error
+from stepwork._client.follow import ReconnectPolicy, StreamCursor
+from stepwork._client.models import HistoryEntry, RunInfo, RunStatus, WorkflowInfo
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """Talks to a stepwork server from asyncio code.
+
+    Every method raises a :class:`~stepwork._client.errors.StepworkClientError` subclass on
+    failure: ``UnauthorizedError`` (401), ``NotFoundError`` (404), ``ConflictError`` (409),
+    ``RequestTooLargeError`` (413), ``InvalidRequestError`` (422, ``field`` names the field),
+    ``ServerError`` (5xx), ``ClientConnectionError`` (server unreachable) and
+    ``ClientTimeoutError`` (no answer within ``timeout``), each carrying the server's message.
+
+    Args:
+        base_url: The server's URL, for example ``http://127.0.0.1:8000``.
+        token: The bearer token, when the server was started with one.
+        timeout: Seconds to wait for a connection or for the next bytes of an answer.
+        httpx_client: An ``httpx.AsyncClient`` to send requests with (its own timeouts then
+            apply); the caller keeps ownership and closes it.
+        reconnect: How a stream reconnects after its connection drops.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        httpx_client: httpx.AsyncClient | None = None,
+        reconnect: ReconnectPolicy | None = None,
+    ) -> None:
+        self._endpoint = Endpoint(base_url, token=token)
+        self._owned = httpx_client is None
+        if httpx_client is None:
+            httpx_client = httpx.AsyncClient(timeout=timeout)
+        self._http = httpx_client
+        self._reconnect = reconnect or ReconnectPolicy()
+
+    def __repr__(self) -> str:
+        return f"AsyncClient({self._endpoint.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the connections, unless the httpx client was passed in."""
+        if self._owned:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _call(self, call: calls.Call[T]) -> T:
+        try:
+            response = await self._http.request(
+                call.method,
+                self._endpoint.url(call.path),
+                params=call.params,
+                json=call.body,
+                headers=self._endpoint.headers(),
+            )
+        except httpx.TransportError as error:
+            raise transport_error(error, f"{call.method} {call.path}", call.run_id) from error
+        return call.finish(response.status_code, response.content)
+
+    async def health(self) -> dict[str, Any]:
+        """The server's health, ``{"status": "ok"}``; needs no token.
+
+        Raises:
+            StepworkClientError: As the class describes.
+        """
+        return await self._call(calls.health())
+
+    async def list_workflows(self) -> list[WorkflowInfo]:
+        """The workflows the server serves, with their start schemas and graphs.
+
+        Raises:
+            StepworkClientError: As the class describes.
+        """
+        return await self._call(calls.list_workflows())
+
+    async def get_workflow(self, name: str) -> WorkflowInfo:
+        """One workflow by name.
+
+        Raises:
+            NotFoundError: If the server serves no workflow by that name.
+            StepworkClientError: As the class describes.
+        """
+        return await self._call(calls.get_workflow(name))
+
+    async def start(
+        self, workflow: str, input: Mapping[str, Any] | None = None, *, run_id: str | None = None
+    ) -> RunInfo:
+        """Start a run and return at once (status ``running``).
+
+        Args:
+            workflow: The workflow's name on the server.
+            input: The start event's fields.
+            run_id: The new run's id; the server picks one when omitted.
+
+        Raises:
+            NotFoundError: If there is no such workflow.
+            ConflictError: If ``run_id`` is taken.
+            InvalidRequestError: If ``input`` does not validate (``field`` names the field).
+            StepworkClientError: As the class describes.
+        """
+        return await self._call(calls.start(workflow, input, run_id))
+
+    async def run(
+        self,
+        workflow: str,
+        input: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the sync client's API
+    ) -> RunInfo:
+        """Start a run and wait for it to end (see :meth:`start` and :meth:`wait`).
+
+        Raises:
+            ClientTimeoutError: If the run has not ended after ``timeout`` seconds (it goes on).
+            StepworkClientError: As :meth:`start` and :meth:`wait` describe.
+        """
+        info = await self.start(workflow, input, run_id=run_id)
+        return await self.wait(info.run_id, timeout=timeout)
+
+    async def get_run(self, run_id: str) -> RunInfo:
+        """A run's status, and its result or error once it ended.
+
+        Raises:
+            NotFoundError: If there is no such run.
+            StepworkClientError: As the class describes.
+        """
+        return await self._call(calls.get_run(run_id))
+
+    async def wait(self, run_id: str, *, timeout: float | None = None) -> RunInfo:  # noqa: ASYNC109
+        """Wait for a run to end by following its event stream, then return its final state.
+
+        Args:
+            run_id: The run.
+            timeout: Give up after this many seconds (``None``: wait as long as it takes).
+
+        Raises:
+            NotFoundError: If there is no such run.
+            ClientTimeoutError: If the run has not ended in time; the run itself goes on.
+            StepworkClientError: As :meth:`stream` describes.
+        """
+        deadline = asyncio.timeout(timeout)
+        try:
+            async with deadline:
+                async with self.stream(run_id) as events:
+                    async for _ in events:
+                        pass
+                return await self.get_run(run_id)
+        except TimeoutError as error:
+            if not deadline.expired():
+                raise
+            raise ClientTimeoutError(
+                f"run {run_id!r} did not end within {timeout} s", run_id=run_id
+            ) from error
+
+    def stream(self, run_id: str, *, after: int = -1, internal: bool = False) -> AsyncEventStream:
+        """Follow a run's events, from the start or after an offset, up to its terminal event.
+
+        A dropped connection is resumed from the last offset seen (``Last-Event-ID``) with
+        backoff, and no offset is yielded twice. ``async with`` closes the connection when you
+        stop early; ``last_offset`` tells where to resume later.
+
+        Args:
+            run_id: The run.
+            after: Yield events with a larger offset only (-1: all of them).
+            internal: Include the engine's bookkeeping events.
+
+        Raises:
+            NotFoundError: If there is no such run (when iterated).
+            ClientConnectionError: If the connection keeps dropping past the reconnect policy.
+            StepworkClientError: As the class describes.
+        """
+        cursor = StreamCursor(run_id, after=after, policy=self._reconnect, internal=internal)
+        events = follow_async(self._http, self._endpoint, cursor, lambda: self.get_run(run_id))
+        return AsyncEventStream(cursor, events)
+
+    async def send(
+        self,
+        run_id: str,
+        type: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        step: str | None = None,
+    ) -> None:
+        """Send an event into a run, for example a human's answer.
+
+        Args:
+            run_id: The run.
+            type: The event's class name, as the workflow knows it.
+            data: The event's fields.
+            step: Deliver to this step only.
+
+        Raises:
+            NotFoundError: If there is no such run.
+            ConflictError: If the run has already ended.
+            InvalidRequestError: If the type is unknown, the data does not validate, or the step
+                does not accept the event.
+            StepworkClientError: As the class describes.
+        """
+        await self._call(calls.send(run_id, type, data, step))
+
+    async def cancel(self, run_id: str) -> RunInfo:
+        """Cancel a run; returns it with status ``cancelled``.
+
+        Raises:
+            NotFoundError: If there is no such run.
+            ConflictError: If the run has already ended.
+            StepworkClientError: As the class describes.
+        """
+        return await self._call(calls.cancel(run_id))
+
+    async def list_runs(
+        self,
+        *,
+        workflow: str | Sequence[str] | None = None,
+        status: RunStatus | Sequence[RunStatus] | None = None,
+        created_after: float | datetime | None = None,
+        created_before: float | datetime | None = None,
+        limit: int | None = None,
+    ) -> list[RunInfo]:
+        """Runs, newest first, filtered by workflow(s), status(es) and creation time.
+
+        Raises:
+            InvalidRequestError: If a filter is not valid.
+            StepworkClientError: As the class describes.
+        """
+        call = calls.list_runs(workflow, status, created_after, created_before, limit)
+        return await self._call(call)
+
+    async def history(self, run_id: str) -> list[HistoryEntry]:
+        """A journaled run's ticks and what each changed.
+
+        Raises:
+            NotFoundError: If there is no such run.
+            StepworkClientError: As the class describes.
+        """
+        return await self._call(calls.history(run_id))
+
+    async def fork(
+        self,
+        run_id: str,
+        *,
+        at: int,
+        state_patch: Mapping[str, Any] | None = None,
+        events: Sequence[Mapping[str, Any]] | None = None,
+        new_run_id: str | None = None,
+    ) -> RunInfo:
+        """Start a new run from a run's history at tick ``at`` (see :meth:`history`).
+
+        Args:
+            run_id: The run to fork.
+            at: The tick (``HistoryEntry.seq``) to fork at.
+            state_patch: Values to change in the state at that point.
+            events: Events to send to the new run, each ``{"type": ..., "data": {...}}``.
+            new_run_id: The new run's id; the server picks one when omitted.
+
+        Raises:
+            NotFoundError: If there is no such run.
+            ConflictError: If ``new_run_id`` is taken.
+            InvalidRequestError: If ``at`` or ``events`` are not valid.
+            StepworkClientError: As the class describes.
+        """
+        call = calls.fork(run_id, at, state_patch, events, new_run_id)
+        return await self._call(call)

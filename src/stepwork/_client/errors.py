@@ -1,0 +1,166 @@
+"""Errors the HTTP client raises: one per kind of failure the server reports, and two of its own.
+
+    StepworkError
+    └── StepworkClientError          an HTTP call failed: ``status``, ``code``, server's message
+        ├── UnauthorizedError        401: missing or wrong bearer token
+        ├── NotFoundError            404: no such workflow, run or route
+        ├── ConflictError            409: the run id exists, or the run has already finished
+        ├── RequestTooLargeError     413: the request body is over the server's limit
+        ├── InvalidRequestError      (also a ValueError) 422: bad input; ``field`` names it
+        ├── ServerError              5xx: the server failed
+        ├── ClientConnectionError    (also a ConnectionError) cannot reach the server, or an
+        │                            event stream dropped more often than allowed
+        ├── ClientTimeoutError       (also a TimeoutError) a request or ``wait()`` took too long
+        └── ClientExtraMissingError  (also an ImportError) httpx is not installed
+
+Example:
+    >>> error = error_from_response(404, {"error": {"code": "not_found", "message": "no run r1"}})
+    >>> type(error).__name__, error.status, error.code, str(error)
+    ('NotFoundError', 404, 'not_found', 'no run r1')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stepwork._core.errors import StepworkError
+
+__all__ = [
+    "ClientConnectionError",
+    "ClientExtraMissingError",
+    "ClientTimeoutError",
+    "ConflictError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "RequestTooLargeError",
+    "ServerError",
+    "StepworkClientError",
+    "UnauthorizedError",
+    "error_from_response",
+]
+
+
+class StepworkClientError(StepworkError):
+    """An HTTP call to a stepwork server failed.
+
+    Args:
+        message: The server's message (or what the client saw).
+        status: The HTTP status code, when there was a response.
+        code: The server's error code (``not_found``, ``conflict``, ``invalid``, ...).
+        field: The request field at fault, when the server named one.
+        run_id: The run concerned, when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        field: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        super().__init__(message, run_id=run_id)
+        self.status = status
+        self.code = code
+        self.field = field
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The base class rebuilds from (message, run_id, step_name) only; keep our attributes.
+        return (
+            _rebuild,
+            (type(self), str(self), self.status, self.code, self.field, self.run_id),
+        )
+
+
+def _rebuild(
+    cls: type[StepworkClientError],
+    message: str,
+    status: int | None,
+    code: str | None,
+    field: str | None,
+    run_id: str | None,
+) -> StepworkClientError:
+    return cls(message, status=status, code=code, field=field, run_id=run_id)
+
+
+class UnauthorizedError(StepworkClientError):
+    """401: the server wants a bearer token and got none or a wrong one."""
+
+
+class NotFoundError(StepworkClientError):
+    """404: no workflow, run or route by that name."""
+
+
+class ConflictError(StepworkClientError):
+    """409: the run id is taken, or the run has already finished."""
+
+
+class RequestTooLargeError(StepworkClientError):
+    """413: the request body is larger than the server accepts."""
+
+
+class InvalidRequestError(StepworkClientError, ValueError):
+    """422: the request does not validate; ``field`` names the field when the server knows it."""
+
+
+class ServerError(StepworkClientError):
+    """5xx: the server failed while handling the request."""
+
+
+class ClientConnectionError(StepworkClientError, ConnectionError):
+    """The server could not be reached, or a stream dropped more often than allowed."""
+
+
+class ClientTimeoutError(StepworkClientError, TimeoutError):
+    """A request, or waiting for a run to end, took longer than its timeout."""
+
+
+class ClientExtraMissingError(StepworkClientError, ImportError):
+    """The client needs httpx, which is not installed: ``pip install 'stepwork[client]'``."""
+
+
+_BY_STATUS: dict[int, type[StepworkClientError]] = {
+    401: UnauthorizedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: RequestTooLargeError,
+    422: InvalidRequestError,
+}
+
+
+def error_from_response(
+    status: int, body: Any, *, text: str = "", run_id: str | None = None
+) -> StepworkClientError:
+    """The client error for an HTTP error response.
+
+    Args:
+        status: The response's status code (400 or more).
+        body: The decoded JSON body, or ``None`` when it was not JSON.
+        text: The raw body, used as the message when ``body`` has no error message.
+        run_id: The run the request concerned, if any.
+
+    Returns:
+        An instance of the subclass for ``status`` (``ServerError`` for any 5xx, the base
+        class for other statuses), carrying the server's message, code and field.
+
+    Example:
+        >>> body = {"error": {"code": "invalid", "message": "bad", "field": "input.text"}}
+        >>> error = error_from_response(422, body)
+        >>> isinstance(error, InvalidRequestError), error.field
+        (True, 'input.text')
+    """
+    detail = body.get("error") if isinstance(body, dict) else None
+    code = message = field = None
+    if isinstance(detail, dict):
+        code = _text(detail.get("code"))
+        message = _text(detail.get("message"))
+        field = _text(detail.get("field"))
+    if not message:
+        message = text.strip() or f"HTTP {status}"
+    cls = ServerError if status >= 500 else _BY_STATUS.get(status, StepworkClientError)
+    return cls(message, status=status, code=code, field=field, run_id=run_id)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

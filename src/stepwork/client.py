@@ -1,0 +1,65 @@
+"""A typed HTTP client for a stepwork server, async and sync (extra ``client``: httpx).
+
+``AsyncClient`` and ``Client`` have the same methods: start, run and wait for runs, stream their
+events (reconnecting from the last offset when a connection drops), send events into them (a
+human's answer), cancel, list, look at history and fork. Failures raise the
+``StepworkClientError`` subclass for the HTTP status, carrying the server's message.
+
+Importing this module needs httpx; without it the import fails with ``ClientExtraMissingError``
+(an ``ImportError``) naming ``pip install 'stepwork[client]'``. See ``docs/client.md``.
+
+Example:
+    >>> from stepwork.client import Client, NotFoundError, StepworkClientError
+    >>> issubclass(NotFoundError, StepworkClientError)
+    True
+"""
+
+from stepwork._client.async_client import AsyncClient
+from stepwork._client.async_stream import AsyncEventStream
+from stepwork._client.errors import (
+    ClientConnectionError,
+    ClientExtraMissingError,
+    ClientTimeoutError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    RequestTooLargeError,
+    ServerError,
+    StepworkClientError,
+    UnauthorizedError,
+)
+from stepwork._client.follow import ReconnectPolicy
+from stepwork._client.models import (
+    EventEnvelope,
+    HistoryEntry,
+    RunError,
+    RunInfo,
+    RunStatus,
+    WorkflowInfo,
+)
+from stepwork._client.sync_client import Client
+from stepwork._client.sync_stream import EventStream
+
+__all__ = [
+    "AsyncClient",
+    "AsyncEventStream",
+    "Client",
+    "ClientConnectionError",
+    "ClientExtraMissingError",
+    "ClientTimeoutError",
+    "ConflictError",
+    "EventEnvelope",
+    "EventStream",
+    "HistoryEntry",
+    "InvalidRequestError",
+    "NotFoundError",
+    "ReconnectPolicy",
+    "RequestTooLargeError",
+    "RunError",
+    "RunInfo",
+    "RunStatus",
+    "ServerError",
+    "StepworkClientError",
+    "UnauthorizedError",
+    "WorkflowInfo",
+]
