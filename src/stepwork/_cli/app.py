@@ -23,6 +23,7 @@ import typer
 
 from stepwork._cli.output import Output, failure_line
 from stepwork._cli.running import run_workflow
+from stepwork._cli.serve import serve_command
 from stepwork._cli.target import Target, TargetError, describe_exception, resolve_target
 from stepwork._core.errors import StepworkError
 from stepwork._runtime.workflow import Workflow
@@ -230,3 +231,6 @@ def _render(out: Output, target: Target, fmt: DrawFormat, max_label_length: int 
     from stepwork._drawing.html import graph_to_html
 
     return graph_to_html(graph, title=target.workflow_class.__name__)
+
+
+app.command("serve")(serve_command)

@@ -1,0 +1,130 @@
+"""``stepwork serve MODULE``: serve a module's workflows over HTTP until interrupted.
+
+MODULE is a dotted module name or a path to a ``.py`` file, as for the other commands. It
+serves the module-level ``workflows`` mapping (name -> workflow instance or class) when there
+is one, else every ``Workflow`` subclass defined in the module, instantiated with defaults and
+named by class name; ``MODULE:Name`` serves that one workflow. Needs the ``server`` extra.
+
+Example:
+    >>> import types
+    >>> module = types.ModuleType("empty")
+    >>> workflows_of(module)
+    Traceback (most recent call last):
+    ...
+    stepwork._cli.target.TargetError: no workflows in empty: define workflows = ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Annotated, Any
+
+import typer
+
+from stepwork._cli.output import Output
+from stepwork._cli.target import TargetError, _load_module, describe_exception, resolve_target
+from stepwork._cli.target import split_target as _split
+from stepwork._runtime.workflow import Workflow
+
+__all__ = ["serve_command", "workflows_of"]
+
+_SERVER_HINT = "pip install 'stepwork[server]'"
+
+
+def _instance(name: str, value: Any) -> Workflow:
+    if isinstance(value, Workflow):
+        return value
+    if isinstance(value, type) and issubclass(value, Workflow):
+        try:
+            return value()
+        except Exception as error:
+            message = f"cannot create workflow {name!r}: {describe_exception(error)}"
+            raise TargetError(message) from None
+    raise TargetError(f"workflows[{name!r}] is {type(value).__name__}, not a workflow")
+
+
+def workflows_of(module: ModuleType) -> dict[str, Workflow]:
+    """The workflows ``module`` asks to be served, by name.
+
+    Raises:
+        TargetError: If there are none, ``workflows`` is not a mapping, or one cannot be made.
+    """
+    declared = getattr(module, "workflows", None)
+    if declared is not None:
+        if not isinstance(declared, Mapping):
+            raise TargetError(
+                f"{module.__name__}.workflows is {type(declared).__name__}; expected a dict of "
+                "name -> workflow"
+            )
+        return {str(name): _instance(str(name), value) for name, value in declared.items()}
+    classes = {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, Workflow)
+        and value is not Workflow
+        and value.__module__ == module.__name__
+    }
+    if not classes:
+        raise TargetError(
+            f"no workflows in {module.__name__}: define workflows = {{...}} or a Workflow subclass"
+        )
+    return {name: _instance(name, cls) for name, cls in classes.items()}
+
+
+def _load(spec: str) -> dict[str, Workflow]:
+    module_ref, name = _split(spec)
+    if name is None:
+        return workflows_of(_load_module(module_ref))
+    target = resolve_target(spec)
+    return {target.workflow_class.__name__: _instance(name, target.workflow)}
+
+
+def serve_command(
+    module: Annotated[
+        str, typer.Argument(help="MODULE (dotted name or .py path), or MODULE:Workflow.")
+    ],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = 8000,
+    store: Annotated[
+        str | None,
+        typer.Option(help="Journal URL (default: sqlite:///stepwork-runs.db)."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STEPWORK_TOKEN",
+            help="Require 'Authorization: Bearer TOKEN' (also from $STEPWORK_TOKEN).",
+            show_default=False,
+        ),
+    ] = None,
+    grace_period: Annotated[
+        float, typer.Option(help="Seconds shutdown waits for running steps.")
+    ] = 10.0,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+) -> None:
+    """Serve workflows over HTTP: the API, event streams and the web page."""
+    out = Output()
+    try:
+        from stepwork._server.app import DEFAULT_STORE, create_app
+        from stepwork._server.serving import serve
+    except ModuleNotFoundError as error:
+        out.error(
+            f"stepwork serve needs the 'server' extra ({error.name} is missing): {_SERVER_HINT}"
+        )
+        raise typer.Exit(2) from None
+    try:
+        served = _load(module)
+        app = create_app(
+            served, store=store or DEFAULT_STORE, token=token, grace_period=grace_period
+        )
+    except TargetError as error:
+        out.error(str(error))
+        raise typer.Exit(2) from None
+    except Exception as error:  # a bad store URL, duplicate names, ...: one line, no traceback
+        out.error(f"cannot serve {module}: {describe_exception(error)}")
+        raise typer.Exit(2) from None
+    names = ", ".join(sorted(served))
+    out.line(f"serving {names} (store {store or DEFAULT_STORE})")
+    serve(app, host=host, port=port, log_level=log_level)
