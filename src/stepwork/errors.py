@@ -17,6 +17,9 @@
     │   ├── JournalConflictError       an append overlaps or leaves a gap
     │   └── JournalCorruptError        (also a ValueError) a stored record cannot be read
     ├── ResourceError                  (also a ValueError) a resource could not be resolved
+    ├── ServerConfigurationError       (also a ValueError) workflows cannot be served as given
+    ├── StepworkClientError            an HTTP call failed (``stepwork.client``, which lists
+    │                                  its subclasses: not found, conflict, invalid, ...)
     ├── WorkflowDone                   compatibility only
     └── WorkflowStepDoesNotExistError  compatibility only
 
@@ -35,6 +38,7 @@ from stepwork._core.errors import (
     JournalCorruptError,
     ResourceError,
     RunNotFoundError,
+    ServerConfigurationError,
     StartEventError,
     StateSerializationError,
     StepTimeoutError,
@@ -57,6 +61,7 @@ __all__ = [
     "JournalCorruptError",
     "ResourceError",
     "RunNotFoundError",
+    "ServerConfigurationError",
     "StartEventError",
     "StateSerializationError",
     "StepTimeoutError",

@@ -2,7 +2,7 @@
 
 Example:
     >>> from stepwork import StartEvent, StopEvent, Workflow, step
-    >>> from stepwork.server import create_app
+    >>> from stepwork.server import create_app, serve
     >>> class Echo(Workflow):
     ...     @step
     ...     async def echo(self, ev: StartEvent) -> StopEvent:
@@ -13,7 +13,15 @@ Example:
 The routes are described in ``docs/http-api.md`` and served as OpenAPI at ``/openapi.json``.
 """
 
+from stepwork._core.errors import ServerConfigurationError
 from stepwork._server.app import DEFAULT_STORE, create_app, registry_of
 from stepwork._server.serving import GracefulServer, serve
 
-__all__ = ["DEFAULT_STORE", "GracefulServer", "create_app", "registry_of", "serve"]
+__all__ = [
+    "DEFAULT_STORE",
+    "GracefulServer",
+    "ServerConfigurationError",
+    "create_app",
+    "registry_of",
+    "serve",
+]

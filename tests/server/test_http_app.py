@@ -9,7 +9,7 @@ import pytest
 from live_server import ServerFactory
 from server_app import Countdown, Greeter, Question
 
-from stepwork.server import create_app, registry_of
+from stepwork.server import ServerConfigurationError, create_app, registry_of
 from stepwork.stores import MemoryStore
 
 
@@ -40,18 +40,18 @@ def test_workflows_are_named_and_given_the_servers_store() -> None:
     ],
 )
 def test_workflows_that_cannot_be_served_are_refused(workflows: object, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ServerConfigurationError, match=message):
         create_app(workflows, store="memory://")  # type: ignore[arg-type]
 
 
 def test_the_same_instance_is_served_once() -> None:
     greeter = Greeter()
-    with pytest.raises(ValueError, match="served twice"):
+    with pytest.raises(ServerConfigurationError, match="served twice"):
         create_app({"a": greeter, "b": greeter}, store="memory://")
 
 
 def test_numbers_are_checked() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ServerConfigurationError, match="positive"):
         create_app({"g": Greeter()}, store="memory://", heartbeat=0)
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "JournalCorruptError",
     "ResourceError",
     "RunNotFoundError",
+    "ServerConfigurationError",
     "StartEventError",
     "StateSerializationError",
     "StateStoreError",
@@ -132,6 +133,11 @@ class JournalCorruptError(StoreError, ValueError):
 
 class ResourceError(StepworkError, ValueError):
     """A resource could not be resolved (e.g. a circular dependency between factories)."""
+
+
+class ServerConfigurationError(StepworkError, ValueError):
+    """Workflows cannot be served as given (a duplicate name, a workflow with a store of its
+    own, a class instead of an instance, a bad number); the message says how to fix it."""
 
 
 class WorkflowDone(StepworkError):

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from stepwork._core.errors import ServerConfigurationError
 from stepwork._runtime.workflow import Workflow
 from stepwork._server.auth import BearerAuth, BodyLimit
 from stepwork._server.errors import exception_handlers
@@ -67,12 +68,12 @@ def create_app(
         grace_period: Seconds shutdown waits for running steps before letting go of runs.
 
     Raises:
-        ValueError: If the workflows cannot be served (duplicate names, a workflow with a
-            store of its own, ...) or a number is not positive.
+        ServerConfigurationError: If the workflows cannot be served (duplicate names, a
+            workflow with a store of its own, ...) or a number is not positive.
         StoreError: If ``store`` is a URL stepwork cannot make a store from.
     """
     if max_body_bytes < 1 or heartbeat <= 0 or grace_period < 0:
-        raise ValueError(
+        raise ServerConfigurationError(
             "max_body_bytes and heartbeat must be positive and grace_period not negative; got "
             f"{max_body_bytes}, {heartbeat}, {grace_period}."
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from stepwork._core.errors import ServerConfigurationError
 from stepwork._core.events import Event, InternalDispatchEvent
 from stepwork._runtime.snapshot import registry_for
 from stepwork._runtime.workflow import Workflow
@@ -92,30 +93,34 @@ def serve_workflows(
     """Check ``workflows``, give each the server's ``store``, and describe them by name.
 
     Raises:
-        ValueError: If a name is empty or used twice, a value is not a ``Workflow`` instance,
-            one instance is served twice, two workflows journal under one name, or a workflow
-            has a store of its own.
+        ServerConfigurationError: If a name is empty or used twice, a value is not a
+            ``Workflow`` instance, one instance is served twice, two workflows journal under
+            one name, or a workflow has a store of its own.
     """
     served: dict[str, ServedWorkflow] = {}
     journal_names: dict[str, str] = {}
     for name, workflow in _named(workflows):
         if not isinstance(workflow, Workflow):
-            raise ValueError(
+            raise ServerConfigurationError(
                 f"Workflow {name!r} is {type(workflow).__name__}, not a Workflow instance "
                 "(serve MyFlow(), not MyFlow)."
             )
         if not name or "/" in name:
-            raise ValueError(f"Workflow name {name!r} must be non-empty and contain no '/'.")
+            raise ServerConfigurationError(
+                f"Workflow name {name!r} must be non-empty and contain no '/'."
+            )
         if name in served:
-            raise ValueError(f"Two workflows are served as {name!r}.")
+            raise ServerConfigurationError(f"Two workflows are served as {name!r}.")
         if any(other.workflow is workflow for other in served.values()):
-            raise ValueError(f"The same workflow instance is served twice (as {name!r}).")
+            raise ServerConfigurationError(
+                f"The same workflow instance is served twice (as {name!r})."
+            )
         _give_store(name, workflow, store)
         if workflow._name is None:
             workflow._name = name
         journal_name = workflow.workflow_name
         if journal_name in journal_names:
-            raise ValueError(
+            raise ServerConfigurationError(
                 f"Workflows {journal_names[journal_name]!r} and {name!r} both journal as "
                 f"{journal_name!r}; give them distinct workflow_name= values."
             )
@@ -132,7 +137,7 @@ def _give_store(name: str, workflow: Workflow, store: Store) -> None:
         workflow._store = store
         _ASSIGNED.add(workflow)
         return
-    raise ValueError(
+    raise ServerConfigurationError(
         f"Workflow {name!r} journals to its own store ({own!r}), but the server journals "
         "every run to its store so it can list, stream and resume them. Build the workflow "
         "without store=, or pass that store to create_app(store=...)."
