@@ -29,6 +29,8 @@ from stepwork.errors import StateSerializationError
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from continued_flow import Adds
+from continued_flow import Reply as AddsReply
 from waiting_flow import Reply, Waits
 
 
@@ -59,9 +61,9 @@ async def test_a_thousand_durable_runs_on_sqlite_lose_nothing(tmp_path: Path) ->
     await store.close()
 
 
-def start_waiting_runs_then_kill(db: Path) -> None:
+def start_waiting_runs_then_kill(db: Path, script: str = "waiting_flow.py") -> None:
     child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parent / "waiting_flow.py"), str(db)],
+        [sys.executable, str(Path(__file__).parent / script), str(db)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -83,6 +85,27 @@ async def test_resume_all_continues_every_unfinished_run(tmp_path: Path) -> None
     for handler in resumed:
         await handler.send_event(Reply(n=int(handler.run_id[1:])))
     assert sorted(await asyncio.gather(*resumed)) == [0, 1, 2]
+
+
+async def test_runs_from_carried_or_restored_state_resume_with_that_state(
+    tmp_path: Path,
+) -> None:
+    # The state a run starts from is journaled with its first tick, so a resume after a crash
+    # (and a replay) starts from it too, not from an empty state.
+    db = tmp_path / "runs.db"
+    start_waiting_runs_then_kill(db, "continued_flow.py")
+
+    workflow = Adds(store=f"sqlite:///{db}", timeout=None, workflow_name="adds")
+    resumed = {h.run_id: h for h in await workflow.resume_all()}
+    assert sorted(resumed) == ["carried", "restored"]
+    for handler in resumed.values():
+        await handler.send_event(AddsReply(n=1))
+    assert await resumed["carried"] == 101 and await resumed["restored"] == 201
+    for run_id in ("carried", "restored"):
+        report = await workflow.replay(run_id)
+        assert report.agrees, report.problems
+    history = await workflow.history("restored")
+    assert history[0].summary == "run resumed from a restored or carried-over context"
 
 
 async def test_a_corrupt_journal_names_the_run_and_record_and_others_still_work(

@@ -157,3 +157,38 @@ async def test_state_writes_are_ticks_and_replay_into_the_state() -> None:
     assert len(writes) == 1
     driver: Any = handler._driver
     assert driver.state.state == writes[0].state == handler.ctx.store.to_json()
+
+
+class Counter(Workflow):
+    @step
+    async def count(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        n = await ctx.store.get("n", default=0) + 1
+        await ctx.store.set("n", n)
+        return StopEvent(result=n)
+
+
+async def test_a_run_given_a_used_context_records_the_state_it_starts_from() -> None:
+    workflow = Counter()
+    first = workflow.run()
+    assert await first == 1
+    second = workflow.run(ctx=first.ctx)
+    assert await second == 2
+    assert_replay_equals_live(second)
+    start = second.ticks[0]
+    assert start.kind == "start" and start.base is not None
+    assert start.base.state["state_data"]["data"] == {"n": 1}  # the tick's own copy, unchanged
+    assert first.ticks[0].base is None  # a fresh context needs none
+
+
+async def test_a_run_restored_mid_way_replays_from_its_first_tick() -> None:
+    handler = Human().run()
+    async for ev in handler.stream_events():
+        if isinstance(ev, Ask):
+            break
+    snapshot = handler.ctx.to_dict()
+    await handler.cancel_run()
+    workflow = Human()
+    restored = workflow.run(ctx=Context.from_dict(workflow, snapshot))
+    await restored.send_event(Reply(text="again"))  # the question was asked before the snapshot
+    assert await restored == "again"
+    assert_replay_equals_live(restored)

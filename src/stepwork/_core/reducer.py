@@ -10,7 +10,9 @@ Invariants:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, assert_never
 
@@ -149,6 +151,8 @@ class Reducer(FanIn):
     def _start(
         self, state: RunState, tick: TickStart, out: list[Command], previous_at: float | None
     ) -> None:
+        if tick.base is not None:
+            previous_at = self._adopt(state, tick.base)
         resuming = state.status != "pending"
         state.run_id = tick.run_id
         state.status = "running"
@@ -178,6 +182,18 @@ class Reducer(FanIn):
                 self.fill(state, name, tick.at, out)
         if tick.start_event is not None:
             self.route(state, tick.start_event, (), (), tick.at, out)
+
+    def _adopt(self, state: RunState, base: RunState) -> float | None:
+        """Make ``state`` a copy of ``base`` (the tick keeps its own, unchanged, for replays);
+        return the time of the base's last tick."""
+        copied = copy.deepcopy(base)
+        tick_count, now = state.tick_count, state.last_at
+        for item in fields(RunState):
+            setattr(state, item.name, getattr(copied, item.name))
+        state.tick_count, state.last_at = tick_count, now
+        for name in self.spec.steps:
+            state.steps.setdefault(name, StepRuntime())
+        return copied.last_at
 
     def _event(self, state: RunState, tick: TickEvent, out: list[Command], idle: bool) -> None:
         recoveries: tuple[tuple[str, int], ...] = ()

@@ -11,7 +11,10 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from stepwork._core.state import RunState
 
 __all__ = [
     "Tick",
@@ -30,13 +33,19 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class TickStart:
-    """The run starts (``start_event``) or resumes from a snapshot (``start_event is None``)."""
+    """The run starts (``start_event``) or resumes (``start_event is None``).
+
+    ``base`` is the state a run starts from when it does not start afresh: a context restored
+    from a snapshot, or one whose ``ctx.store`` state carries over from an earlier run. It makes
+    the run's ticks self-contained: folding them from a fresh state rebuilds the run.
+    """
 
     kind: ClassVar[str] = "start"
     at: float
     run_id: str
     start_event: Any
     timeout: float | None
+    base: RunState | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,9 @@ class Context(Generic[MODEL_T]):
         self._driver: RunDriver | None = None
         self._restored: RunState | None = None
         self._store: InMemoryStateStore[Any] = InMemoryStateStore(self._state_type())
+        # True once the store holds state from elsewhere (a snapshot, an earlier run): the
+        # next run records it as its base.
+        self._carry = previous_context is not None
         if previous_context is not None:
             self._restored, self._store = load_snapshot(workflow, previous_context)
         # Every committed write becomes a tick, so the run's log carries its state too.
@@ -265,6 +268,7 @@ class Context(Generic[MODEL_T]):
     def _restore_store(self, data: dict[str, Any], registry: Any) -> None:
         self._store = InMemoryStateStore.from_json(data, registry)
         self._store._on_commit = self._state_committed
+        self._carry = True
 
     def _state_committed(self, payload: dict[str, Any]) -> None:
         driver = self._driver
@@ -274,6 +278,7 @@ class Context(Generic[MODEL_T]):
     def _attach(self, driver: RunDriver) -> None:
         self._driver = driver
         self._restored = None
+        self._carry = True
 
     def _take_restored(self) -> RunState | None:
         restored, self._restored = self._restored, None

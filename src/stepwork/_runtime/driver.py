@@ -152,9 +152,9 @@ class RunDriver:
         for command in commands:
             execute[type(command)](command)  # type: ignore[operator]
 
-    def start(self, start_event: Any, timeout: float | None) -> None:
-        """Begin the run (``start_event``) or resume a restored one (``None``)."""
-        self.apply(TickStart(self.clock.now(), self.run_id, start_event, timeout))
+    def start(self, start_event: Any, timeout: float | None, base: RunState | None = None) -> None:
+        """Begin the run (``start_event``) or resume it (``None``), from ``base`` if given."""
+        self.apply(TickStart(self.clock.now(), self.run_id, start_event, timeout, base))
 
     def call_soon(self, kind: Callable[..., Tick], *fields: Any) -> None:
         """Apply ``kind(now, *fields)`` on the loop's thread (hopping there from a sync step)."""

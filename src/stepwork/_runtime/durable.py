@@ -11,7 +11,7 @@ continue where they were.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import (
@@ -95,9 +95,12 @@ async def _resume(
         await store.get_run(run_id)
         registry = registry_for(workflow)
         records = await store.load_ticks(run_id)
-        ticks = [_load(record, registry, run_id, seq) for seq, record in enumerate(records)]
-        events = await store.load_events(run_id)
         definition = workflow._definition()
+        ticks = [
+            _load(record, registry, definition.specs, run_id, seq)
+            for seq, record in enumerate(records)
+        ]
+        events = await store.load_events(run_id)
         state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
         if state.state is not None:
             context._restore_store(state.state, registry)
@@ -135,9 +138,9 @@ async def _resume(
             handler.exception()  # reported by awaiting the handler; no "never retrieved" noise
 
 
-def _load(record: Any, registry: Any, run_id: str, seq: int) -> Tick:
+def _load(record: Any, registry: Any, steps: Collection[str], run_id: str, seq: int) -> Tick:
     try:
-        return load_tick(record, registry)
+        return load_tick(record, registry, steps)
     except ContextSerdeError as error:
         raise JournalCorruptError(
             f"Run '{run_id}': tick record {seq} cannot be read: {error}", run_id=run_id

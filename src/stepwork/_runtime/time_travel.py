@@ -110,7 +110,7 @@ async def run_history(workflow: Workflow, run_id: str) -> list[HistoryEntry]:
     state = reducer.new_state(run_id)
     entries = []
     for seq, record in enumerate(records):
-        tick = load_tick(record, registry)
+        tick = load_tick(record, registry, workflow._definition().specs)
         commands = reducer.reduce(state, tick)
         entries.append(
             HistoryEntry(
@@ -134,7 +134,7 @@ async def replay_run(workflow: Workflow, run_id: str) -> ReplayReport:
     problems: list[str] = []
     for seq, record in enumerate(records):
         try:
-            tick = load_tick(record, registry)
+            tick = load_tick(record, registry, workflow._definition().specs)
         except ContextSerdeError as error:
             problems.append(f"tick {seq} ({record.get('kind')}): cannot be read: {error}")
             continue
@@ -212,7 +212,7 @@ async def _copy(
     published: list[dict[str, Any]] = []
     for record in records[:at]:
         record = {**record, "run_id": target} if record["kind"] == "start" else record
-        tick = load_tick(record, registry)
+        tick = load_tick(record, registry, workflow._definition().specs)
         for command in reducer.reduce(state, tick):
             if isinstance(command, CommandPublish):
                 event = command.event
@@ -248,9 +248,10 @@ def _summary(record: Mapping[str, Any]) -> str:
     kind = record["kind"]
     name = _name
     if kind == "start":
+        base = " from a restored or carried-over context" if record.get("base") else ""
         if record.get("start_event") is None:
-            return "run resumed"
-        return f"run started with {name(record['start_event'])}"
+            return f"run resumed{base}"
+        return f"run started with {name(record['start_event'])}{base}"
     if kind == "event":
         target = f" to step {record['step']}" if record.get("step") else ""
         return f"{name(record['event'])} sent{target}"

@@ -297,7 +297,7 @@ class Workflow(DurableMethods):
         run_id = run_id or "".join(secrets.choice(_ALPHABET) for _ in range(10))
         handler = WorkflowHandler(context, run_id, self.workflow_name)
         if self._num_concurrent_runs is None:
-            self._launch(definition, context, handler, event)
+            self._launch(definition, context, handler, event, carried=context._carry)
         else:
             asyncio.get_running_loop().create_task(
                 self._queued(definition, context, handler, event)
@@ -334,10 +334,14 @@ class Workflow(DurableMethods):
         handler: WorkflowHandler,
         start_event: StartEvent | None,
         on_end: Callable[[], None] | None = None,
+        carried: bool = False,
     ) -> None:
-        restored = context._take_restored()
-        store_json = restored.state if restored is not None else None
-        state = restored or definition.reducer.new_state(handler.run_id, store_json)
+        # A restored snapshot, or ctx.store state carried over from an earlier run, goes into
+        # the run's first tick as its base, so the tick log (and the journal) is the whole run.
+        restored = base = context._take_restored()
+        if base is None and carried:
+            base = definition.reducer.new_state(handler.run_id, context._store.to_json())
+        state = definition.reducer.new_state(handler.run_id)
 
         def finished(stop: Any, error: BaseException | None) -> None:
             handler._complete(stop, error)
@@ -353,9 +357,10 @@ class Workflow(DurableMethods):
         context._attach(driver)
         handler._bind(driver)
         try:
-            driver.start(start_event, self._timeout)
+            driver.start(start_event, self._timeout, base)
         except BaseException:
-            context._driver = None  # the run never started: the context stays reusable
+            # The run never started: the context stays as it was, reusable.
+            context._driver, context._restored, context._carry = None, restored, carried
             raise
 
     async def _queued(
@@ -372,7 +377,9 @@ class Workflow(DurableMethods):
         if handler.done():
             slots.release()
             return
-        self._launch(definition, context, handler, start_event, on_end=slots.release)
+        self._launch(
+            definition, context, handler, start_event, slots.release, carried=context._carry
+        )
 
 
 def resolve_store(store: Store | str | None) -> Store | None:

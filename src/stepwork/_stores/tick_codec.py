@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import fields
 from typing import Any
 
@@ -31,6 +32,7 @@ from stepwork._core.ticks import (
     TickWait,
 )
 from stepwork._stores.codec import JSON, dump_value, load_value
+from stepwork._stores.state_codec import dump_run_state, load_run_state
 from stepwork._stores.type_registry import TypeRegistry
 
 __all__ = ["TICK_KINDS", "dump_tick", "load_tick"]
@@ -68,6 +70,9 @@ def dump_tick(tick: Tick) -> dict[str, JSON]:
         value = getattr(tick, name)
         if name in _VALUES:
             record[name] = dump_value(value, path=f"{type(tick).kind}.{name}", label="tick field")
+        elif name == "base":
+            if value is not None:  # only runs that continue a context have one
+                record[name] = dump_run_state(value)
         elif name == "event_type":
             record[name] = qualified_name(value)
         elif name == "expected":
@@ -79,8 +84,9 @@ def dump_tick(tick: Tick) -> dict[str, JSON]:
     return record
 
 
-def load_tick(record: Any, registry: TypeRegistry) -> Tick:
-    """Rebuild a tick from :func:`dump_tick` output.
+def load_tick(record: Any, registry: TypeRegistry, steps: Collection[str] | None = None) -> Tick:
+    """Rebuild a tick from :func:`dump_tick` output; ``steps`` are the workflow's step names,
+    against which a start tick's base state is checked.
 
     Raises:
         ContextSerdeError: If the record is malformed, of an unknown kind, or names a class
@@ -106,6 +112,8 @@ def load_tick(record: Any, registry: TypeRegistry) -> Tick:
                 values[name] = load_value(raw, registry)
             elif name == "event_type":
                 values[name] = registry.lookup(raw)
+            elif name == "base":
+                values[name] = None if raw is None else load_run_state(raw, registry, steps)
             elif name == "expected":
                 values[name] = (
                     None if raw is None else tuple((registry.lookup(t), n) for t, n in raw)

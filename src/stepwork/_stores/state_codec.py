@@ -1,0 +1,252 @@
+"""A run's reducer state (``RunState``) as plain JSON, and back.
+
+Used by context snapshots (``ctx.to_dict()``) and by the journal, whose first ``TickStart`` of
+a run that continues a restored or carried-over context records the state it starts from.
+Event classes are looked up through the caller's allow-list; nothing is imported by name.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection
+from typing import Any
+
+from stepwork._core.errors import ContextSerdeError
+from stepwork._core.events import UnreconstructedException
+from stepwork._core.state import (
+    Delivery,
+    FanOutStream,
+    Invocation,
+    RunState,
+    StepRuntime,
+    Timer,
+    Waiter,
+)
+from stepwork._stores.codec import TypeRegistry, dump_event, dump_value, load_event, load_value
+
+__all__ = ["dump_run_state", "load_run_state"]
+
+
+def dump_run_state(state: RunState) -> dict[str, Any]:
+    """``state`` as JSON (the reducer's view of a run)."""
+    return {
+        "run_id": state.run_id,
+        "status": state.status,
+        "started_at": state.started_at,
+        "timeout": state.timeout,
+        "steps": {name: _dump_step(rt) for name, rt in state.steps.items()},
+        "invocations": [
+            {
+                "id": i.id,
+                "delivery": _dump_delivery(i.delivery),
+                "worker": i.worker,
+                "started_at": i.started_at,
+            }
+            for i in state.invocations.values()
+        ],
+        "waiters": {
+            key: {
+                "invocation": w.invocation,
+                "step": w.step,
+                "event_type": _type_name(w.event_type),
+                "requirements": [[k, dump_value(v)] for k, v in w.requirements],
+                "accept_subclasses": w.accept_subclasses,
+                "resolved": dump_event(w.resolved) if w.resolved is not None else None,
+            }
+            for key, w in state.waiters.items()
+        },
+        "waiter_events_sent": sorted(state.waiter_events_sent),
+        "answers": {key: dump_event(event) for key, event in state.answers.items()},
+        "streams": {
+            str(number): {
+                "parent": [list(p) for p in s.parent],
+                "producer": s.producer,
+                "collectors": list(s.collectors),
+                "live": s.live,
+                "gathered": {k: [dump_event(e) for e in v] for k, v in s.gathered.items()},
+                "fired": sorted(s.fired),
+                "recoveries": [list(r) for r in s.recoveries],
+            }
+            for number, s in state.streams.items()
+        },
+        "timers": {k: {"at": t.at, "kind": t.kind, "ref": t.ref} for k, t in state.timers.items()},
+        "counters": [
+            state.next_invocation,
+            state.next_stream,
+            state.next_timer,
+            state.tick_count,
+            state.next_delivery,
+        ],
+        "last_at": state.last_at,
+        "input_requested": state.input_requested,
+        "idle_announced": state.idle_announced,
+        "dead_ends": [list(d) for d in state.dead_ends],
+        "stop_event": dump_event(state.stop_event) if state.stop_event is not None else None,
+        "error": _dump_error(state.error),
+        "state": state.state,
+    }
+
+
+def load_run_state(
+    data: dict[str, Any], registry: TypeRegistry, specs: Collection[str] | None = None
+) -> RunState:
+    """Rebuild a ``RunState`` from :func:`dump_run_state` output; ``specs`` are the workflow's
+    step names (default: the snapshot's).
+
+    Raises:
+        ContextSerdeError: If a step in the snapshot no longer exists, or a type is not allowed.
+    """
+    if specs is None:
+        specs = list(data["steps"])
+    unknown = sorted(set(data["steps"]) - set(specs))
+    if unknown:
+        raise ContextSerdeError(
+            f"The snapshot names steps this workflow does not have: {', '.join(unknown)}."
+        )
+    state = RunState(
+        run_id=data["run_id"],
+        status=data["status"],
+        started_at=data["started_at"],
+        timeout=data["timeout"],
+        steps={name: StepRuntime() for name in specs},
+    )
+    for name, step in data["steps"].items():
+        state.steps[name] = _load_step(step, registry)
+    for item in data["invocations"]:
+        delivery = _load_delivery(item["delivery"], registry)
+        state.invocations[item["id"]] = Invocation(
+            item["id"], delivery, item["worker"], item["started_at"]
+        )
+        state.steps[delivery.step].running[item["id"]] = item["worker"]
+    for key, w in data["waiters"].items():
+        state.waiters[key] = Waiter(
+            w["invocation"],
+            w["step"],
+            registry.lookup(w["event_type"]),
+            tuple((k, load_value(v, registry)) for k, v in w["requirements"]),
+            w["accept_subclasses"],
+            load_event(w["resolved"], registry) if w["resolved"] is not None else None,
+        )
+    state.waiter_events_sent = set(data["waiter_events_sent"])
+    state.answers = {key: load_event(event, registry) for key, event in data["answers"].items()}
+    for number, s in data["streams"].items():
+        state.streams[int(number)] = FanOutStream(
+            tuple((a, b) for a, b in s["parent"]),
+            s["producer"],
+            tuple(s["collectors"]),
+            s["live"],
+            {k: [load_event(e, registry) for e in v] for k, v in s["gathered"].items()},
+            set(s["fired"]),
+            tuple((a, b) for a, b in s["recoveries"]),
+        )
+    for key, t in data["timers"].items():
+        ref = t["ref"]
+        state.timers[key] = Timer(t["at"], t["kind"], tuple(ref) if isinstance(ref, list) else ref)
+    (
+        state.next_invocation,
+        state.next_stream,
+        state.next_timer,
+        state.tick_count,
+        state.next_delivery,
+    ) = data["counters"]
+    state.last_at = data["last_at"]
+    state.input_requested = data["input_requested"]
+    state.idle_announced = data["idle_announced"]
+    state.dead_ends = [(a, b) for a, b in data["dead_ends"]]
+    state.stop_event = load_event(data["stop_event"], registry) if data["stop_event"] else None
+    state.error = _load_error(data["error"])
+    state.state = data["state"]
+    return state
+
+
+def _dump_step(rt: StepRuntime) -> dict[str, Any]:
+    return {
+        "queue": [_dump_delivery(d) for d in rt.queue],
+        "delayed": {str(n): _dump_delivery(d) for n, d in rt.delayed.items()},
+        "buffers": {k: [dump_event(e) for e in v] for k, v in rt.buffers.items()},
+        "joins": [
+            [
+                [list(p) for p in scope],
+                {param: [dump_event(e) for e in q] for param, q in slots.items()},
+            ]
+            for scope, slots in rt.joins.items()
+        ],
+    }
+
+
+def _load_step(data: dict[str, Any], registry: TypeRegistry) -> StepRuntime:
+    rt = StepRuntime()
+    rt.queue = deque(_load_delivery(d, registry) for d in data["queue"])
+    rt.delayed = {int(n): _load_delivery(d, registry) for n, d in data["delayed"].items()}
+    rt.buffers = {k: [load_event(e, registry) for e in v] for k, v in data["buffers"].items()}
+    for scope, slots in data["joins"]:
+        key = tuple((a, b) for a, b in scope)
+        rt.joins[key] = {p: deque(load_event(e, registry) for e in q) for p, q in slots.items()}
+    return rt
+
+
+def _dump_delivery(d: Delivery) -> dict[str, Any]:
+    payload: dict[str, Any]
+    if isinstance(d.payload, list):
+        payload = {"list": [dump_event(e) for e in d.payload]}
+    elif isinstance(d.payload, dict):
+        payload = {"join": {k: dump_event(e) for k, e in d.payload.items()}}
+    else:
+        payload = {"event": dump_event(d.payload)}
+    return {
+        "step": d.step,
+        "payload": payload,
+        "scope": [list(p) for p in d.scope],
+        "attempts": d.attempts,
+        "first_attempt_at": d.first_attempt_at,
+        "last_error": _dump_error(d.last_error),
+        "last_failed_at": d.last_failed_at,
+        "recoveries": [list(r) for r in d.recoveries],
+        "not_before": d.not_before,
+        "key": d.key,
+    }
+
+
+def _load_delivery(data: dict[str, Any], registry: TypeRegistry) -> Delivery:
+    raw = data["payload"]
+    payload: Any
+    if "list" in raw:
+        payload = [load_event(e, registry) for e in raw["list"]]
+    elif "join" in raw:
+        payload = {k: load_event(e, registry) for k, e in raw["join"].items()}
+    else:
+        payload = load_event(raw["event"], registry)
+    return Delivery(
+        step=data["step"],
+        payload=payload,
+        scope=tuple((a, b) for a, b in data["scope"]),
+        attempts=data["attempts"],
+        first_attempt_at=data["first_attempt_at"],
+        last_error=_load_error(data["last_error"]),
+        last_failed_at=data["last_failed_at"],
+        recoveries=tuple((a, b) for a, b in data["recoveries"]),
+        not_before=data["not_before"],
+        key=data["key"],
+    )
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _dump_error(error: BaseException | None) -> dict[str, str] | None:
+    if error is None:
+        return None
+    return {"exception_type": _type_name(type(error)), "exception_message": str(error)}
+
+
+def _load_error(data: dict[str, str] | None) -> BaseException | None:
+    if data is None:
+        return None
+    import builtins
+
+    module, _, name = data["exception_type"].rpartition(".")
+    candidate = getattr(builtins, name, None) if module == "builtins" else None
+    if isinstance(candidate, type) and issubclass(candidate, BaseException):
+        return candidate(data["exception_message"])
+    return UnreconstructedException(data["exception_message"], original_type=data["exception_type"])
