@@ -8,12 +8,22 @@ bodies with ``Content-Length``, chunked streams) and costs a few tens of microse
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Connection"]
+__all__ = ["Connection", "HTTPStatusError"]
+
+
+class HTTPStatusError(RuntimeError):
+    """A stream answered with a status other than 200 (its body has been read)."""
+
+    def __init__(self, path: str, status: int, body: Any) -> None:
+        super().__init__(f"GET {path}: {status} {body!r}")
+        self.status = status
+        self.body = body
 
 
 class Connection:
@@ -33,10 +43,11 @@ class Connection:
 
     async def close(self) -> None:
         """Close the connection."""
-        if self._writer is not None:
-            self._writer.close()
-            await self._writer.wait_closed()
-        self._reader = self._writer = None
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
 
     async def _send(self, method: str, path: str, body: Any) -> tuple[int, dict[str, str]]:
         reader, writer = await self._open()
@@ -56,20 +67,33 @@ class Connection:
         return status, headers
 
     async def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """Send a request; the status and the decoded JSON body."""
+        """Send a request; the status and the decoded JSON body (text if it is not JSON)."""
         status, headers = await self._send(method, path, body)
+        return status, await self._body(headers)
+
+    async def _body(self, headers: dict[str, str]) -> Any:
         reader, _ = await self._open()
         if "content-length" in headers:
             raw = await reader.readexactly(int(headers["content-length"]))
-        else:
+        elif headers.get("transfer-encoding") == "chunked":
             raw = b"".join([chunk async for chunk in self._chunks(reader)])
-        return status, json.loads(raw) if raw else None
+        else:  # 204 and the like: no body
+            raw = b""
+        if headers.get("connection") == "close":
+            await self.close()
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return raw.decode(errors="replace")
 
     async def stream_lines(self, path: str) -> AsyncIterator[bytes]:
-        """GET ``path`` and yield the lines of its chunked body until the stream ends."""
-        status, _ = await self._send("GET", path, None)
+        """GET ``path`` and yield the lines of its chunked body until the stream ends.
+
+        Raises ``HTTPStatusError`` (after reading the body) when the status is not 200.
+        """
+        status, headers = await self._send("GET", path, None)
         if status != 200:
-            raise RuntimeError(f"GET {path}: {status}")
+            raise HTTPStatusError(path, status, await self._body(headers))
         reader, _ = await self._open()
         pending = b""
         async for chunk in self._chunks(reader):
@@ -77,6 +101,8 @@ class Connection:
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 yield line
+        if headers.get("connection") == "close":
+            await self.close()
 
     @staticmethod
     async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
