@@ -14,6 +14,7 @@ import pytest
 
 from stepwork import (
     Context,
+    ContextStateError,
     Event,
     JournalCorruptError,
     MemoryStore,
@@ -29,7 +30,7 @@ from stepwork.errors import StateSerializationError
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from continued_flow import Adds
+from continued_flow import Adds, idle
 from continued_flow import Reply as AddsReply
 from waiting_flow import Reply, Waits
 
@@ -106,6 +107,34 @@ async def test_runs_from_carried_or_restored_state_resume_with_that_state(
         assert report.agrees, report.problems
     history = await workflow.history("restored")
     assert history[0].summary == "run resumed from a restored or carried-over context"
+
+
+async def test_load_context_carries_a_finished_runs_state_into_a_new_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    workflow = Adds(store=url, timeout=None, workflow_name="adds")
+    assert await workflow.run(run_id="first", base=40) == "stored"
+    again = workflow.run(ctx=await workflow.load_context("first"), run_id="again")
+    await idle(again)  # waiting for the reply
+    await again.send_event(AddsReply(n=2))
+    assert await again == 42
+    # In another process's view (a fresh workflow on the same file) the state is journaled.
+    report = await Adds(store=url, timeout=None, workflow_name="adds").replay("again")
+    assert report.agrees and report.state["state_data"]["data"] == {"base": 40}
+
+    waiting = workflow.run(ctx=await workflow.load_context("first"), run_id="waiting")
+    await idle(waiting)
+    with pytest.raises(ContextStateError, match="'waiting' has not finished"):
+        await workflow.load_context("waiting")
+    await waiting.cancel_run()
+    with pytest.raises(RunNotFoundError):
+        await workflow.load_context("nobody")
+    other = Short(store=workflow.store, timeout=None)
+    assert await other.run(run_id="short", n=1) == 2
+    with pytest.raises(ContextStateError, match="is a run of workflow"):
+        await workflow.load_context("short")
+    with pytest.raises(WorkflowRuntimeError, match="store"):
+        await Adds().load_context("first")
+    await workflow.store.close()
 
 
 async def test_a_corrupt_journal_names_the_run_and_record_and_others_still_work(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import (
     ContextSerdeError,
+    ContextStateError,
     JournalCorruptError,
     WorkflowRuntimeError,
 )
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from stepwork._runtime.workflow import Workflow
     from stepwork._stores.protocol import Store
 
-__all__ = ["resume_all", "resume_run"]
+__all__ = ["load_context", "resume_all", "resume_run"]
 
 
 def resume_run(
@@ -68,6 +69,41 @@ async def resume_all(workflow: Workflow) -> list[WorkflowHandler]:
     await store.open()
     runs = await store.list_runs(status=["running"], workflow=[workflow.workflow_name])
     return [resume_run(workflow, run.run_id) for run in runs]
+
+
+async def load_context(workflow: Workflow, run_id: str) -> Context[Any]:
+    """A new context holding the final ``ctx.store`` state of finished run ``run_id``.
+
+    Raises:
+        WorkflowRuntimeError: If the workflow has no store.
+        RunNotFoundError: If the store has no such run.
+        ContextStateError: If the run has not finished, or is another workflow's.
+        JournalCorruptError: If the run's journal cannot be read.
+    """
+    store = _store_of(workflow)
+    await store.open()
+    record = await store.get_run(run_id)
+    if record.workflow != workflow.workflow_name:
+        raise ContextStateError(
+            f"Run '{run_id}' is a run of workflow '{record.workflow}', not of "
+            f"'{workflow.workflow_name}': its state cannot be carried into this workflow."
+        )
+    if record.status == "running":
+        raise ContextStateError(
+            f"Run '{run_id}' has not finished: a context can be loaded from a finished run only "
+            "(wait for it, or cancel it first)."
+        )
+    registry = registry_for(workflow)
+    definition = workflow._definition()
+    records = await store.load_ticks(run_id)
+    ticks = [
+        _load(record, registry, definition.specs, run_id, seq) for seq, record in enumerate(records)
+    ]
+    state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
+    context: Context[Any] = Context(workflow)
+    if state.state is not None:
+        context._restore_store(state.state, registry)
+    return context
 
 
 def _store_of(workflow: Workflow) -> Store:

@@ -13,6 +13,7 @@ from stepwork._runtime.handler import WorkflowHandler
 from stepwork._stores.protocol import Store
 
 if TYPE_CHECKING:
+    from stepwork._runtime.context import Context
     from stepwork._runtime.time_travel import HistoryEntry, ReplayReport
     from stepwork._runtime.workflow import Workflow
 
@@ -44,6 +45,23 @@ class DurableMethods:
         from stepwork._runtime.durable import resume_run
 
         return resume_run(self._as_workflow(), run_id)
+
+    async def load_context(self, run_id: str) -> Context[Any]:
+        """A new context holding the final ``ctx.store`` state of finished run ``run_id``;
+        ``run(ctx=...)`` with it starts a new run that continues from that state (journaled
+        with the new run, so it survives a crash like any other).
+
+        Example:
+            >>> ctx = await wf.load_context("order-42")           # doctest: +SKIP
+            >>> handler = wf.run(ctx=ctx, run_id="order-42-again")  # doctest: +SKIP
+
+        Raises:
+            WorkflowRuntimeError: Without a store. ``RunNotFoundError`` for an unknown run.
+            ContextStateError: If the run has not finished or is another workflow's.
+        """
+        from stepwork._runtime.durable import load_context
+
+        return await load_context(self._as_workflow(), run_id)
 
     async def history(self, run_id: str) -> list[HistoryEntry]:
         """One entry per journaled tick of run ``run_id``, with what each changed.
