@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest clean bench test-deps
+.PHONY: demo test lint typecheck pytest clean bench bench-http test-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,3 +35,6 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+bench-http: $(STAMP)
+	$(BIN)/python -m benchmarks.http_load --json benchmarks/http_results.json

@@ -88,6 +88,22 @@ class Countdown(Workflow):
         return StopEvent(result=f"counted {ev.count}")
 
 
+class TallyStart(StartEvent):
+    """Add ``add`` to the running total."""
+
+    add: int = 1
+
+
+class Tally(Workflow):
+    """Keep a running total in ``ctx.store``; continue a finished run to add to its total."""
+
+    @step
+    async def add(self, ctx: Context, ev: TallyStart) -> StopEvent:
+        total = await ctx.store.get("total", default=0) + ev.add
+        await ctx.store.set("total", total)
+        return StopEvent(result=total)
+
+
 class Fails(Workflow):
     """A step that raises: the run fails, naming the step."""
 
@@ -101,6 +117,7 @@ workflows = {
     "survey": Survey(timeout=None),
     "countdown": Countdown(timeout=60),
     "fails": Fails(timeout=60),
+    "tally": Tally(timeout=60),
 }
 """What ``stepwork serve examples/server_app.py`` serves, by name."""
 

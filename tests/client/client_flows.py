@@ -44,11 +44,15 @@ class Interview(Workflow):
     @step
     async def ask(self, ctx: Context, ev: Intro) -> Question:
         ctx.write_event_to_stream(Progress(note="asking"))
+        known = await ctx.store.get("names", default=[])
+        if known:  # a run continued from an earlier one
+            return Question(prompt=f"Welcome back, {ev.title}; still {known[-1]}?")
         return Question(prompt=f"What is your name, {ev.title}?")
 
     @step
     async def greet(self, ctx: Context, ev: Answer) -> StopEvent:
         ctx.write_event_to_stream(Progress(note="greeting"))
+        await ctx.store.set("names", [*await ctx.store.get("names", default=[]), ev.text])
         return StopEvent(result=f"Hello, {ev.text}!")
 
 

@@ -15,6 +15,7 @@ from stepwork.client import (
     ConflictError,
     EventEnvelope,
     InvalidRequestError,
+    NotFoundError,
     ReconnectPolicy,
 )
 
@@ -70,6 +71,27 @@ async def test_a_person_answers_through_the_client(server: Any) -> None:
         everything = [event async for event in client.stream("hitl-1", internal=True)]
         assert len(everything) > len(seen)
         assert any(event.internal for event in everything)
+
+
+async def test_a_run_continues_from_a_finished_one(server: Any) -> None:
+    async with AsyncClient(server.url) as client:
+        await client.start("interview", INTRO, run_id="first")
+        await client.send("first", "Answer", {"text": "Ada"})
+        assert (await client.wait("first")).result == "Hello, Ada!"
+        await client.start("interview", INTRO, run_id="second", continue_from="first")
+        async with client.stream("second") as events:
+            async for event in events:
+                if event.type == "Question":
+                    assert event.as_event(Question).prompt == "Welcome back, Dr; still Ada?"
+                    await client.send("second", "Answer", {"text": "Ada L."})
+        assert (await client.wait("second")).result == "Hello, Ada L.!"
+        await client.start("interview", INTRO, run_id="waiting")
+        with pytest.raises(ConflictError, match="has not finished") as conflict:
+            await client.start("interview", INTRO, continue_from="waiting")
+        assert conflict.value.field == "continue_from"
+        with pytest.raises(NotFoundError) as missing:
+            await client.start("interview", INTRO, continue_from="nobody")
+        assert missing.value.field == "continue_from"
 
 
 async def test_run_waits_and_wait_times_out_while_the_run_goes_on(server: Any) -> None:

@@ -74,7 +74,9 @@ def test_serve_runs_a_server_with_the_token_from_the_environment(
     # A graceful shutdown; then uvicorn ends the process with the signal it got, as is usual.
     assert "Application shutdown complete." in err
     assert child.returncode in (0, -signal.SIGTERM), err
-    assert out.splitlines()[0].startswith("serving countdown, fails, greeter, survey (store ")
+    assert out.splitlines()[0].startswith(
+        "serving countdown, fails, greeter, survey, tally (store "
+    )
 
 
 def test_serve_reports_a_bad_module_in_one_line() -> None:
@@ -86,7 +88,7 @@ def test_serve_reports_a_bad_module_in_one_line() -> None:
 def test_workflows_come_from_the_mapping_or_the_classes() -> None:
     import server_app
 
-    assert list(workflows_of(server_app)) == ["greeter", "survey", "countdown", "fails"]
+    assert list(workflows_of(server_app)) == ["greeter", "survey", "countdown", "fails", "tally"]
     module = types.ModuleType("flows")
     module.Greeter = type("Greeter", (server_app.Greeter,), {"__module__": "flows"})  # type: ignore[attr-defined]
     found = workflows_of(module)

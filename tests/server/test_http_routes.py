@@ -26,7 +26,7 @@ def test_workflows_are_listed_with_schema_and_graph(http: httpx.Client) -> None:
     body = http.get("/workflows").json()
     WorkflowList.model_validate(body)
     names = [w["name"] for w in body["workflows"]]
-    assert names == ["greeter", "survey", "countdown", "fails"]
+    assert names == ["greeter", "survey", "countdown", "fails", "tally"]
     countdown = http.get("/workflows/countdown").json()
     WorkflowInfo.model_validate(countdown)
     assert countdown["start_schema"]["properties"]["count"]["default"] == 3
@@ -48,6 +48,28 @@ def test_start_returns_202_at_once_and_200_when_waiting(http: httpx.Client) -> N
     assert waited.json()["status"] == "completed"
     assert waited.json()["result"] == "counted 1"
     assert waited.json()["created_at"] <= waited.json()["updated_at"]
+
+
+def test_a_run_continues_from_a_finished_runs_state(http: httpx.Client) -> None:
+    assert start(http, "tally", input={"add": 5}, run_id="t1", wait=True).json()["result"] == 5
+    again = start(http, "tally", input={"add": 2}, run_id="t2", continue_from="t1", wait=True)
+    assert (again.status_code, again.json()["result"]) == (200, 7)
+    assert start(http, "tally", continue_from="t2", wait=True).json()["result"] == 8
+    assert http.get("/runs/t1").json()["result"] == 5  # the run continued from is unchanged
+    history = http.get("/runs/t2/history").json()["entries"]
+    assert history[0]["summary"].endswith("from a restored or carried-over context")
+
+    missing = start(http, "tally", continue_from="nope")
+    assert (missing.status_code, error_of(missing)["field"]) == (404, "continue_from")
+    other = start(http, "countdown", continue_from="t1")
+    assert (other.status_code, error_of(other)["field"]) == (409, "continue_from")
+    assert "only a run of the same workflow" in error_of(other)["message"]
+    assert start(http, "greeter", run_id="asking").status_code == 202
+    waiting = start(http, "greeter", continue_from="asking")
+    assert (waiting.status_code, error_of(waiting)["field"]) == (409, "continue_from")
+    assert "has not finished" in error_of(waiting)["message"]
+    bad = start(http, "tally", continue_from="no spaces allowed")
+    assert (bad.status_code, error_of(bad)["field"]) == (422, "continue_from")
 
 
 def test_start_errors(http: httpx.Client) -> None:
@@ -191,7 +213,7 @@ def test_openapi_document(http: httpx.Client) -> None:
     assert {"RunInfo", "EventEnvelope", "ErrorBody", "StartRunRequest"} <= set(schemas)
     start_run = document["paths"]["/workflows/{name}/runs"]["post"]
     # No token on this server: no security requirement and no 401 in the document.
-    assert set(start_run["responses"]) == {"200", "202", "404", "409", "413", "422", "503"}
+    assert set(start_run["responses"]) == {"200", "202", "404", "409", "413", "422", "500", "503"}
     assert start_run["security"] == []
 
 

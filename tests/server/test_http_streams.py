@@ -94,6 +94,8 @@ def test_stream_errors(http: httpx.Client) -> None:
         assert (bad.status_code, error_of(bad)["field"]) == (422, field)
     bad_header = http.get("/runs/e/events", headers={"Last-Event-ID": "abc"})
     assert (bad_header.status_code, error_of(bad_header)["field"]) == (422, "Last-Event-ID")
+    ndjson = http.get("/runs/e/events?format=ndjson", headers={"Last-Event-ID": "abc"})
+    assert (ndjson.status_code, error_of(ndjson)["field"]) == (422, "Last-Event-ID")
 
 
 async def test_any_number_of_readers_each_see_every_event_once_in_order(

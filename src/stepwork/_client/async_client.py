@@ -115,7 +115,12 @@ class AsyncClient:
         return await self._call(calls.get_workflow(name))
 
     async def start(
-        self, workflow: str, input: Mapping[str, Any] | None = None, *, run_id: str | None = None
+        self,
+        workflow: str,
+        input: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        continue_from: str | None = None,
     ) -> RunInfo:
         """Start a run and return at once (status ``running``).
 
@@ -123,14 +128,17 @@ class AsyncClient:
             workflow: The workflow's name on the server.
             input: The start event's fields.
             run_id: The new run's id; the server picks one when omitted.
+            continue_from: A finished run of the same workflow whose final ``ctx.store``
+                state the new run starts with.
 
         Raises:
-            NotFoundError: If there is no such workflow.
-            ConflictError: If ``run_id`` is taken.
+            NotFoundError: If there is no such workflow, or no run ``continue_from``.
+            ConflictError: If ``run_id`` is taken, or ``continue_from`` has not finished or is
+                another workflow's run.
             InvalidRequestError: If ``input`` does not validate (``field`` names the field).
             StepworkClientError: As the class describes.
         """
-        return await self._call(calls.start(workflow, input, run_id))
+        return await self._call(calls.start(workflow, input, run_id, continue_from))
 
     async def run(
         self,
@@ -138,6 +146,7 @@ class AsyncClient:
         input: Mapping[str, Any] | None = None,
         *,
         run_id: str | None = None,
+        continue_from: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109 - the sync client's API
     ) -> RunInfo:
         """Start a run and wait for it to end (see :meth:`start` and :meth:`wait`).
@@ -146,7 +155,7 @@ class AsyncClient:
             ClientTimeoutError: If the run has not ended after ``timeout`` seconds (it goes on).
             StepworkClientError: As :meth:`start` and :meth:`wait` describe.
         """
-        info = await self.start(workflow, input, run_id=run_id)
+        info = await self.start(workflow, input, run_id=run_id, continue_from=continue_from)
         return await self.wait(info.run_id, timeout=timeout)
 
     async def get_run(self, run_id: str) -> RunInfo:

@@ -151,11 +151,18 @@ def get_workflow(name: str) -> Call[WorkflowInfo]:
     return Call("GET", f"/workflows/{_segment(name)}", parse=_WORKFLOW.validate_python)
 
 
-def start(workflow: str, input: Mapping[str, Any] | None, run_id: str | None) -> Call[RunInfo]:
+def start(
+    workflow: str,
+    input: Mapping[str, Any] | None,
+    run_id: str | None,
+    continue_from: str | None = None,
+) -> Call[RunInfo]:
     """``POST /workflows/{name}/runs`` without waiting for the run to end."""
     body: dict[str, Any] = {"input": dict(input or {}), "wait": False}
     if run_id is not None:
         body["run_id"] = run_id
+    if continue_from is not None:
+        body["continue_from"] = continue_from
     return Call(
         "POST",
         f"/workflows/{_segment(workflow)}/runs",

@@ -20,13 +20,20 @@ __all__ = ["OPERATIONS", "Operation", "openapi_document"]
 
 _REF = "#/components/schemas/{model}"
 _ERRORS = {
-    401: "Missing or wrong bearer token.",
-    404: "No such workflow, run or route.",
+    401: "Missing or wrong bearer token (with `WWW-Authenticate: Bearer`).",
+    404: "No such workflow or run.",
     409: "Conflict with the run's state (taken id, finished run).",
-    413: "The request body is too large.",
+    413: "The request body is over the server's limit (`max_body_bytes`, 1 MB by default), "
+    "whatever the method.",
     422: "The request does not validate; `field` names the culprit.",
-    503: "The server is shutting down.",
+    500: "An unexpected failure (code `internal`); the server logged it.",
+    503: "The server is shutting down; retry against the next one.",
 }
+_UNKNOWN_PARAMETER = "An unknown query parameter (`field` names it)."
+_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "`Bearer`.", "required": True,
+                               "schema": {"type": "string"}}},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,24 +45,33 @@ class Operation:
         path: Path template.
         operation_id: Unique id of the operation.
         summary: One line.
-        ok: Success status and model (``None`` for a body that is not JSON).
-        errors: Error statuses it may return (401 is added for secured operations).
+        ok: Success status, model (``None`` for a body that is not JSON) and description.
+        description: The operation's rules, in 1-3 sentences (Markdown).
+        errors: Error statuses it may return besides those every operation may (401 for
+            secured operations, 413, 500; 422 for those that check their query).
         body: The request body model, if any.
         parameters: OpenAPI parameter objects.
         media: Media types of a non-JSON success body, each with its schema.
         secured: Whether the bearer token is needed (when the server has one).
+        also_ok: Further success statuses (same model) and their descriptions.
+        error_text: Descriptions of error statuses that say more than the generic ones.
+        checks_query: Whether unknown query parameters are refused (422).
     """
 
     method: str
     path: str
     operation_id: str
     summary: str
-    ok: tuple[int, type[BaseModel] | None]
+    ok: tuple[int, type[BaseModel] | None, str]
+    description: str
     errors: tuple[int, ...] = ()
     body: type[BaseModel] | None = None
     parameters: tuple[dict[str, Any], ...] = ()
     media: dict[str, dict[str, Any]] = field(default_factory=dict)
     secured: bool = True
+    also_ok: dict[int, str] = field(default_factory=dict)
+    error_text: dict[int, str] = field(default_factory=dict)
+    checks_query: bool = True
 
 
 def _param(name: str, where: str, schema: dict[str, Any], text: str, **more: Any) -> dict[str, Any]:
@@ -65,8 +81,15 @@ def _param(name: str, where: str, schema: dict[str, Any], text: str, **more: Any
 _NAME = _param("name", "path", {"type": "string"}, "The workflow's served name.", required=True)
 _RUN = _param("run_id", "path", {"type": "string"}, "The run's id.", required=True)
 _STRINGS = {"type": "array", "items": {"type": "string"}}
-_STATUSES = {"type": "array", "items": {"enum": ["running", "completed", "failed", "timed_out",
-                                                  "cancelled"]}}  # fmt: skip
+_STATUSES = {"type": "array", "items": {"type": "string", "enum": [
+    "running", "completed", "failed", "timed_out", "cancelled"]}}  # fmt: skip
+_EPOCH = "bound on the creation time, seconds since the epoch."
+_NO_RUN = "No such run."
+_NOT_SERVED_404 = "No such run, or its workflow is not served here."
+_RESUMED = (
+    "A run `running` in the store but not executing here (its server stopped) is resumed here "
+    "first."
+)
 
 _SSE_EVENT = {
     "type": "object",
@@ -84,54 +107,155 @@ _SSE_EVENT = {
 }
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("get", "/health", "health", "Liveness probe (never needs a token).",
-              (200, s.Health), secured=False),
-    Operation("get", "/workflows", "listWorkflows", "The served workflows.", (200, s.WorkflowList)),
-    Operation("get", "/workflows/{name}", "getWorkflow", "One workflow.", (200, s.WorkflowInfo),
-              (404,), parameters=(_NAME,)),
-    Operation("post", "/workflows/{name}/runs", "startRun",
-              "Start a run: 202 at once, or 200 once it ended when `wait` is true.",
-              (202, s.RunInfo), (404, 409, 413, 422, 503), s.StartRunRequest, (_NAME,)),
-    Operation("get", "/runs", "listRuns", "Runs matching every filter, newest first.",
-              (200, s.RunList), (422,), parameters=(
-                  _param("workflow", "query", _STRINGS, "Served workflow names.", explode=True),
-                  _param("status", "query", _STATUSES, "Run statuses.", explode=True),
-                  _param("created_after", "query", {"type": "number"}, "Exclusive lower bound."),
-                  _param("created_before", "query", {"type": "number"}, "Exclusive upper bound."),
-                  _param("limit", "query", {"type": "integer", "minimum": 0, "maximum": 10000,
-                                            "default": 100}, "Most runs returned."),
-              )),
-    Operation("get", "/runs/{run_id}", "getRun", "A run's status and outcome.", (200, s.RunInfo),
-              (404,), parameters=(_RUN,)),
-    Operation("get", "/runs/{run_id}/events", "streamEvents",
-              "A run's events from offset `after` + 1 as SSE or NDJSON, ending after the "
-              "terminal event.", (200, None), (404, 422), parameters=(
-                  _RUN,
-                  _param("after", "query", {"type": "integer", "minimum": -1, "default": -1},
-                         "Last offset already seen (-1: from the start)."),
-                  _param("format", "query", {"enum": ["sse", "ndjson"], "default": "sse"},
-                         "Stream framing."),
-                  _param("internal", "query", {"type": "boolean", "default": False},
-                         "Include the engine's internal events."),
-                  _param("Last-Event-ID", "header", {"type": "string", "pattern": r"^-?\d+$"},
-                         "Overrides `after` for SSE (browsers send it on reconnect)."),
-              ), media={"text/event-stream": {"schema": _SSE_EVENT},
-                        "application/x-ndjson": {"schema": {
-                            "type": "string",
-                            "description": "One EventEnvelope (JSON) per line."}}}),
-    Operation("post", "/runs/{run_id}/events", "sendEvent", "Send an event into a running run.",
-              (202, s.Sent), (404, 409, 413, 422, 503), s.SendEventRequest, (_RUN,)),
-    Operation("post", "/runs/{run_id}/cancel", "cancelRun", "Cancel a running run.",
-              (200, s.RunInfo), (404, 409, 413, 503), parameters=(_RUN,)),
-    Operation("get", "/runs/{run_id}/history", "runHistory", "One entry per journaled tick.",
-              (200, s.HistoryOut), (404,), parameters=(_RUN,)),
-    Operation("post", "/runs/{run_id}/fork", "forkRun",
-              "Start a new run from the first `at` ticks of this one.", (202, s.RunInfo),
-              (404, 409, 413, 422, 503), s.ForkRequest, (_RUN,)),
-    Operation("get", "/openapi.json", "openapi", "This document.", (200, None),
-              media={"application/json": {"schema": {"type": "object"}}}),
-    Operation("get", "/", "page", "The web page (no token needed: it holds no data).",
-              (200, None), media={"text/html": {"schema": {"type": "string"}}}, secured=False),
+    Operation(
+        "get", "/health", "health", "Liveness probe (never needs a token).",
+        (200, s.Health, "The server is up."),
+        "Answers `{\"status\": \"ok\"}` while the server runs. It needs no token, even on a "
+        "server that has one, so probes need no secret.",
+        secured=False,
+    ),
+    Operation(
+        "get", "/workflows", "listWorkflows", "The served workflows.",
+        (200, s.WorkflowList, "The served workflows."),
+        "Each workflow with the name it is served under, its docstring, the JSON schema of its "
+        "start event (the fields `input` of `POST /workflows/{name}/runs` takes) and its graph.",
+    ),
+    Operation(
+        "get", "/workflows/{name}", "getWorkflow", "One workflow.",
+        (200, s.WorkflowInfo, "The workflow."),
+        "The workflow served as `name`, as `GET /workflows` lists it.",
+        (404,), parameters=(_NAME,), error_text={404: "No workflow is served as `name`."},
+    ),
+    Operation(
+        "post", "/workflows/{name}/runs", "startRun",
+        "Start a run: 202 at once, or 200 once it ended when `wait` is true.",
+        (202, s.RunInfo, "The run started; it is journaled."),
+        "`input` holds the fields of the workflow's start event and is validated by it (422 "
+        "names `input.<field>`). With `wait` true the answer comes once the run has ended, "
+        "however it ended (200), or is 503 if the server begins shutting down first (the run "
+        "goes on after the restart). 409 when `run_id` is taken.",
+        (404, 409, 422, 503), s.StartRunRequest, (_NAME,),
+        also_ok={200: "The run ended (`wait` true); `status` says how."},
+    ),
+    Operation(
+        "get", "/runs", "listRuns", "Runs matching every filter, newest first.",
+        (200, s.RunList, "The matching runs, newest first."),
+        "Every run in the store that matches all the filters given, newest first and at most "
+        "`limit`; runs of workflows this server does not serve are listed too.",
+        (422,), parameters=(
+            _param("workflow", "query", _STRINGS,
+                   "Served workflow names; repeat to match any. (A name this server does not "
+                   "serve matches the runs journaled under it.)", explode=True),
+            _param("status", "query", _STATUSES, "Run statuses; repeat to match any.",
+                   explode=True),
+            _param("created_after", "query", {"type": "number"}, f"Exclusive lower {_EPOCH}"),
+            _param("created_before", "query", {"type": "number"}, f"Exclusive upper {_EPOCH}"),
+            _param("limit", "query", {"type": "integer", "minimum": 0, "maximum": 10000,
+                                      "default": 100}, "Most runs returned."),
+        ),
+        error_text={422: "A bad filter value or `limit`, or an unknown query parameter "
+                         "(`field` names it)."},
+    ),
+    Operation(
+        "get", "/runs/{run_id}", "getRun", "A run's status and outcome.",
+        (200, s.RunInfo, "The run."),
+        "Read from the store, so runs executing in another process, or of workflows this "
+        "server does not serve, are found too.",
+        (404,), parameters=(_RUN,), error_text={404: _NO_RUN},
+    ),
+    Operation(
+        "get", "/runs/{run_id}/events", "streamEvents",
+        "A run's events from offset `after` + 1 as SSE or NDJSON, ending after the "
+        "terminal event.",
+        (200, None, "The stream (SSE or NDJSON); it ends after the terminal event."),
+        "Sends the run's events with an offset greater than `after`, in order, each once; "
+        "internal events are left out unless `internal` is true, so offsets may skip. A reader "
+        "that loses the stream reconnects with `Last-Event-ID` (SSE) or `after`. At server "
+        "shutdown a stream ends without a terminal event.",
+        (404, 422), parameters=(
+            _RUN,
+            _param("after", "query", {"type": "integer", "minimum": -1, "default": -1},
+                   "Last offset already seen (-1: from the start)."),
+            _param("format", "query", {"type": "string", "enum": ["sse", "ndjson"],
+                                       "default": "sse"},
+                   "Stream framing: `sse` (Server-Sent Events) or `ndjson` (one envelope per "
+                   "line)."),
+            _param("internal", "query", {"type": "boolean", "default": False},
+                   "Include the engine's internal events."),
+            _param("Last-Event-ID", "header", {"type": "string", "pattern": r"^-?\d+$"},
+                   "Overrides `after` for SSE (browsers send it on reconnect); ignored for "
+                   "NDJSON."),
+        ), media={"text/event-stream": {"schema": _SSE_EVENT},
+                  "application/x-ndjson": {"schema": {
+                      "type": "string",
+                      "description": "One EventEnvelope (JSON) per line."}}},
+        error_text={404: _NO_RUN, 422: "A bad `after`, `format`, `internal` or `Last-Event-ID`, "
+                                       "or an unknown query parameter (`field` names it)."},
+    ),
+    Operation(
+        "post", "/runs/{run_id}/events", "sendEvent", "Send an event into a running run.",
+        (202, s.Sent, "The event is journaled and delivered to the run."),
+        "`type` is the class name of one of the workflow's events; `data` is validated by it "
+        "(422 names `data.<field>`); with `step`, only that step gets the event, and it must "
+        "accept it. " + _RESUMED + " 409 once the run has finished (or when its workflow is "
+        "not served here).",
+        (404, 409, 422, 503), s.SendEventRequest, (_RUN,),
+        error_text={
+            404: _NO_RUN,
+            409: "The run has finished, or its workflow is not served here.",
+            422: "The body does not validate, `type` is not an event of the workflow, `data` "
+            "does not validate (`field` is `data.<field>`) or `step` does not accept the event.",
+        },
+    ),
+    Operation(
+        "post", "/runs/{run_id}/cancel", "cancelRun", "Cancel a running run.",
+        (200, s.RunInfo, "The run, now cancelled."),
+        "Cancels the run and answers once it is cancelled; it takes no body. " + _RESUMED
+        + " 409 if it had already ended (or its workflow is not served here).",
+        (404, 409, 503), parameters=(_RUN,),
+        error_text={404: _NO_RUN,
+                    409: "The run had already ended, or its workflow is not served here."},
+    ),
+    Operation(
+        "get", "/runs/{run_id}/history", "runHistory", "One entry per journaled tick.",
+        (200, s.HistoryOut, "The run's journaled ticks, oldest first."),
+        "The run's journal as the workflow served here reads it, one entry per tick (404 for a "
+        "run of a workflow this server does not serve). A fork with `at` = `seq` + 1 keeps the "
+        "ticks up to that entry.",
+        (404,), parameters=(_RUN,), error_text={404: _NOT_SERVED_404},
+    ),
+    Operation(
+        "post", "/runs/{run_id}/fork", "forkRun",
+        "Start a new run from the first `at` ticks of this one.",
+        (202, s.RunInfo, "The new run started; it is journaled."),
+        "Copies the first `at` ticks of the run's journal into a new run, applies `state_patch` "
+        "(dotted `ctx.store` keys) and sends `events`, then continues it with the code served "
+        "now. 422 when `at` is past the run's ticks; 404 also when the run's workflow is not "
+        "served here; 409 when `run_id` is taken.",
+        (404, 409, 422, 503), s.ForkRequest, (_RUN,),
+        error_text={
+            404: _NOT_SERVED_404,
+            409: "`run_id` is taken.",
+            422: "The body does not validate, `at` is past the run's ticks, an event does not "
+            "validate (`field` is `events.<i>.type` or `events.<i>.data.<field>`) or the fork "
+            "could not start.",
+        },
+    ),
+    Operation(
+        "get", "/openapi.json", "openapi", "This document.",
+        (200, None, "The OpenAPI 3.1 document."),
+        "The same whatever workflows the server serves; it lists the bearer requirement and "
+        "401 answers only when the server has a token.",
+        media={"application/json": {"schema": {"type": "object"}}},
+    ),
+    Operation(
+        "get", "/", "page", "The web page (no token needed: it holds no data).",
+        (200, None, "The web page (HTML)."),
+        "A static page that lists the workflows and runs, starts runs, follows their events "
+        "and answers their questions through this API. It asks for the token and sends it "
+        "with each request; unlike the other routes it ignores query parameters.",
+        media={"text/html": {"schema": {"type": "string"}}}, secured=False, checks_query=False,
+    ),
 )  # fmt: skip
 """Every operation of the API."""
 
@@ -140,23 +264,28 @@ def _json(model: type[BaseModel]) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}}
 
 
+def _takes_input(op: Operation) -> bool:
+    return op.body is not None or any(p["in"] != "path" for p in op.parameters)
+
+
 def _operation(op: Operation, token_required: bool) -> dict[str, Any]:
-    status, model = op.ok
-    responses: dict[str, Any] = {
-        str(status): {
-            "description": "Success.",
-            "content": _json(model) if model is not None else op.media,
-        }
-    }
-    if op.operation_id == "startRun" and model is not None:
-        responses["200"] = {"description": "The run ended (`wait` true).", "content": _json(model)}
+    status, model, text = op.ok
+    content = _json(model) if model is not None else op.media
+    responses: dict[str, Any] = {str(status): {"description": text, "content": content}}
+    for other, other_text in op.also_ok.items():
+        responses[str(other)] = {"description": other_text, "content": copy.deepcopy(content)}
     secured = op.secured and token_required
-    codes = sorted({*op.errors, *((401,) if secured else ())})
-    for code in codes:
-        responses[str(code)] = {"description": _ERRORS[code], "content": _json(s.ErrorBody)}
+    common = {413, 500, *((401,) if secured else ()), *((422,) if op.checks_query else ())}
+    for code in sorted({*op.errors, *common}):
+        generic = _UNKNOWN_PARAMETER if code == 422 and not _takes_input(op) else _ERRORS[code]
+        response = {"description": op.error_text.get(code, generic), "content": _json(s.ErrorBody)}
+        if code in _HEADERS:
+            response["headers"] = copy.deepcopy(_HEADERS[code])
+        responses[str(code)] = response
     result: dict[str, Any] = {
         "operationId": op.operation_id,
         "summary": op.summary,
+        "description": op.description,
         "parameters": copy.deepcopy(list(op.parameters)),
         "responses": responses,
     }
@@ -165,6 +294,27 @@ def _operation(op: Operation, token_required: bool) -> dict[str, Any]:
         result["requestBody"] = {"required": required, "content": _json(op.body)}
     result["security"] = [{"bearer": []}] if secured else []
     return result
+
+
+_DESCRIPTION = (
+    "Serve stepwork workflows: start runs, stream their events, answer them, cancel, list, "
+    "inspect and fork them. Every error answer is an `ErrorBody`. Every operation may answer "
+    "413 (a request body over the server's limit, whatever the method) and 500 (`internal`, an "
+    "unexpected failure, which the server logs). A path called with a method it does not list "
+    "answers 405 with an `Allow` header naming the methods it takes (code `not_found`; "
+    "`components.responses.MethodNotAllowed`), and an unknown path answers 404."
+)
+_METHOD_NOT_ALLOWED = {
+    "description": "The path does not take this method (code `not_found`).",
+    "headers": {
+        "Allow": {
+            "description": "The methods the path takes.",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    "content": _json(s.ErrorBody),
+}
 
 
 def openapi_document(version: str, *, token_required: bool = True) -> dict[str, Any]:
@@ -191,12 +341,12 @@ def openapi_document(version: str, *, token_required: bool = True) -> dict[str, 
         "info": {
             "title": "stepwork",
             "version": version,
-            "description": "Serve stepwork workflows: start runs, stream their events, answer "
-            "them, cancel, list, inspect and fork them.",
+            "description": _DESCRIPTION,
         },
         "paths": paths,
         "components": {
             "schemas": defs.get("$defs", {}),
+            "responses": {"MethodNotAllowed": copy.deepcopy(_METHOD_NOT_ALLOWED)},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

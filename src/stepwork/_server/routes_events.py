@@ -41,7 +41,7 @@ def _start_offset(request: Request, fmt: StreamFormat) -> int:
     after = query_int(request, "after", -1, -1)  # checked even when the header overrides it
     assert after is not None
     last_seen = request.headers.get("last-event-id")
-    if fmt != "sse" or last_seen is None:
+    if last_seen is None:
         return after
     try:
         offset = int(last_seen.strip())
@@ -51,7 +51,9 @@ def _start_offset(request: Request, fmt: StreamFormat) -> int:
         ) from None
     if offset < -1:
         raise ApiError("invalid", "Last-Event-ID must be -1 or more.", "Last-Event-ID")
-    return offset
+    # Checked whatever the format, so a bad header is never silently ignored; only SSE
+    # readers resume from it (NDJSON readers pass ``after``).
+    return offset if fmt == "sse" else after
 
 
 async def stream_events(request: Request) -> Response:

@@ -35,8 +35,10 @@ async def get_workflow(request: Request) -> Response:
 
 
 async def start_run(request: Request) -> Response:
-    """``POST /workflows/{name}/runs``: start a run; 202 at once, or 200 when ``wait`` and it
-    has ended. 404 unknown workflow, 409 taken run id, 422 input that does not validate."""
+    """``POST /workflows/{name}/runs``: start a run, or continue from a finished one's state;
+    202 at once, or 200 when ``wait`` and it has ended. 404 unknown workflow or run to continue
+    from, 409 taken run id or unfinished run to continue from, 422 input that does not
+    validate."""
     only_params(request)
     registry = _registry(request)
     entry = registry.workflow(request.path_params["name"])
@@ -51,8 +53,11 @@ async def start_run(request: Request) -> Response:
     registry.check_accepting()
     if body.run_id is not None:
         await registry.ensure_absent(body.run_id)
+    ctx = None
+    if body.continue_from is not None:
+        ctx = await registry.finished_context(entry, body.continue_from)
     try:
-        handler = workflow.run(start_event=start_event, run_id=body.run_id)
+        handler = workflow.run(ctx=ctx, start_event=start_event, run_id=body.run_id)
     except StartEventError as error:
         raise ApiError("invalid", f"input: {error}", "input") from None
     run = await registry.adopt(entry, handler)

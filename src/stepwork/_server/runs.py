@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
+from stepwork._runtime.context import Context
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.workflow import Workflow
 from stepwork._server import live as live_runs
@@ -214,6 +215,37 @@ class RunRegistry:
                 pass
         if exists:
             raise ApiError("conflict", f"A run {run_id!r} already exists.", "run_id")
+
+    async def finished_context(self, entry: ServedWorkflow, run_id: str) -> Context[Any]:
+        """A context holding the final state of finished run ``run_id`` of ``entry``.
+
+        Raises:
+            ApiError: 404 if there is no such run; 409 if it has not finished or belongs to
+                another workflow.
+        """
+        try:
+            record = await self.store.get_run(run_id)
+        except RunNotFoundError:
+            if run_id not in self.live:
+                raise ApiError("not_found", f"No run {run_id!r}.", "continue_from") from None
+            record = await self.record(run_id)  # started here, not yet written: running
+        if record.workflow != entry.journal_name:
+            raise ApiError(
+                "conflict",
+                f"Run {run_id!r} is a run of {self.info(record)['workflow']!r}, not of "
+                f"{entry.name!r}: only a run of the same workflow can be continued.",
+                "continue_from",
+            )
+        live = self.live.get(run_id)
+        if record.status not in TERMINAL_STATUSES or (
+            live is not None and not live_runs.is_finished(live.handler)
+        ):
+            raise ApiError(
+                "conflict",
+                f"Run {run_id!r} has not finished; only a finished run can be continued.",
+                "continue_from",
+            )
+        return await entry.workflow.load_context(run_id)
 
     async def adopt(self, entry: ServedWorkflow, handler: WorkflowHandler) -> LiveRun:
         """Register a handler just started here and wait for its first journal write.

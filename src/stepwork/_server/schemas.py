@@ -45,7 +45,7 @@ class _Request(BaseModel):
 
 
 class StartRunRequest(_Request):
-    """Body of ``POST /workflows/{name}/runs``."""
+    """Body of `POST /workflows/{name}/runs`."""
 
     input: dict[str, Any] = Field(
         default_factory=dict, description="Fields of the workflow's start event."
@@ -56,17 +56,32 @@ class StartRunRequest(_Request):
     wait: bool = Field(
         default=False, description="Answer when the run has ended (200) rather than at once (202)."
     )
+    continue_from: str | None = Field(
+        default=None,
+        pattern=RUN_ID_PATTERN,
+        description=(
+            "Continue from this finished run of the same workflow: the new run starts with its "
+            "final `ctx.store` state (404 if there is no such run, 409 if it has not finished "
+            "or is another workflow's)."
+        ),
+    )
 
 
 class EventInput(_Request):
-    """An event named by its class: ``{"type": "Answer", "data": {"text": "yes"}}``."""
+    """An event named by its class: `{"type": "Answer", "data": {"text": "yes"}}`."""
 
-    type: str = Field(min_length=1, max_length=200, description="The event class's name.")
-    data: dict[str, Any] = Field(default_factory=dict, description="The event's fields.")
+    type: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The class name of one of the workflow's events (not an internal one).",
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="The event's fields, validated by its class."
+    )
 
 
 class SendEventRequest(EventInput):
-    """Body of ``POST /runs/{run_id}/events``."""
+    """Body of `POST /runs/{run_id}/events`."""
 
     step: str | None = Field(
         default=None, min_length=1, description="Deliver only to this step (it must accept it)."
@@ -74,11 +89,15 @@ class SendEventRequest(EventInput):
 
 
 class ForkRequest(_Request):
-    """Body of ``POST /runs/{run_id}/fork``."""
+    """Body of `POST /runs/{run_id}/fork`."""
 
-    at: int = Field(ge=1, description="How many of the run's ticks the new run starts from.")
+    at: int = Field(
+        ge=1,
+        description="How many of the run's ticks the new run starts from (at most the run's "
+        "tick count; see `GET /runs/{run_id}/history`).",
+    )
     state_patch: dict[str, Any] | None = Field(
-        default=None, description="``ctx.store`` keys (dotted paths) to set in the new run."
+        default=None, description="`ctx.store` keys (dotted paths) to set in the new run."
     )
     events: list[EventInput] | None = Field(
         default=None, description="Events sent into the new run before it continues."
@@ -89,52 +108,58 @@ class ForkRequest(_Request):
 
 
 class Health(BaseModel):
-    """``GET /health``."""
+    """Body of `GET /health`."""
 
-    status: Literal["ok"]
+    status: Literal["ok"] = Field(description="Always `ok`: the server answers.")
 
 
 class WorkflowInfo(BaseModel):
     """A served workflow."""
 
     name: str = Field(description="The name it is served under.")
-    description: str = Field(description="The workflow class's docstring.")
+    description: str = Field(description="The workflow class's docstring (may be empty).")
     start_schema: dict[str, Any] = Field(description="JSON schema of its start event.")
-    graph: dict[str, Any] = Field(description="Its graph (``WorkflowGraph.to_dict()``).")
+    graph: dict[str, Any] = Field(description="Its graph (`WorkflowGraph.to_dict()`).")
 
 
 class WorkflowList(BaseModel):
-    """``GET /workflows``."""
+    """Body of `GET /workflows`."""
 
-    workflows: list[WorkflowInfo]
+    workflows: list[WorkflowInfo] = Field(description="Every workflow the server serves.")
 
 
 class RunError(BaseModel):
     """Why a run failed, timed out or was cancelled."""
 
-    type: str
-    message: str
-    step: str | None
+    type: str = Field(description="The exception's class name.")
+    message: str = Field(description="The exception's message.")
+    step: str | None = Field(description="The step that raised, if any.")
 
 
 class RunInfo(BaseModel):
     """A run's status, times and outcome."""
 
-    run_id: str
-    workflow: str
-    status: RunStatusName
-    created_at: float
-    updated_at: float
-    result: Any = Field(
-        description="A plain StopEvent's result, or the fields of a StopEvent subclass."
+    run_id: str = Field(description="The run's id.")
+    workflow: str = Field(
+        description="The name its workflow is served under (for a workflow this server does "
+        "not serve, the name its runs are journaled under)."
     )
-    error: RunError | None
+    status: RunStatusName = Field(description="`running` until the run ends, then how it ended.")
+    created_at: float = Field(description="When the run was created, in seconds since the epoch.")
+    updated_at: float = Field(description="When the run last changed, in seconds since the epoch.")
+    result: Any = Field(
+        description="A plain StopEvent's result, or the fields of a StopEvent subclass; null "
+        "unless the run completed."
+    )
+    error: RunError | None = Field(
+        description="Why the run failed, timed out or was cancelled; null otherwise."
+    )
 
 
 class RunList(BaseModel):
-    """``GET /runs``: newest first."""
+    """Body of `GET /runs`."""
 
-    runs: list[RunInfo]
+    runs: list[RunInfo] = Field(description="The matching runs, newest first.")
 
 
 class EventEnvelope(BaseModel):
@@ -142,33 +167,41 @@ class EventEnvelope(BaseModel):
 
     offset: int = Field(ge=0, description="Position in the run's stream; 0 is the first event.")
     type: str = Field(description="The event's class name.")
-    qualified_name: str = Field(description="``module.ClassName`` of the event's class.")
-    data: dict[str, Any] = Field(description="The event's fields (``model_dump(mode='json')``).")
+    qualified_name: str = Field(description="`module.ClassName` of the event's class.")
+    data: dict[str, Any] = Field(description="The event's fields (`model_dump(mode='json')`).")
     internal: bool = Field(description="An engine bookkeeping event (hidden unless asked for).")
     terminal: bool = Field(description="The event that ends the run (and the stream).")
 
 
 class Sent(BaseModel):
-    """``POST /runs/{run_id}/events``."""
+    """Body of a `POST /runs/{run_id}/events` answer."""
 
-    status: Literal["sent"]
+    status: Literal["sent"] = Field(description="Always `sent`: the event is journaled.")
 
 
 class HistoryEntryOut(BaseModel):
     """One journaled tick of a run and what it changed."""
 
-    seq: int
-    at: float
-    kind: str
-    summary: str
-    effects: list[str]
-    status: str
+    seq: int = Field(description="The tick's position in the run's journal, from 0.")
+    at: float = Field(description="When the tick happened, in seconds since the epoch.")
+    kind: str = Field(
+        description="The tick kind: `start`, `event`, `step_done`, `step_failed`, `publish`, "
+        "`collect`, `wait`, `state`, `timer` or `cancel`."
+    )
+    summary: str = Field(description="What the tick was, in words.")
+    effects: list[str] = Field(
+        description="What followed from it, in words: steps started, events published, timers "
+        "scheduled, invocations cancelled, the ending."
+    )
+    status: str = Field(
+        description="The run's status after the tick (`running` until the tick that ends it)."
+    )
 
 
 class HistoryOut(BaseModel):
-    """``GET /runs/{run_id}/history``."""
+    """Body of `GET /runs/{run_id}/history`."""
 
-    entries: list[HistoryEntryOut]
+    entries: list[HistoryEntryOut] = Field(description="One entry per journaled tick, in order.")
 
 
 class ErrorDetail(BaseModel):
@@ -176,12 +209,19 @@ class ErrorDetail(BaseModel):
 
     code: Literal[
         "not_found", "conflict", "invalid", "unauthorized", "too_large", "unavailable", "internal"
-    ]
-    message: str
-    field: str | None = Field(description="The request field at fault, dotted, if one is.")
+    ] = Field(
+        description="Machine-readable kind of error, one per HTTP status: `not_found` 404 (and "
+        "405), `conflict` 409, `invalid` 422, `unauthorized` 401, `too_large` 413, "
+        "`unavailable` 503, `internal` 500."
+    )
+    message: str = Field(description="What went wrong, for people.")
+    field: str | None = Field(
+        description="The request field at fault, dotted (`input.count`, `events.0.data.text`, "
+        "`run_id`, a query parameter, `Last-Event-ID`), if one is."
+    )
 
 
 class ErrorBody(BaseModel):
     """Every error response."""
 
-    error: ErrorDetail
+    error: ErrorDetail = Field(description="What went wrong.")

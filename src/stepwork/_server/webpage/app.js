@@ -58,7 +58,7 @@
       var link = el("a", { href: "#/workflows/" + encodeURIComponent(workflow.name) }, item);
       el("span", { className: "item-name", text: workflow.name }, link);
       var about = ui.firstParagraph(workflow.description);
-      if (about) el("span", { className: "item-about muted", text: about }, link);
+      if (about) ns.docText(el("span", { className: "item-about muted" }, link), about);
     });
     if (shownWorkflow !== selected) showWorkflow(selected);
   }
@@ -72,7 +72,7 @@
     var titleRow = el("div", { className: "run-title" }, head);
     el("h2", { text: workflow.name }, titleRow);
     el("a", { href: "#/runs?workflow=" + encodeURIComponent(workflow.name), text: "its runs \u2192" }, titleRow);
-    if (workflow.description) el("p", { className: "doc", text: workflow.description }, head);
+    if (workflow.description) ns.docText(el("p", { className: "doc" }, head), workflow.description);
     var drawing = el("div", { className: "workflow-drawing" }, host);
     var parts = ui.drawWorkflow(drawing, workflow.graph, null, "wf-");
     var startPane = el("section", { className: "pane start-pane", "aria-label": "Start a run" }, null);

@@ -232,9 +232,9 @@
         types.forEach(function (node, i) { el("option", { value: String(i), text: node.label }, select); });
       }
       if (!select) {
-        var sends = el("p", { className: "muted small form-note", text: "Sends a " }, form);
+        var sends = el("p", { className: "muted small form-note", text: "Sends the event " }, form);
         el("strong", { text: types[0].label }, sends);
-        sends.appendChild(document.createTextNode(" event to the run."));
+        sends.appendChild(document.createTextNode(" to the run."));
       }
       var fieldsHost = el("div", {}, form);
       var schemaForm = null;

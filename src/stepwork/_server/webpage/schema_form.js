@@ -26,6 +26,23 @@
     return node;
   }
 
+  /* Appends `text` (a docstring or a description) to `node` as text nodes, with ``code``
+   * (reStructuredText) and `code` (Markdown) spans as <code> elements; nothing is parsed as
+   * HTML. Returns `node`. */
+  function docText(node, text) {
+    var source = String(text === undefined || text === null ? "" : text);
+    var pattern = /``([^`]+?)``|`([^`\n]+)`/g;
+    var at = 0;
+    var match;
+    while ((match = pattern.exec(source)) !== null) {
+      if (match.index > at) node.appendChild(document.createTextNode(source.slice(at, match.index)));
+      el("code", { text: match[1] !== undefined ? match[1] : match[2] }, node);
+      at = pattern.lastIndex;
+    }
+    if (at < source.length) node.appendChild(document.createTextNode(source.slice(at)));
+    return node;
+  }
+
   // Follows "$ref" into "$defs" and reduces "anyOf: [X, null]" to X (marked nullable).
   function resolve(schema, root) {
     var seen = 0;
@@ -119,7 +136,7 @@
         input.value = String(schema.default);
       }
     }
-    if (schema.description && name !== WHOLE) el("div", { className: "field-help", text: schema.description }, row);
+    if (schema.description && name !== WHOLE) docText(el("div", { className: "field-help" }, row), schema.description);
     if (kind === "lines") el("div", { className: "field-help", text: "One item per line." }, row);
     var error = el("div", { className: "field-error", role: "alert" }, row);
     error.id = id + "-error";
@@ -255,4 +272,5 @@
 
   ns.buildSchemaForm = buildSchemaForm;
   ns.el = el;
+  ns.docText = docText;
 })();
