@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from importlib import resources
 
 from stepwork._core.errors import StoreError
 
@@ -77,6 +76,8 @@ def load_migrations(package: str) -> tuple[Migration, ...]:
             gaps or duplicates (a packaging mistake, not a database problem).
     """
     try:
+        from importlib import resources  # loaded when a store opens, not on import stepwork
+
         folder = resources.files(package)
     except ModuleNotFoundError as error:
         raise StoreError(f"No migrations package {package!r}: {error}") from error
