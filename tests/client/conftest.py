@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from client_flows import Interview
@@ -18,7 +17,7 @@ from client_relay import Relay
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
 
-from live_server import LiveServer  # tests/server is put on the path just above
+from live_server import LiveServer, serving  # tests/server is put on the path just above
 
 ServeInterview = Callable[..., LiveServer]
 
@@ -26,19 +25,10 @@ ServeInterview = Callable[..., LiveServer]
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[ServeInterview]:
     """Start servers of a fresh ``Interview`` as ``interview``, all on one SQLite journal."""
-    servers: list[LiveServer] = []
-
-    def start(**options: Any) -> LiveServer:
-        options.setdefault("store", f"sqlite:///{tmp_path / 'runs.db'}")
-        options.setdefault("heartbeat", 0.05)
-        options.setdefault("grace_period", 2.0)
-        server = LiveServer(workflows={"interview": Interview(timeout=30)}, **options).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in reversed(servers):
-        server.stop()
+    with serving(
+        f"sqlite:///{tmp_path / 'runs.db'}", lambda: {"interview": Interview(timeout=30)}
+    ) as start:
+        yield start
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from live_server import LiveServer, ServerFactory
+from live_server import LiveServer, ServerFactory, serving
 
 
 @pytest.fixture
@@ -20,19 +19,8 @@ def store_url(tmp_path: Path) -> str:
 @pytest.fixture
 def start_server(store_url: str) -> Iterator[ServerFactory]:
     """Start servers (on ``store_url`` unless told otherwise); all are stopped afterwards."""
-    servers: list[LiveServer] = []
-
-    def start(**options: Any) -> LiveServer:
-        options.setdefault("store", store_url)
-        options.setdefault("heartbeat", 0.05)
-        options.setdefault("grace_period", 2.0)
-        server = LiveServer(**options).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in reversed(servers):
-        server.stop()
+    with serving(store_url) as start:
+        yield start
 
 
 @pytest.fixture

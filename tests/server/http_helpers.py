@@ -27,36 +27,37 @@ class Frame:
         return value
 
 
+class _Frames:
+    """Turns a stream's lines, one at a time, into SSE frames and comments."""
+
+    def __init__(self) -> None:
+        self.frame = Frame()
+
+    def feed(self, line: str) -> Frame | None:
+        if line.startswith(":"):
+            return Frame(comment=line[1:].strip())
+        if line:
+            key, _, value = line.partition(":")
+            setattr(self.frame, key, value.removeprefix(" "))
+            return None
+        done, self.frame = self.frame, Frame()
+        return done if done.data is not None else None
+
+
 def parse_sse(lines: Iterable[str]) -> Iterator[Frame]:
     """SSE frames and comments from a stream's lines, as they arrive."""
-    frame = Frame()
+    frames = _Frames()
     for line in lines:
-        if line.startswith(":"):
-            yield Frame(comment=line[1:].strip())
-            continue
-        if not line:
-            if frame.data is not None:
-                yield frame
-            frame = Frame()
-            continue
-        key, _, value = line.partition(":")
-        setattr(frame, key, value.removeprefix(" "))
+        if (frame := frames.feed(line)) is not None:
+            yield frame
 
 
 async def aparse_sse(lines: AsyncIterator[str]) -> AsyncIterator[Frame]:
     """:func:`parse_sse` for an async stream."""
-    frame = Frame()
+    frames = _Frames()
     async for line in lines:
-        if line.startswith(":"):
-            yield Frame(comment=line[1:].strip())
-            continue
-        if not line:
-            if frame.data is not None:
-                yield frame
-            frame = Frame()
-            continue
-        key, _, value = line.partition(":")
-        setattr(frame, key, value.removeprefix(" "))
+        if (frame := frames.feed(line)) is not None:
+            yield frame
 
 
 def read_events(http: httpx.Client, run_id: str, **params: Any) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -69,3 +71,27 @@ class LiveServer:
 
 class ServerFactory(Protocol):
     def __call__(self, **options: Any) -> LiveServer: ...
+
+
+@contextmanager
+def serving(
+    store: str, make_workflows: Callable[[], dict[str, Workflow]] = fresh_workflows
+) -> Iterator[ServerFactory]:
+    """A factory of started servers on ``store`` (each serving new ``make_workflows()``, with
+    quick heartbeats and a short grace period unless told otherwise); all stop at the end."""
+    servers: list[LiveServer] = []
+
+    def start(**options: Any) -> LiveServer:
+        options.setdefault("store", store)
+        options.setdefault("heartbeat", 0.05)
+        options.setdefault("grace_period", 2.0)
+        options.setdefault("workflows", make_workflows())
+        server = LiveServer(**options).start()
+        servers.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in reversed(servers):
+            server.stop()
