@@ -104,8 +104,11 @@ def served(engine: Engine, folder: str, url: str | None = None) -> Iterator[str]
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    """p50 and p99 (nearest rank) and mean of ``values`` (seconds), in milliseconds."""
+    """p50 and p99 (nearest rank) and mean of ``values`` (seconds), in milliseconds; NaN when
+    no request of the kind succeeded (the error counts say why)."""
     ordered, n = sorted(values), len(values)
+    if n == 0:
+        return {"p50": math.nan, "p99": math.nan, "mean": math.nan}
 
     def rank(share: float) -> float:
         return ordered[min(n - 1, max(0, round(share * n) - 1))] * 1e3

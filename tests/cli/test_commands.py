@@ -429,7 +429,14 @@ def test_version() -> None:
     assert (result.exit_code, result.stdout) == (0, f"stepwork {stepwork.__version__}\n")
 
 
-@pytest.mark.parametrize("command", ["run", "check", "draw"])
+def test_python_dash_m_stepwork_is_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stepwork", "--version"], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout) == (0, f"stepwork {stepwork.__version__}\n")
+
+
+@pytest.mark.parametrize("command", ["run", "check", "draw", "serve"])
 def test_help(command: str) -> None:
     result = invoke(command, "--help")
     assert result.exit_code == 0

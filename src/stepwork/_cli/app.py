@@ -45,7 +45,7 @@ TARGET_HELP = (
 
 app = typer.Typer(
     name="stepwork",
-    help="Run, check and draw stepwork workflows.",
+    help="Run, check, draw and serve stepwork workflows.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
