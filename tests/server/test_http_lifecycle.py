@@ -1,14 +1,34 @@
-"""Whole runs over HTTP: a person answering, a server restart mid-run, graceful shutdown."""
+"""Whole runs over HTTP: a person answering, a server restart mid-run, graceful shutdown.
+
+Every test here runs on a SQLite file and on a real PostgreSQL server (started by
+``tests/stores/pg_server.py``), the two journals a server is deployed with.
+"""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from http_helpers import parse_sse, read_events, wait_for_event, wait_for_status
 from live_server import ServerFactory
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stores.pg_server import postgres_dsn, postgres_server  # noqa: F401 (fixtures)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty journal on each backend (overrides the conftest's SQLite-only one)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.db'}"
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    return dsn
 
 
 def test_human_in_the_loop_over_http(start_server: ServerFactory) -> None:
