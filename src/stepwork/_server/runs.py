@@ -14,12 +14,18 @@ process that started or resumed it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stepwork._core.errors import JournalConflictError, RunNotFoundError
+from stepwork._core.errors import (
+    ContextSerdeError,
+    JournalConflictError,
+    JournalCorruptError,
+    RunNotFoundError,
+)
 from stepwork._runtime.context import Context
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.workflow import Workflow
@@ -30,6 +36,8 @@ from stepwork._server.shapes import run_info
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
 
 __all__ = ["LiveRun", "RunRegistry"]
+
+_log = logging.getLogger("stepwork.server")
 
 
 @dataclass
@@ -72,6 +80,8 @@ class RunRegistry:
         self.served = serve_workflows(workflows, store)
         self._by_journal = {entry.journal_name: entry for entry in self.served.values()}
         self.live: dict[str, LiveRun] = {}
+        self.unresumable: dict[str, BaseException] = {}
+        """Runs whose journal could not be read back (e.g. corrupt): why, by run id."""
         self.accepting = False
         self._stopping: asyncio.Event | None = None
         self._drained = False
@@ -86,6 +96,18 @@ class RunRegistry:
             for handler in await entry.workflow.resume_all():
                 self._register(entry, handler)
         self.accepting = True
+
+    def _resume_failed(self, handler: WorkflowHandler) -> BaseException | None:
+        """The reason a resumed run could not be read back, remembered and logged once."""
+        if not handler.done() or handler.cancelled():
+            return None
+        error = handler.exception()
+        if not isinstance(error, JournalCorruptError | ContextSerdeError):
+            return None
+        if handler.run_id not in self.unresumable:
+            self.unresumable[handler.run_id] = error
+            _log.error("run %r cannot be resumed and is left as it is: %s", handler.run_id, error)
+        return error
 
     async def stopping(self) -> None:
         """Return once the registry has let go of its live runs (server shutdown)."""
@@ -172,11 +194,15 @@ class RunRegistry:
             return RunRecord(run_id, run.served.journal_name, "running", at, at)
 
     def info(self, record: RunRecord) -> dict[str, Any]:
-        """``RunInfo`` of a stored run."""
+        """``RunInfo`` of a stored run (with the reason, if it could not be resumed)."""
         entry = self.served_for(record)
         if entry is None:
             return run_info(record, record.workflow, None)
-        return run_info(record, entry.name, entry.registry)
+        info = run_info(record, entry.name, entry.registry)
+        broken = self.unresumable.get(record.run_id)
+        if broken is not None and info["error"] is None:
+            info["error"] = {"type": type(broken).__name__, "message": str(broken), "step": None}
+        return info
 
     async def info_of(self, run_id: str) -> dict[str, Any]:
         """``RunInfo`` of run ``run_id``.
@@ -194,6 +220,7 @@ class RunRegistry:
         self.live[run_id] = run
 
         def forget(_: object) -> None:
+            self._resume_failed(handler)
             if self.live.get(run_id) is run:
                 del self.live[run_id]
 
@@ -284,6 +311,12 @@ class RunRegistry:
         handler = entry.workflow.resume(record.run_id)
         run = self._register(entry, handler)
         await live_runs.wait_started(handler)
+        broken = self._resume_failed(handler)
+        if broken is not None:
+            raise ApiError(
+                "conflict",
+                f"Run {record.run_id!r} cannot be resumed; its journal is left untouched. {broken}",
+            )
         if live_runs.is_finished(handler):
             raise ApiError("conflict", f"Run {record.run_id!r} has already finished.")
         return run
