@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 from live_server import ServerFactory
-from server_app import Countdown, Greeter, Question
+from server_app import Answer, Countdown, Greeter, Question
 
 from stepwork.server import ServerConfigurationError, create_app, registry_of
 from stepwork.stores import MemoryStore
@@ -71,15 +71,50 @@ async def test_runs_started_elsewhere_are_resumed_here_when_answered_or_cancelle
         assert (await client.post("/runs/ext-answer/events", json=answer)).status_code == 202
         cancelled = await client.post("/runs/ext-cancel/cancel")
         assert cancelled.json()["status"] == "cancelled"
-        for _ in range(200):
-            info = (await client.get("/runs/ext-answer")).json()
-            if info["status"] == "completed":
-                break
-            await asyncio.sleep(0.01)
-        assert info["result"] == "Hello, Ada!"
+        async with client.stream("GET", "/runs/ext-answer/events?format=ndjson") as stream:
+            lines = [line async for line in stream.aiter_lines() if line]
+        assert '"terminal":true' in lines[-1]  # the stream ends with the run
+        info = (await client.get("/runs/ext-answer")).json()
+        assert (info["status"], info["result"]) == ("completed", "Hello, Ada!")
     for handler in handlers:  # the outside copies never got the answer; let them go
         handler.cancel()
     await asyncio.gather(*handlers, return_exceptions=True)
+    await outside.store.close()  # type: ignore[union-attr]
+
+
+async def test_runs_of_workflows_not_served_here_are_read_only(
+    start_server: ServerFactory, store_url: str
+) -> None:
+    outside = Greeter(timeout=None, workflow_name="elsewhere", store=store_url)
+    finished = outside.run(run_id="done-elsewhere")
+    async for event in finished.stream_events():
+        if isinstance(event, Question):
+            await finished.send_event(Answer(text="Ada"))
+    assert await finished == "Hello, Ada!"
+    waiting = outside.run(run_id="waiting-elsewhere")
+    async for event in waiting.stream_events():
+        if isinstance(event, Question):
+            break
+    server = start_server()
+    async with httpx.AsyncClient(base_url=server.url, timeout=20) as client:
+        info = (await client.get("/runs/done-elsewhere")).json()
+        assert (info["workflow"], info["status"]) == ("elsewhere", "completed")
+        listed = (await client.get("/runs", params={"workflow": "elsewhere"})).json()["runs"]
+        assert sorted(r["run_id"] for r in listed) == ["done-elsewhere", "waiting-elsewhere"]
+        events = await client.get("/runs/done-elsewhere/events?format=ndjson")
+        assert [line for line in events.text.splitlines() if '"terminal":true' in line]
+        for path in ("/runs/done-elsewhere/history", "/runs/done-elsewhere/fork"):
+            response = await (
+                client.get(path) if path.endswith("history") else client.post(path, json={"at": 1})
+            )
+            assert response.status_code == 404, path
+            assert "which this server does not serve" in response.json()["error"]["message"]
+        answer = {"type": "Answer", "data": {"text": "Ada"}}
+        refused = await client.post("/runs/waiting-elsewhere/events", json=answer)
+        assert refused.status_code == 409
+        assert "does not serve" in refused.json()["error"]["message"]
+    waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
     await outside.store.close()  # type: ignore[union-attr]
 
 

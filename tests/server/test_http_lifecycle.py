@@ -131,9 +131,19 @@ def test_shutdown_answers_waiting_requests_and_ends_streams(start_server: Server
             body = {"run_id": "stuck", "wait": True}
             outcome["response"] = http.post("/workflows/survey/runs", json=body)
 
+    reading = threading.Event()
+
     def follow() -> None:
-        with httpx.Client(base_url=server.url, timeout=20) as http:
-            outcome["events"] = [e["type"] for e in read_events(http, "stuck")]
+        seen: list[str] = []
+        with (
+            httpx.Client(base_url=server.url, timeout=20) as http,
+            http.stream("GET", "/runs/stuck/events") as response,
+        ):
+            for frame in parse_sse(response.iter_lines()):
+                if frame.comment is None:
+                    seen.append(frame.envelope["type"])
+                    reading.set()  # connected, has the question, now idle
+        outcome["events"] = seen
 
     waiter = threading.Thread(target=wait_for_the_end)
     waiter.start()
@@ -142,7 +152,7 @@ def test_shutdown_answers_waiting_requests_and_ends_streams(start_server: Server
         wait_for_event(http, "stuck", "Question")
     reader = threading.Thread(target=follow)
     reader.start()
-    time.sleep(0.2)  # the reader is connected and idle
+    assert reading.wait(10)
     server.stop()
     waiter.join(10)
     reader.join(10)

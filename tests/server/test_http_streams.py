@@ -134,14 +134,19 @@ async def test_a_run_executing_elsewhere_is_followed_through_the_store(
     # comes from the store, which another process (this test) writes to.
     other = start_server(workflows={"countdown": Countdown(timeout=None)})
     async with httpx.AsyncClient(base_url=other.url, timeout=20) as client:
+        asked = asyncio.Event()
 
         async def follow() -> list[dict[str, Any]]:
+            seen: list[dict[str, Any]] = []
             async with client.stream("GET", "/runs/away/events") as response:
-                frames = aparse_sse(response.aiter_lines())
-                return [f.envelope async for f in frames if f.comment is None]
+                async for frame in aparse_sse(response.aiter_lines()):
+                    if frame.comment is None:
+                        seen.append(frame.envelope)
+                        asked.set()
+            return seen
 
         reading = asyncio.create_task(follow())
-        await asyncio.sleep(0.2)
+        await asyncio.wait_for(asked.wait(), 10)  # the reader has the question from the store
         assert not reading.done()
         elsewhere = Greeter(timeout=None, workflow_name="greeter", store=store_url)
         handler = elsewhere.resume("away")
