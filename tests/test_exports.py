@@ -102,6 +102,30 @@ def test_core_is_pure() -> None:
                     assert module.startswith("stepwork._core"), f"{path.name} imports {module}"
 
 
+# Which private packages each private package may import (docs/design.md, "Layers").
+LAYERS: dict[str, set[str]] = {
+    "_core": {"_core"},
+    "_definition": {"_core", "_definition"},
+    "_stores": {"_core", "_stores"},
+    "_drawing": {"_core", "_drawing"},
+    "_runtime": {"_core", "_definition", "_stores", "_drawing", "_runtime"},
+    "_client": {"_core", "_client"},
+    "_server": {"_core", "_definition", "_stores", "_drawing", "_runtime", "_server"},
+    "_cli": {"_core", "_definition", "_stores", "_drawing", "_runtime", "_server", "_cli"},
+}
+
+
+def test_layers_import_only_what_is_below_them() -> None:
+    packages = {p.name for p in SRC.iterdir() if p.is_dir() and p.name.startswith("_")}
+    assert packages - {"__pycache__"} == set(LAYERS)
+    for package, allowed in LAYERS.items():
+        for path in (SRC / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("stepwork."):
+                    layer = (node.module or "").split(".")[1]
+                    assert layer in allowed, f"{package}/{path.name} imports {node.module}"
+
+
 def test_modules_stay_small() -> None:
     for path in SRC.rglob("*.py"):
         relative = str(path.relative_to(SRC))
