@@ -19,16 +19,18 @@ from live_server import ServerFactory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stores.pg_server import postgres_dsn, postgres_server  # noqa: F401 (fixtures)
+from stores.pg_server import (  # noqa: F401 (fixtures)
+    BACKENDS,
+    postgres_dsn,
+    postgres_server,
+    store_url_for,
+)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty journal on each backend (overrides the conftest's SQLite-only one)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'runs.db'}"
-    dsn: str = request.getfixturevalue("postgres_dsn")
-    return dsn
+    return store_url_for(request, tmp_path)
 
 
 def test_human_in_the_loop_over_http(start_server: ServerFactory) -> None:

@@ -210,6 +210,19 @@ def postgres_dsn(postgres_server: PostgresServer) -> Iterator[str]:
         postgres_server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+BACKENDS = ["sqlite", "postgres"]
+"""Parameters for a fixture that gives a store URL on each backend, with :func:`store_url_for`."""
+
+
+def store_url_for(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+    """A URL for a fresh, empty journal on ``request.param``'s backend: a SQLite file in
+    ``tmp_path``, or a new database on the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.db'}"
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    return dsn
+
+
 def main() -> None:
     """Run a throwaway server by hand (``scripts/postgres-for-tests.sh``) until interrupted.
 

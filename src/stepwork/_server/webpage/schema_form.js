@@ -15,16 +15,8 @@
   var WHOLE = "__whole__";
   var formCount = 0;
 
-  function el(tag, props, parent) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) {
-      if (key === "text") node.textContent = props[key];
-      else if (key === "className") node.className = props[key];
-      else node.setAttribute(key, String(props[key]));
-    });
-    if (parent) parent.appendChild(node);
-    return node;
-  }
+  // el(tag, {text, className, attribute: value}, parent): the drawing page's element maker.
+  var el = window.StepworkDrawing.html;
 
   /* Appends `text` (a docstring or a description) to `node` as text nodes, with ``code``
    * (reStructuredText) and `code` (Markdown) spans as <code> elements; nothing is parsed as
