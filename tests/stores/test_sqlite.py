@@ -118,9 +118,7 @@ async def test_wal_mode_and_foreign_keys_are_on(store: SqliteStore, path: Path) 
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
-    connection = store._db
-    assert connection is not None
-    # The connection belongs to the worker thread; read its settings there.
+    # Each connection belongs to its worker thread; read its settings there.
     settings = await store._call(
         lambda db: (
             db.execute("PRAGMA foreign_keys").fetchone()[0],
@@ -129,7 +127,31 @@ async def test_wal_mode_and_foreign_keys_are_on(store: SqliteStore, path: Path) 
         )
     )
     assert settings[:2] == (1, 1)  # on, NORMAL
-    assert settings[2].startswith("stepwork-sqlite")
+    assert settings[2].startswith("stepwork-sqlite_")
+
+
+async def test_reads_have_a_read_only_connection_of_their_own(store: SqliteStore) -> None:
+    def where(db: sqlite3.Connection) -> tuple[int, str]:
+        return db.execute("PRAGMA query_only").fetchone()[0], threading.current_thread().name
+
+    query_only, thread = await store._read(where)
+    assert query_only == 1 and thread.startswith("stepwork-sqlite-read")
+    # A read issued after a write has returned sees it (WAL: committed data is visible).
+    await store.create_run("r", "w", 1.0)
+    assert (await store.get_run("r")).status == "running"
+    with pytest.raises(StoreError, match="failed: attempt to write a readonly database"):
+        await store._read(lambda db: db.execute("DELETE FROM runs"))
+
+
+async def test_an_in_memory_database_reads_through_its_one_connection() -> None:
+    store = SqliteStore(":memory:")
+    await store.open()
+    try:
+        await store.create_run("r", "w", 1.0)
+        assert (await store.get_run("r")).run_id == "r"
+        assert store._reader is None
+    finally:
+        await store.close()
 
 
 async def test_full_synchronous_is_available(path: Path) -> None:
