@@ -31,8 +31,10 @@ from stepwork._stores.codec import load_event
 from stepwork._stores.tick_codec import load_tick
 
 if TYPE_CHECKING:
+    from stepwork._core.state import RunState
     from stepwork._runtime.workflow import Workflow
     from stepwork._stores.protocol import Store
+    from stepwork._stores.type_registry import TypeRegistry
 
 __all__ = ["load_context", "resume_all", "resume_run"]
 
@@ -93,16 +95,8 @@ async def load_context(workflow: Workflow, run_id: str) -> Context[Any]:
             f"Run '{run_id}' has not finished: a context can be loaded from a finished run only "
             "(wait for it, or cancel it first)."
         )
-    registry = registry_for(workflow)
-    definition = workflow._definition()
-    records = await store.load_ticks(run_id)
-    ticks = [
-        _load(record, registry, definition.specs, run_id, seq) for seq, record in enumerate(records)
-    ]
-    state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
     context: Context[Any] = Context(workflow)
-    if state.state is not None:
-        context._restore_store(state.state, registry)
+    await _fold_journal(workflow, store, run_id, context, registry_for(workflow))
     return context
 
 
@@ -130,16 +124,9 @@ async def _resume(
             await before()
         await store.get_run(run_id)
         registry = registry_for(workflow)
-        records = await store.load_ticks(run_id)
-        definition = workflow._definition()
-        ticks = [
-            _load(record, registry, definition.specs, run_id, seq)
-            for seq, record in enumerate(records)
-        ]
+        ticks, state = await _fold_journal(workflow, store, run_id, context, registry)
         events = await store.load_events(run_id)
-        state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
-        if state.state is not None:
-            context._restore_store(state.state, registry)
+        definition = workflow._definition()
         journal = Journal(
             store,
             run_id,
@@ -172,6 +159,26 @@ async def _resume(
         if not handler.done():
             handler.set_exception(error)
             handler.exception()  # reported by awaiting the handler; no "never retrieved" noise
+
+
+async def _fold_journal(
+    workflow: Workflow, store: Store, run_id: str, context: Context[Any], registry: TypeRegistry
+) -> tuple[list[Tick], RunState]:
+    """Load run ``run_id``'s ticks, fold them from a fresh state (no step runs), and give
+    ``context`` the run's ``ctx.store`` state.
+
+    Raises:
+        JournalCorruptError: If a tick record cannot be read (names the run and the record).
+    """
+    definition = workflow._definition()
+    records = await store.load_ticks(run_id)
+    ticks = [
+        _load(record, registry, definition.specs, run_id, seq) for seq, record in enumerate(records)
+    ]
+    state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
+    if state.state is not None:
+        context._restore_store(state.state, registry)
+    return ticks, state
 
 
 def _load(record: Any, registry: Any, steps: Collection[str], run_id: str, seq: int) -> Tick:

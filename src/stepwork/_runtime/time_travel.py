@@ -106,11 +106,12 @@ async def run_history(workflow: Workflow, run_id: str) -> list[HistoryEntry]:
     """
     _, records = await _records(workflow, run_id)
     registry = registry_for(workflow)
-    reducer: Reducer = workflow._definition().reducer
+    definition = workflow._definition()
+    reducer: Reducer = definition.reducer
     state = reducer.new_state(run_id)
     entries = []
     for seq, record in enumerate(records):
-        tick = load_tick(record, registry, workflow._definition().specs)
+        tick = load_tick(record, registry, definition.specs)
         commands = reducer.reduce(state, tick)
         entries.append(
             HistoryEntry(
@@ -129,12 +130,13 @@ async def replay_run(workflow: Workflow, run_id: str) -> ReplayReport:
     store, records = await _records(workflow, run_id)
     recorded = await store.get_run(run_id)
     registry = registry_for(workflow)
-    reducer: Reducer = workflow._definition().reducer
+    definition = workflow._definition()
+    reducer: Reducer = definition.reducer
     state = reducer.new_state(run_id)
     problems: list[str] = []
     for seq, record in enumerate(records):
         try:
-            tick = load_tick(record, registry, workflow._definition().specs)
+            tick = load_tick(record, registry, definition.specs)
         except ContextSerdeError as error:
             problems.append(f"tick {seq} ({record.get('kind')}): cannot be read: {error}")
             continue
@@ -206,13 +208,14 @@ async def _copy(
     if not 1 <= at <= len(records):
         raise ValueError(f"at must be between 1 and {len(records)} (the run's ticks), got {at}.")
     registry = registry_for(workflow)
-    reducer: Reducer = workflow._definition().reducer
+    definition = workflow._definition()
+    reducer: Reducer = definition.reducer
     state: RunState = reducer.new_state(target)
     copied: list[dict[str, Any]] = []
     published: list[dict[str, Any]] = []
     for record in records[:at]:
         record = {**record, "run_id": target} if record["kind"] == "start" else record
-        tick = load_tick(record, registry, workflow._definition().specs)
+        tick = load_tick(record, registry, definition.specs)
         for command in reducer.reduce(state, tick):
             if isinstance(command, CommandPublish):
                 event = command.event

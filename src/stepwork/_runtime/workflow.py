@@ -297,7 +297,7 @@ class Workflow(DurableMethods):
         run_id = run_id or "".join(secrets.choice(_ALPHABET) for _ in range(10))
         handler = WorkflowHandler(context, run_id, self.workflow_name)
         if self._num_concurrent_runs is None:
-            self._launch(definition, context, handler, event, carried=context._carry)
+            self._launch(definition, context, handler, event)
         else:
             asyncio.get_running_loop().create_task(
                 self._queued(definition, context, handler, event)
@@ -334,10 +334,10 @@ class Workflow(DurableMethods):
         handler: WorkflowHandler,
         start_event: StartEvent | None,
         on_end: Callable[[], None] | None = None,
-        carried: bool = False,
     ) -> None:
         # A restored snapshot, or ctx.store state carried over from an earlier run, goes into
         # the run's first tick as its base, so the tick log (and the journal) is the whole run.
+        carried = context._carry
         restored = base = context._take_restored()
         if base is None and carried:
             base = definition.reducer.new_state(handler.run_id, context._store.to_json())
@@ -377,9 +377,7 @@ class Workflow(DurableMethods):
         if handler.done():
             slots.release()
             return
-        self._launch(
-            definition, context, handler, start_event, slots.release, carried=context._carry
-        )
+        self._launch(definition, context, handler, start_event, on_end=slots.release)
 
 
 def resolve_store(store: Store | str | None) -> Store | None:
