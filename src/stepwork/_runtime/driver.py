@@ -246,12 +246,21 @@ class RunDriver:
         self._reply = command.events
 
     def _journal_failed(self, error: BaseException) -> None:
-        for task in list(self._tasks.values()):
-            task.cancel()
-        self._tasks.clear()
+        self._stop_work(steps=True)
         self._finish(CommandFinish(WorkflowFailedEvent(step_name="", exception=error), error))
 
     def _finish(self, command: CommandFinish) -> None:
+        self._stop_work(steps=False)
+        self._on_finish(command.stop_event, command.error)
+
+    def _stop_work(self, *, steps: bool) -> None:
+        """Cancel timers and waits (and, if ``steps``, running steps) in memory; close the log."""
+        if steps:
+            # Popped before cancelling: a step cancelled from outside would fail the run.
+            tasks = list(self._tasks.values())
+            self._tasks.clear()
+            for task in tasks:
+                task.cancel()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -259,7 +268,30 @@ class RunDriver:
             waiter.cancel()
         self._waits.clear()
         self.log.close()
-        self._on_finish(command.stop_event, command.error)
+
+    def detach(self, reason: BaseException) -> None:
+        """Let go of the run in this process without writing anything more to its journal.
+
+        Steps, timers and waits stop in memory only; the journal keeps what was written, so the
+        run resumes from there (in another process, or after a restart). The handler stays
+        pending and the event log is closed, so readers stop. ``reason`` becomes the journal's
+        failure, so nothing staged later is written.
+        """
+        if self.journal is not None and self.journal.failure is None:
+            self.journal.failure = reason
+        self._stop_work(steps=True)
+
+    @property
+    def busy(self) -> bool:
+        """True while a step is running (not merely waiting for an event) or the journal has
+        a write in flight."""
+        if self.journal is not None and self.journal.writing:
+            return True
+        state = self.state
+        if state.done:
+            return False
+        waiting = {waiter.invocation for waiter in state.waiters.values()}
+        return any(number not in waiting for number in state.invocations)
 
     # -- in-step services -------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ class Journal:
         self._task: asyncio.Task[None] | None = None
         self.failure: BaseException | None = None
         self.on_failure: Callable[[BaseException], None] | None = None
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def record(self, tick: Tick) -> dict[str, Any]:
         """The tick's record; raises ``StateSerializationError`` (naming the field) if an event
@@ -79,6 +80,29 @@ class Journal:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._pump(state, execute, at))
 
+    @property
+    def writing(self) -> bool:
+        """True while a write is in flight or staged ticks wait for one."""
+        return self._task is not None and not self._task.done()
+
+    async def written(self, count: int) -> None:
+        """Wait until the first ``count`` ticks are written, or writing has stopped (it
+        failed, or nothing more is staged)."""
+        if self.next_seq >= count or self.failure is not None or not self.writing:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((count, waiter))
+        await waiter
+
+    def _wake(self, everyone: bool) -> None:
+        waiting, self._waiters = self._waiters, []
+        for count, waiter in waiting:
+            if everyone or self.next_seq >= count:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                self._waiters.append((count, waiter))
+
     async def drained(self) -> None:
         """Wait until everything staged so far is written and executed."""
         while self._task is not None and not self._task.done():
@@ -87,15 +111,16 @@ class Journal:
     async def _pump(
         self, state: RunState, execute: Callable[[list[Command]], None], at: float
     ) -> None:
-        if self.failure is not None:
-            return
         try:
-            await self._write(state, execute, at)
+            if self.failure is None:
+                await self._write(state, execute, at)
         except Exception as error:
             # The store is the truth: stop here; what was written can be resumed later.
             self.failure = error
             if self.on_failure is not None:
                 self.on_failure(error)
+        finally:
+            self._wake(everyone=True)  # nothing more is written by this pump
 
     async def _write(
         self, state: RunState, execute: Callable[[list[Command]], None], at: float
@@ -120,6 +145,7 @@ class Journal:
             await self.store.append(batch)
             self.next_seq += len(ticks)
             self.next_offset += len(events)
+            self._wake(everyone=False)
             execute(commands)
 
 

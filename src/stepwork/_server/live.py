@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 from stepwork._core.errors import StoreError
 from stepwork._runtime.driver import RunDriver
@@ -78,16 +77,8 @@ async def wait_written(handler: WorkflowHandler) -> None:
     """Wait until every tick the run has had so far is written to its journal (or the run
     can no longer write: it ended, or its journal failed)."""
     driver = _driver(handler)
-    journal = driver.journal if driver is not None else None
-    if driver is None or journal is None:
-        return
-    target = len(driver.ticks)
-    while journal.next_seq < target and journal.failure is None and not handler.done():
-        task = journal._task
-        if task is None or task.done():
-            return
-        # The writer may keep going while ticks keep arriving: look again now and then.
-        await asyncio.wait([task], timeout=0.05)
+    if driver is not None and driver.journal is not None:
+        await driver.journal.written(len(driver.ticks))
 
 
 def is_finished(handler: WorkflowHandler) -> bool:
@@ -104,43 +95,18 @@ def is_busy(handler: WorkflowHandler) -> bool:
     if handler.done():
         return False
     driver = _driver(handler)
-    if driver is None:
-        return True  # still being resumed from the store
-    journal = driver.journal
-    if journal is not None and journal._task is not None and not journal._task.done():
-        return True
-    state = driver.state
-    if state.done:
-        return False
-    waiting = {waiter.invocation for waiter in state.waiters.values()}
-    return any(number not in waiting for number in state.invocations)
+    return driver is None or driver.busy  # None: still being resumed from the store
 
 
 def detach(handler: WorkflowHandler) -> None:
-    """Let go of a live run without writing anything more to its journal.
-
-    Its steps and timers are cancelled in memory only; the journal keeps what was written, so
-    the run is resumed from there by the next server on the same store. The handler is left
-    pending (the run has not ended) and its event log closed, so readers stop.
-    """
+    """Let go of a live run without writing anything more to its journal (server shutdown);
+    the next server on the same store resumes it. See ``RunDriver.detach``."""
     driver = _driver(handler)
     if driver is None or handler.done():
         return
-    journal: Any = driver.journal
-    if journal is not None and journal.failure is None:
-        journal.failure = DetachedError(
+    driver.detach(
+        DetachedError(
             f"Run '{handler.run_id}' was detached at server shutdown; it resumes from its journal.",
             run_id=handler.run_id,
         )
-    # Popped before cancelling: a step cancelled from outside would otherwise fail the run.
-    tasks = list(driver._tasks.values())
-    driver._tasks.clear()
-    for task in tasks:
-        task.cancel()
-    for timer in driver._timers.values():
-        timer.cancel()
-    driver._timers.clear()
-    for waiter in driver._waits.values():
-        waiter.cancel()
-    driver._waits.clear()
-    driver.log.close()  # readers following the run in memory stop; they resume elsewhere
+    )
