@@ -7,6 +7,8 @@ from http_helpers import error_of, read_events, wait_for_event, wait_for_status
 
 from stepwork._server.schemas import HistoryOut, RunInfo, RunList, WorkflowInfo, WorkflowList
 
+JSON = {"Content-Type": "application/json"}
+
 
 def start(http: httpx.Client, name: str, **body: object) -> httpx.Response:
     return http.post(f"/workflows/{name}/runs", json=body)
@@ -84,7 +86,7 @@ def test_start_errors(http: httpx.Client) -> None:
     bad_id = start(http, "countdown", run_id="has/slash")
     assert (bad_id.status_code, error_of(bad_id)["field"]) == (422, "run_id")
     for raw in (b"{nope", b"[1, 2]", b'{"input": NaN}', b"\xff"):
-        malformed = http.post("/workflows/countdown/runs", content=raw)
+        malformed = http.post("/workflows/countdown/runs", content=raw, headers=JSON)
         assert malformed.status_code == 422, raw
         assert error_of(malformed)["code"] == "invalid"
 
@@ -144,7 +146,7 @@ def test_send_event_errors(http: httpx.Client) -> None:
     assert (wrong_step.status_code, error_of(wrong_step)["field"]) == (422, "step")
     no_step = http.post(send, json={"type": "Answer", "data": {"text": "x"}, "step": "nope"})
     assert no_step.status_code == 422
-    assert http.post(send, content=b"{").status_code == 422
+    assert http.post(send, content=b"{", headers=JSON).status_code == 422
     sent = http.post(send, json={"type": "Answer", "data": {"text": "Ada"}, "step": "greet"})
     assert (sent.status_code, sent.json()) == (202, {"status": "sent"})
     assert wait_for_status(http, "h1", "completed")["result"] == "Hello, Ada!"

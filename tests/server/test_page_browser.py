@@ -100,6 +100,8 @@ def assert_clean(page: Page, url: str, allowed: str | None = None) -> None:
         )
     ]
     assert not errors, errors
+    # The page is served with a Content-Security-Policy; nothing on it breaks that policy.
+    assert not [error for error in page.errors if "Content Security Policy" in error]
     assert all(request.startswith(url + "/") for request in page.requests), page.requests
 
 
@@ -228,6 +230,29 @@ def test_with_a_token_and_a_step_that_waits(
     assert httpx.get(f"{server.url}/runs/{run_id}", headers=headers).json()["status"] == "completed"
     # The first load, before the token was given, was refused.
     assert_clean(page, server.url, allowed=r"status of 401")
+
+
+CSP_CHECK = """
+(async () => {
+  const seen = new Promise((resolve) => document.addEventListener(
+    "securitypolicyviolation", (e) => resolve(e.violatedDirective), { once: true }));
+  const script = document.createElement("script");
+  script.textContent = "window.injected = true;";
+  document.body.appendChild(script);
+  const directive = await seen;
+  return { directive, injected: window.injected === true };
+})()
+"""
+
+
+def test_the_content_security_policy_is_enforced(server: Any, browser: Browser) -> None:
+    page = open_page(browser, server.url)
+    # The page's own inline scripts ran (it is ready) under the policy; an injected one does not.
+    blocked = page.evaluate(CSP_CHECK)
+    assert blocked == {"directive": "script-src-elem", "injected": False}
+    assert [error for error in page.errors if "Content Security Policy" in error]
+    policy = httpx.get(server.url + "/").headers["content-security-policy"]
+    assert "'unsafe-inline'" not in policy and "frame-ancestors 'none'" in policy
 
 
 STREAM_CHECK = """

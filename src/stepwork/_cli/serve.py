@@ -5,6 +5,10 @@ serves the module-level ``workflows`` mapping (name -> workflow instance or clas
 is one, else every ``Workflow`` subclass defined in the module, instantiated with defaults and
 named by class name; ``MODULE:Name`` serves that one workflow. Needs the ``server`` extra.
 
+The token comes from ``--token``, ``--token-file``, ``$STEPWORK_TOKEN`` or
+``$STEPWORK_TOKEN_FILE`` (``token_source``); an empty one is an error. Listening beyond
+loopback without a token prints a warning.
+
 Example:
     >>> import types
     >>> module = types.ModuleType("empty")
@@ -16,15 +20,19 @@ Example:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from stepwork._cli.output import Output
 from stepwork._cli.target import TargetError, _load_module, describe_exception, resolve_target
 from stepwork._cli.target import split_target as _split
+from stepwork._cli.token_source import resolve_token
+from stepwork._core.errors import ServerConfigurationError
 from stepwork._runtime.workflow import Workflow
 
 __all__ = ["serve_command", "workflows_of"]
@@ -94,8 +102,23 @@ def serve_command(
     token: Annotated[
         str | None,
         typer.Option(
-            envvar="STEPWORK_TOKEN",
-            help="Require 'Authorization: Bearer TOKEN' (also from $STEPWORK_TOKEN).",
+            help="Require 'Authorization: Bearer TOKEN' (also from $STEPWORK_TOKEN; "
+            "--token-file keeps it out of ps).",
+            show_default=False,
+        ),
+    ] = None,
+    token_file: Annotated[
+        str | None,
+        typer.Option(
+            help="Read the token from this file (also from $STEPWORK_TOKEN_FILE).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also answer this Host name (name or name:port; repeatable). Without a "
+            "token only localhost and IP addresses are answered.",
             show_default=False,
         ),
     ] = None,
@@ -108,16 +131,25 @@ def serve_command(
     out = Output()
     try:
         from stepwork._server.app import DEFAULT_STORE, create_app
-        from stepwork._server.serving import serve
+        from stepwork._server.serving import exposure_warning, serve
     except ModuleNotFoundError as error:
         out.error(
             f"stepwork serve needs the 'server' extra ({error.name} is missing): {_SERVER_HINT}"
         )
         raise typer.Exit(2) from None
     try:
+        secret = resolve_token(token, token_file, os.environ)
+    except ServerConfigurationError as error:
+        out.error(str(error))
+        raise typer.Exit(2) from None
+    try:
         served = _load(module)
         app = create_app(
-            served, store=store or DEFAULT_STORE, token=token, grace_period=grace_period
+            served,
+            store=store or DEFAULT_STORE,
+            token=secret,
+            allowed_hosts=allow_host or None,
+            grace_period=grace_period,
         )
     except TargetError as error:
         out.error(str(error))
@@ -127,4 +159,7 @@ def serve_command(
         raise typer.Exit(2) from None
     names = ", ".join(sorted(served))
     out.line(f"serving {names} (store {store or DEFAULT_STORE})")
+    warning = exposure_warning([host], secret is not None)
+    if warning is not None:
+        out.stderr.print(Text.assemble(("warning:", "bold yellow"), " ", warning))
     serve(app, host=host, port=port, log_level=log_level)

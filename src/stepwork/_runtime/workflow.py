@@ -61,6 +61,13 @@ class Workflow(DurableMethods):
         store: Journal runs here so they survive a crash: a ``Store`` or a URL such as
             ``"sqlite:///runs.db"``; see ``resume`` and ``resume_all``.
 
+    Attributes:
+        externally_sendable: Event classes stepwork reserves (start, stop and its subclasses,
+            step failures, fan-in releases) that callers outside the process, over HTTP or
+            with ``stepwork.client``, may still send into this workflow's runs, each class
+            exactly (not its subclasses). Empty by default: from outside, only the
+            workflow's own events can be sent. In-process ``send_event`` is not limited.
+
     Raises:
         WorkflowConfigurationError: If no step or several accept a ``StartEvent`` type, or no
             step or several return a ``StopEvent`` type.
@@ -68,6 +75,7 @@ class Workflow(DurableMethods):
             invalid.
     """
 
+    externally_sendable: ClassVar[tuple[type[Event], ...]] = ()
     _added_steps: ClassVar[dict[str, Callable[..., Any]]] = {}
     _cached: ClassVar[tuple[int, frozenset[str], WorkflowDefinition] | None] = None
     _version: ClassVar[int] = 0

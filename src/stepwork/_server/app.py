@@ -21,8 +21,10 @@ from starlette.middleware import Middleware
 
 from stepwork._core.errors import ServerConfigurationError
 from stepwork._runtime.workflow import Workflow
-from stepwork._server.auth import BearerAuth, BodyLimit
+from stepwork._server.auth import BearerAuth, BodyLimit, check_token
 from stepwork._server.errors import exception_handlers
+from stepwork._server.guard import BrowserGuard, check_allowed_hosts
+from stepwork._server.headers import SecurityHeaders
 from stepwork._server.routes_events import event_routes
 from stepwork._server.routes_meta import meta_routes
 from stepwork._server.routes_runs import run_routes
@@ -42,6 +44,7 @@ def create_app(
     *,
     store: Store | str = DEFAULT_STORE,
     token: str | None = None,
+    allowed_hosts: Sequence[str] | None = None,
     max_body_bytes: int = 1_000_000,
     heartbeat: float = 15.0,
     grace_period: float = 10.0,
@@ -61,7 +64,13 @@ def create_app(
         store: Where runs are journaled: a ``Store`` or a URL (``sqlite:///runs.db``,
             ``postgresql://...``, ``memory://``).
         token: When given, every request but ``GET /health`` and the page at ``GET /``
-            needs ``Authorization: Bearer <token>``.
+            needs ``Authorization: Bearer <token>``. Without one, the server answers only
+            ``Host`` names a DNS rebinding cannot produce (``localhost``, IP addresses,
+            ``allowed_hosts``) and refuses state changes from other sites' pages (a foreign
+            ``Origin``, a body that is not ``application/json``); see "Security" in
+            ``docs/http-api.md``.
+        allowed_hosts: More ``Host`` names to answer (``"box.lan"``, ``"box.lan:8000"``;
+            ``"*"`` for any). With a token, giving a list turns the ``Host`` check on.
         max_body_bytes: Larger request bodies get 413.
         heartbeat: Seconds of silence after which an SSE stream sends a ``: heartbeat``
             comment.
@@ -69,7 +78,8 @@ def create_app(
 
     Raises:
         ServerConfigurationError: If the workflows cannot be served (duplicate names, a
-            workflow with a store of its own, ...) or a number is not positive.
+            workflow with a store of its own, ...), a number is not positive, the token is
+            empty (or has whitespace around it), or an allowed host is malformed.
         StoreError: If ``store`` is a URL stepwork cannot make a store from.
     """
     if max_body_bytes < 1 or heartbeat <= 0 or grace_period < 0:
@@ -77,6 +87,8 @@ def create_app(
             "max_body_bytes and heartbeat must be positive and grace_period not negative; got "
             f"{max_body_bytes}, {heartbeat}, {grace_period}."
         )
+    check_token(token)
+    hosts = check_allowed_hosts(allowed_hosts) if allowed_hosts is not None else None
     journal = store_from_url(store) if isinstance(store, str) else store
     registry = RunRegistry(workflows, journal, grace_period)
 
@@ -91,6 +103,8 @@ def create_app(
     app = Starlette(
         routes=[*meta_routes(), *workflow_routes(), *run_routes(), *event_routes()],
         middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BrowserGuard, token_set=token is not None, allowed_hosts=hosts),
             Middleware(BearerAuth, token=token),
             Middleware(BodyLimit, max_bytes=max_body_bytes),
         ],

@@ -5,6 +5,10 @@ Auth compares the presented token with ``hmac.compare_digest`` (constant time). 
 and holds no data (a browser cannot send a bearer header when it opens a page; the page asks
 for the token and sends it with each request).
 
+A token must be something a header can carry and a person meant: :func:`check_token` refuses
+an empty one, surrounding whitespace (HTTP strips it, so it could never match) and characters
+outside printable ASCII.
+
 The body limit answers 413 before the route runs, from ``Content-Length`` when the client
 sends one, else by counting the bytes as they arrive; bodies within the limit are buffered
 and handed to the route unchanged.
@@ -17,12 +21,47 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stepwork._core.errors import ServerConfigurationError
 from stepwork._server.errors import ApiError, error_response
 
-__all__ = ["OPEN_PATHS", "BearerAuth", "BodyLimit"]
+__all__ = ["OPEN_PATHS", "BearerAuth", "BodyLimit", "check_token"]
 
 OPEN_PATHS = frozenset({"/health", "/"})
 """Paths served without a token."""
+
+
+def check_token(token: str | None) -> None:
+    """Refuse a token that would turn auth on with no real secret, or that no header carries.
+
+    Raises:
+        ServerConfigurationError: If ``token`` is empty, has surrounding whitespace, or holds
+            a character other than printable ASCII.
+
+    Example:
+        >>> check_token("s3cret")
+        >>> check_token("")
+        Traceback (most recent call last):
+        ...
+        stepwork._core.errors.ServerConfigurationError: The token is empty: ...
+    """
+    if token is None:
+        return
+    if not token.strip():
+        raise ServerConfigurationError(
+            "The token is empty: an empty token would require an empty secret. Give a real "
+            "one (token='...', stepwork serve --token-file PATH or $STEPWORK_TOKEN), or none "
+            "to serve without auth."
+        )
+    if token != token.strip():
+        raise ServerConfigurationError(
+            "The token has whitespace around it (a trailing newline from a file?); HTTP strips "
+            "it from headers, so no request could match. Strip the token."
+        )
+    if not all(" " <= char <= "~" for char in token):
+        raise ServerConfigurationError(
+            "The token holds characters other than printable ASCII, which an Authorization "
+            "header cannot carry; use letters, digits and punctuation."
+        )
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

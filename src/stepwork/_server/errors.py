@@ -1,8 +1,9 @@
 """JSON error bodies: every failure the API reports has the same shape.
 
 ``{"error": {"code": ..., "message": ..., "field": ...}}``; the code is one of
-``not_found``, ``conflict``, ``invalid``, ``unauthorized``, ``too_large``, ``unavailable`` and
-``internal``, each with one HTTP status (see ``STATUS_OF``).
+``not_found``, ``conflict``, ``invalid``, ``unauthorized``, ``forbidden``, ``too_large``,
+``unsupported_media_type``, ``unavailable`` and ``internal``, each with one HTTP status (see
+``STATUS_OF``).
 
 Example:
     >>> error = ApiError("not_found", "No workflow 'nope'.")
@@ -32,7 +33,15 @@ __all__ = [
 ]
 
 ErrorCode = Literal[
-    "not_found", "conflict", "invalid", "unauthorized", "too_large", "unavailable", "internal"
+    "not_found",
+    "conflict",
+    "invalid",
+    "unauthorized",
+    "forbidden",
+    "too_large",
+    "unsupported_media_type",
+    "unavailable",
+    "internal",
 ]
 
 STATUS_OF: dict[str, int] = {
@@ -40,7 +49,9 @@ STATUS_OF: dict[str, int] = {
     "conflict": 409,
     "invalid": 422,
     "unauthorized": 401,
+    "forbidden": 403,
     "too_large": 413,
+    "unsupported_media_type": 415,
     "unavailable": 503,
     "internal": 500,
 }

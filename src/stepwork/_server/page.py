@@ -9,23 +9,32 @@ Invariants: the assets are read once from the package (``webpage/`` and the draw
 ``page/``); no asset may contain ``</script``, ``</style`` or ``<!--`` (they are inlined
 as-is), so nothing they hold can end an element early; the embedded data goes through
 ``script_json``. The same installation always gives the same page.
+
+The page is served with a Content-Security-Policy (:func:`page_policy`) that runs only its own
+inline scripts and styles, named by their SHA-256 hashes, and lets it talk to its own origin
+only: no ``'unsafe-inline'``, no inline event handlers or style attributes, nothing fetched from
+elsewhere.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import re
 from importlib import resources
 
 from stepwork._drawing.html import script_json
 from stepwork._drawing.labels import PALETTE
 
-__all__ = ["PAGE_SCRIPTS", "page_html"]
+__all__ = ["PAGE_SCRIPTS", "page_html", "page_policy"]
 
 PAGE_SCRIPTS = ("api.js", "schema_form.js", "timeline.js", "ui.js", "run_view.js", "app.js")
 """The page's own scripts (in ``webpage/``), in the order they are inlined, after ``page.js``."""
 
 _PLACEHOLDER = re.compile(r"\{\{(style|script|data)\}\}")
+# The page's executable scripts and its styles (the JSON data block is not run, so not hashed).
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 
 
 def page_html() -> str:
@@ -43,6 +52,37 @@ def page_html() -> str:
         (True, True, False)
     """
     return _page()
+
+
+def page_policy() -> str:
+    """The Content-Security-Policy to serve :func:`page_html` with.
+
+    Example:
+        >>> policy = page_policy()
+        >>> "script-src 'self' 'sha256-" in policy, "unsafe" in policy
+        (True, False)
+    """
+    return _policy()
+
+
+@functools.cache
+def _policy() -> str:
+    hashes: dict[str, list[str]] = {"script": [], "style": []}
+    for kind, text in _INLINE.findall(_page()):
+        digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+        hashes[kind].append(f"'sha256-{digest}'")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' " + " ".join(hashes["script"]),
+            "style-src 'self' " + " ".join(hashes["style"]),
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from stepwork._core.errors import WorkflowRuntimeError
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, JsonResponse
 from stepwork._server.inbound import only_params, query_bool, query_int, read_model
+from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import SendEventRequest
 from stepwork._server.streams import StreamFormat, event_stream
@@ -86,14 +87,16 @@ async def stream_events(request: Request) -> Response:
 async def send_event(request: Request) -> Response:
     """``POST /runs/{run_id}/events``: send an event into a running run; 202 once journaled.
 
-    404 unknown run; 409 finished run; 422 unknown type, data that does not validate, or a
-    step that does not accept the event.
+    404 unknown run; 409 finished run; 422 unknown type or one stepwork reserves, data
+    that does not validate, or a step that does not accept the event.
     """
     only_params(request)
     registry = _registry(request)
     body = await read_model(request, SendEventRequest)
     record = await registry.record(request.path_params["run_id"])
     entry = registry.served_for(record)
+    if entry is not None:
+        check_sendable(entry, body.type, "type")
     event = entry.event(body.type, body.data, "") if entry is not None else None
     run = await registry.running(record)  # 409 when finished or not served here
     assert event is not None  # running() refused runs of workflows not served here

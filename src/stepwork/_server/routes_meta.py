@@ -14,7 +14,15 @@ from stepwork._server.errors import JsonResponse
 from stepwork._server.inbound import only_params
 from stepwork._server.openapi import openapi_document
 
-__all__ = ["PLACEHOLDER_PAGE", "health", "meta_routes", "openapi", "page", "page_html"]
+__all__ = [
+    "PLACEHOLDER_PAGE",
+    "PLACEHOLDER_POLICY",
+    "health",
+    "meta_routes",
+    "openapi",
+    "page",
+    "page_html",
+]
 
 PLACEHOLDER_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>stepwork</title></head>
@@ -24,14 +32,19 @@ for the API and <code>GET /workflows</code> for what it serves.</p></body></html
 """
 """Served at ``/`` when the web page is not installed."""
 
+PLACEHOLDER_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+"""The Content-Security-Policy of the placeholder page (it has no scripts or styles)."""
 
-def page_html() -> str:
-    """The web page: ``stepwork._server.page.page_html()`` when present, else a placeholder."""
+
+def page_html() -> tuple[str, str]:
+    """The web page and its Content-Security-Policy: ``stepwork._server.page``'s when present,
+    else the placeholder's."""
     if importlib.util.find_spec("stepwork._server.page") is None:
-        return PLACEHOLDER_PAGE
+        return PLACEHOLDER_PAGE, PLACEHOLDER_POLICY
     module: Any = importlib.import_module("stepwork._server.page")
     html: str = module.page_html()
-    return html
+    policy: str = module.page_policy()
+    return html, policy
 
 
 async def health(request: Request) -> Response:
@@ -55,12 +68,13 @@ async def openapi(request: Request) -> Response:
 
 
 async def page(request: Request) -> Response:
-    """``GET /``: the web page."""
+    """``GET /``: the web page, with its Content-Security-Policy."""
     state = request.app.state
-    html = getattr(state, "page", None)
-    if html is None:
-        html = state.page = page_html()
-    return HTMLResponse(html)
+    found = getattr(state, "page", None)
+    if found is None:
+        found = state.page = page_html()
+    html, policy = found
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy})
 
 
 def meta_routes() -> list[Route]:

@@ -10,6 +10,7 @@ from stepwork._core.errors import JournalConflictError, RunNotFoundError, Workfl
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, JsonResponse
 from stepwork._server.inbound import only_params, query_float, query_int, read_model
+from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import ForkRequest
 from stepwork._server.served import ServedWorkflow
@@ -134,6 +135,8 @@ async def fork_run(request: Request) -> Response:
         raise ApiError(
             "invalid", f"at must be between 1 and {record.ticks} (the run's ticks).", "at"
         )
+    for index, item in enumerate(body.events or ()):
+        check_sendable(entry, item.type, f"events.{index}.type")
     events = [
         entry.event(item.type, item.data, f"events.{index}")
         for index, item in enumerate(body.events or ())

@@ -4,14 +4,21 @@ Plain uvicorn waits for open connections to finish before the app's shutdown run
 event stream of a waiting run never finishes by itself. :class:`GracefulServer` therefore
 stops listening, then lets the app drain first (running steps get their grace period, streams
 end, runs are let go of, resumable), and only then runs uvicorn's own shutdown.
+
+:func:`serve` logs the ``stepwork`` loggers through uvicorn's handler, so the server's own
+warnings and errors show up like uvicorn's, and warns when a server without a token listens
+beyond loopback (anyone who reaches it can start, answer and cancel runs).
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import socket
 from typing import Any
 
 from stepwork._server import SERVER_EXTRA_HINT
+from stepwork._server.guard import is_loopback
 from stepwork._server.runs import RunRegistry
 
 try:
@@ -23,7 +30,9 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         name="uvicorn",
     ) from error
 
-__all__ = ["GracefulServer", "serve"]
+__all__ = ["GracefulServer", "exposure_warning", "serve"]
+
+_log = logging.getLogger("stepwork.server")
 
 
 class GracefulServer(uvicorn.Server):
@@ -46,6 +55,31 @@ class GracefulServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+def exposure_warning(hosts: list[str], token_required: bool) -> str | None:
+    """The warning for a server listening on ``hosts``, or ``None`` if there is nothing to say.
+
+    Example:
+        >>> exposure_warning(["127.0.0.1"], False) is None, exposure_warning(["::"], True)
+        (True, None)
+        >>> exposure_warning(["0.0.0.0"], False)
+        'Listening on 0.0.0.0 without a token: anyone who can reach this address can ...'
+    """
+    exposed = [host for host in hosts if not is_loopback(host)]
+    if token_required or not exposed:
+        return None
+    return (
+        f"Listening on {', '.join(exposed)} without a token: anyone who can reach this address "
+        "can start, answer and cancel runs. Give a token (stepwork serve --token-file PATH, "
+        "create_app(token=...)) or listen on 127.0.0.1."
+    )
+
+
+def _log_config() -> dict[str, Any]:
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["stepwork"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def serve(
     app: Any,
     *,
@@ -57,6 +91,8 @@ def serve(
     """Serve ``app`` (from ``create_app``) until interrupted (Ctrl-C or SIGTERM), then shut
     down gracefully. Blocks.
 
+    Logs a warning when ``app`` needs no token and ``host`` (or a socket) is not loopback.
+
     Args:
         app: The Starlette app.
         host: The interface to listen on.
@@ -65,6 +101,16 @@ def serve(
         sockets: Already bound sockets to serve on instead of ``host``/``port``.
     """
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=5
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=_log_config(),
+        lifespan="on",
+        timeout_graceful_shutdown=5,
     )
+    hosts = [str(s.getsockname()[0]) for s in sockets] if sockets else [host]
+    warning = exposure_warning(hosts, bool(getattr(app.state, "token_required", False)))
+    if warning is not None:
+        _log.warning(warning)
     GracefulServer(config, app.state.registry).run(sockets=sockets)
