@@ -6,10 +6,10 @@ Serve them (needs ``pip install 'stepwork[server]'``):
 
 then open http://127.0.0.1:8000/ or talk to the API with curl (see docs/http-api.md):
 
-    curl -s -X POST localhost:8000/workflows/greeter/runs -d '{"run_id": "r1"}'
+    curl -s -X POST localhost:8000/workflows/greeter/runs --json '{"run_id": "r1"}'
     curl -sN localhost:8000/runs/r1/events            # ... event: Question ...
     curl -s -X POST localhost:8000/runs/r1/events \\
-         -d '{"type": "Answer", "data": {"text": "Ada"}}'
+         --json '{"type": "Answer", "data": {"text": "Ada"}}'
     curl -s localhost:8000/runs/r1                    # "status":"completed","result":"Hello, Ada!"
 
 Run as a script, it starts a server on a free port, plays the person over HTTP and stops.

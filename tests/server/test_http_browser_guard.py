@@ -165,3 +165,17 @@ def test_refusals_before_the_routes_carry_security_headers(start_server: ServerF
             assert answer.status_code in (401, 413)
             assert answer.headers["x-content-type-options"] == "nosniff"
             assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_the_document_lists_the_guards_answers(
+    http: httpx.Client, start_server: ServerFactory
+) -> None:
+    paths = http.get("/openapi.json").json()["paths"]
+    assert {"403", "415"} <= set(paths["/workflows/{name}/runs"]["post"]["responses"])
+    assert {"403", "415"} <= set(paths["/runs/{run_id}/cancel"]["post"]["responses"])
+    assert "403" in paths["/runs"]["get"]["responses"]
+    assert "415" not in paths["/runs"]["get"]["responses"]
+    guarded = start_server(token=TOKEN)
+    document = httpx.get(f"{guarded.url}/openapi.json", headers=GOOD).json()
+    start = document["paths"]["/workflows/{name}/runs"]["post"]["responses"]
+    assert "403" not in start and "415" not in start and "401" in start

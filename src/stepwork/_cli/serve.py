@@ -120,6 +120,7 @@ def serve_command(
             help="Also answer this Host name (name or name:port; repeatable). Without a "
             "token only localhost and IP addresses are answered.",
             show_default=False,
+            metavar="<str>",
         ),
     ] = None,
     grace_period: Annotated[

@@ -31,8 +31,6 @@ TOKEN_ENV = "STEPWORK_TOKEN"
 TOKEN_FILE_ENV = "STEPWORK_TOKEN_FILE"
 """The environment variable naming a file that holds the token."""
 
-_HOW = "give a real token, or leave it out to serve without one (on loopback only)"
-
 
 def _from_file(path: str, source: str) -> str:
     try:
@@ -44,7 +42,9 @@ def _from_file(path: str, source: str) -> str:
         ) from None
     token = text.removesuffix("\n").removesuffix("\r")
     if not token.strip():
-        raise ServerConfigurationError(f"the token file {path!r} ({source}) is empty: {_HOW}")
+        raise ServerConfigurationError(
+            f"the token file {path!r} ({source}) is empty: write the token into it"
+        )
     return token
 
 
@@ -66,7 +66,9 @@ def resolve_token(
         raise ServerConfigurationError("give --token or --token-file, not both")
     if flag is not None:
         if not flag.strip():
-            raise ServerConfigurationError(f"--token is empty: {_HOW}")
+            raise ServerConfigurationError(
+                "--token is empty: give a real token, or leave --token out to serve without one"
+            )
         return flag
     if file_flag is not None:
         return _from_file(file_flag, "--token-file")
@@ -75,7 +77,9 @@ def resolve_token(
         raise ServerConfigurationError(f"set ${TOKEN_ENV} or ${TOKEN_FILE_ENV}, not both")
     if value is not None:
         if not value.strip():
-            raise ServerConfigurationError(f"{TOKEN_ENV} is empty: {_HOW} (unset it)")
+            raise ServerConfigurationError(
+                f"{TOKEN_ENV} is empty: set it to a real token, or unset it to serve without one"
+            )
         return value
     if path is not None:
         return _from_file(path, f"${TOKEN_FILE_ENV}")

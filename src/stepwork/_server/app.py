@@ -114,6 +114,7 @@ def create_app(
     app.state.registry = registry
     app.state.heartbeat = heartbeat
     app.state.token_required = token is not None
+    app.state.host_check = token is None or hosts is not None
     return app
 
 

@@ -21,10 +21,15 @@ __all__ = ["OPERATIONS", "Operation", "openapi_document"]
 _REF = "#/components/schemas/{model}"
 _ERRORS = {
     401: "Missing or wrong bearer token (with `WWW-Authenticate: Bearer`).",
+    403: "Refused before the route: the `Host` is not one the server answers (a DNS "
+    "rebinding guard; `field` is `Host`), or, on a server without a token, a state change "
+    "from a foreign `Origin` (`field` is `Origin`).",
     404: "No such workflow or run.",
     409: "Conflict with the run's state (taken id, finished run).",
     413: "The request body is over the server's limit (`max_body_bytes`, 1 MB by default), "
     "whatever the method.",
+    415: "On a server without a token, a state change whose body is not `application/json` "
+    "(`field` is `Content-Type`): web pages of other sites could send it.",
     422: "The request does not validate; `field` names the culprit.",
     500: "An unexpected failure (code `internal`); the server logged it.",
     503: "The server is shutting down; retry against the next one.",
@@ -197,14 +202,17 @@ OPERATIONS: tuple[Operation, ...] = (
         (202, s.Sent, "The event is journaled and delivered to the run."),
         "`type` is the class name of one of the workflow's events; `data` is validated by it "
         "(422 names `data.<field>`); with `step`, only that step gets the event, and it must "
-        "accept it. " + _RESUMED + " 409 once the run has finished (or when its workflow is "
-        "not served here).",
+        "accept it. Events stepwork reserves (`StartEvent`, `StopEvent` and its subclasses, "
+        "`StepFailedEvent`, `CollectionReleaseEvent`) are refused unless the workflow lists "
+        "the class in `externally_sendable`. " + _RESUMED + " 409 once the run has finished "
+        "(or when its workflow is not served here).",
         (404, 409, 422, 503), s.SendEventRequest, (_RUN,),
         error_text={
             404: _NO_RUN,
             409: "The run has finished, or its workflow is not served here.",
-            422: "The body does not validate, `type` is not an event of the workflow, `data` "
-            "does not validate (`field` is `data.<field>`) or `step` does not accept the event.",
+            422: "The body does not validate, `type` is not an event of the workflow or is one "
+            "stepwork reserves (`field` is `type`), `data` does not validate (`field` is "
+            "`data.<field>`) or `step` does not accept the event.",
         },
     ),
     Operation(
@@ -236,9 +244,9 @@ OPERATIONS: tuple[Operation, ...] = (
         error_text={
             404: _NOT_SERVED_404,
             409: "`run_id` is taken.",
-            422: "The body does not validate, `at` is past the run's ticks, an event does not "
-            "validate (`field` is `events.<i>.type` or `events.<i>.data.<field>`) or the fork "
-            "could not start.",
+            422: "The body does not validate, `at` is past the run's ticks, an event is "
+            "unknown, reserved (as for sending) or does not validate (`field` is "
+            "`events.<i>.type` or `events.<i>.data.<field>`) or the fork could not start.",
         },
     ),
     Operation(
@@ -268,7 +276,13 @@ def _takes_input(op: Operation) -> bool:
     return op.body is not None or any(p["in"] != "path" for p in op.parameters)
 
 
-def _operation(op: Operation, token_required: bool) -> dict[str, Any]:
+def _guard_errors(op: Operation, token_required: bool, host_check: bool) -> set[int]:
+    changes = op.method in ("post", "put", "patch", "delete")
+    site = not token_required and changes
+    return {*((403,) if host_check or site else ()), *((415,) if site else ())}
+
+
+def _operation(op: Operation, token_required: bool, host_check: bool) -> dict[str, Any]:
     status, model, text = op.ok
     content = _json(model) if model is not None else op.media
     responses: dict[str, Any] = {str(status): {"description": text, "content": content}}
@@ -276,6 +290,7 @@ def _operation(op: Operation, token_required: bool) -> dict[str, Any]:
         responses[str(other)] = {"description": other_text, "content": copy.deepcopy(content)}
     secured = op.secured and token_required
     common = {413, 500, *((401,) if secured else ()), *((422,) if op.checks_query else ())}
+    common |= _guard_errors(op, token_required, host_check)
     for code in sorted({*op.errors, *common}):
         generic = _UNKNOWN_PARAMETER if code == 422 and not _takes_input(op) else _ERRORS[code]
         response = {"description": op.error_text.get(code, generic), "content": _json(s.ErrorBody)}
@@ -300,7 +315,11 @@ _DESCRIPTION = (
     "Serve stepwork workflows: start runs, stream their events, answer them, cancel, list, "
     "inspect and fork them. Every error answer is an `ErrorBody`. Every operation may answer "
     "413 (a request body over the server's limit, whatever the method) and 500 (`internal`, an "
-    "unexpected failure, which the server logs). A path called with a method it does not list "
+    "unexpected failure, which the server logs). A server without a token answers 403 to a "
+    "`Host` other than localhost, an IP address or a name it was told (a DNS rebinding guard), "
+    "and refuses state changes from a foreign `Origin` (403) or with a body that is not "
+    "`application/json` (415); a server with a token checks `Host` only when given names to "
+    "allow. A path called with a method it does not list "
     "answers 405 with an `Allow` header naming the methods it takes (code `not_found`; "
     "`components.responses.MethodNotAllowed`), and an unknown path answers 404."
 )
@@ -317,14 +336,19 @@ _METHOD_NOT_ALLOWED = {
 }
 
 
-def openapi_document(version: str, *, token_required: bool = True) -> dict[str, Any]:
+def openapi_document(
+    version: str, *, token_required: bool = True, host_check: bool | None = None
+) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API.
 
     Args:
         version: stepwork's version.
         token_required: Whether the server was given a token (operations then list the
-            bearer security requirement and 401).
+            bearer security requirement and 401; without one, state changes list 403 and 415).
+        host_check: Whether the server checks ``Host`` (every operation then lists 403);
+            by default, when it has no token.
     """
+    checks_host = not token_required if host_check is None else host_check
     models = {m for op in OPERATIONS for m in (op.ok[1], op.body) if m is not None}
     models |= {s.ErrorBody, s.EventEnvelope}  # envelopes are what the streams carry
     pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = [
@@ -335,7 +359,7 @@ def openapi_document(version: str, *, token_required: bool = True) -> dict[str, 
     )
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method] = _operation(op, token_required)
+        paths.setdefault(op.path, {})[op.method] = _operation(op, token_required, checks_host)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -62,7 +62,7 @@ async def openapi(request: Request) -> Response:
         from stepwork import __version__
 
         document = state.openapi = openapi_document(
-            __version__, token_required=state.token_required
+            __version__, token_required=state.token_required, host_check=state.host_check
         )
     return JsonResponse(document)
 

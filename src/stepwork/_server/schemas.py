@@ -208,16 +208,25 @@ class ErrorDetail(BaseModel):
     """What went wrong."""
 
     code: Literal[
-        "not_found", "conflict", "invalid", "unauthorized", "too_large", "unavailable", "internal"
+        "not_found",
+        "conflict",
+        "invalid",
+        "unauthorized",
+        "forbidden",
+        "too_large",
+        "unsupported_media_type",
+        "unavailable",
+        "internal",
     ] = Field(
         description="Machine-readable kind of error, one per HTTP status: `not_found` 404 (and "
-        "405), `conflict` 409, `invalid` 422, `unauthorized` 401, `too_large` 413, "
-        "`unavailable` 503, `internal` 500."
+        "405), `conflict` 409, `invalid` 422, `unauthorized` 401, `forbidden` 403, `too_large` "
+        "413, `unsupported_media_type` 415, `unavailable` 503, `internal` 500."
     )
     message: str = Field(description="What went wrong, for people.")
     field: str | None = Field(
         description="The request field at fault, dotted (`input.count`, `events.0.data.text`, "
-        "`run_id`, a query parameter, `Last-Event-ID`), if one is."
+        "`run_id`, a query parameter, or a header: `Last-Event-ID`, `Host`, `Origin`, "
+        "`Content-Type`), if one is."
     )
 
 
