@@ -44,6 +44,7 @@ __all__ = ["BrowserGuard", "check_allowed_hosts", "host_allowed", "is_loopback",
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 _JSON = "application/json"
+_HOST_CACHE_SIZE = 256
 
 
 def _split_host(value: str) -> tuple[str, str | None]:
@@ -154,11 +155,22 @@ class BrowserGuard:
         self.allowed = tuple(allowed_hosts or ())
         self.check_host = not token_set or allowed_hosts is not None
         self.check_site = not token_set
+        # Decisions by Host value: clients send the same few, and parsing one costs more than
+        # the rest of the checks. Bounded, since the values come from clients.
+        self._hosts: dict[str, bool] = {}
+
+    def _host_allowed(self, host: str) -> bool:
+        known = self._hosts.get(host)
+        if known is None:
+            known = host_allowed(host, self.allowed)
+            if len(self._hosts) < _HOST_CACHE_SIZE:
+                self._hosts[host] = known
+        return known
 
     def refusal(self, scope: Scope) -> ApiError | None:
         """Why the request is refused, or ``None`` to serve it."""
         host = _header(scope, b"host")
-        if self.check_host and host is not None and not host_allowed(host, self.allowed):
+        if self.check_host and host is not None and not self._host_allowed(host):
             return ApiError(
                 "forbidden",
                 f"Host {host!r} is not served: without a token this server answers only "
