@@ -21,6 +21,8 @@ from starlette.middleware import Middleware
 
 from stepwork._core.errors import ServerConfigurationError
 from stepwork._runtime.workflow import Workflow
+from stepwork._server.anchor_events import anchor_event_routes
+from stepwork._server.anchor_routes import anchor_routes
 from stepwork._server.auth import BearerAuth, BodyLimit
 from stepwork._server.errors import exception_handlers
 from stepwork._server.routes_events import event_routes
@@ -89,7 +91,14 @@ def create_app(
             await registry.close()
 
     app = Starlette(
-        routes=[*meta_routes(), *workflow_routes(), *run_routes(), *event_routes()],
+        routes=[
+            *meta_routes(),
+            *workflow_routes(),
+            *run_routes(),
+            *event_routes(),
+            *anchor_routes(),  # LlamaIndex Workflows' server routes, for its clients
+            *anchor_event_routes(),
+        ],
         middleware=[
             Middleware(BearerAuth, token=token),
             Middleware(BodyLimit, max_bytes=max_body_bytes),
