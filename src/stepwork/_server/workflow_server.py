@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -230,7 +231,12 @@ class WorkflowServer:
             await self.stop()
 
     async def serve(
-        self, host: str = "localhost", port: int = 80, uvicorn_config: dict[str, Any] | None = None
+        self,
+        host: str = "localhost",
+        port: int = 80,
+        uvicorn_config: dict[str, Any] | None = None,
+        *,
+        sockets: list[socket.socket] | None = None,
     ) -> None:
         """Serve over HTTP with uvicorn until :meth:`stop` or a signal, then shut down
         gracefully (as ``stepwork serve`` does).
@@ -239,6 +245,7 @@ class WorkflowServer:
             host: The interface to listen on.
             port: The TCP port.
             uvicorn_config: Further keyword arguments for ``uvicorn.Config``.
+            sockets: stepwork's own: already bound sockets to serve on instead.
         """
         import uvicorn
 
@@ -248,7 +255,7 @@ class WorkflowServer:
         self._uvicorn = GracefulServer(config, registry_of(self.app))
         self._served = asyncio.Event()
         try:
-            await self._uvicorn.serve()
+            await self._uvicorn.serve(sockets=sockets)
         finally:
             self._served.set()
             self._uvicorn = None
