@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import types
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
+from stepwork._cli.serve import workflows_of
 from stepwork.errors import ServerConfigurationError
 from stepwork.server import WorkflowServer
 
@@ -171,3 +173,11 @@ async def test_a_run_waiting_for_a_person_resumes_on_the_next_server(tmp_path: P
         await client.send_event(handler_id, Answer(text="again"))
         done = await client.wait_for_handler(handler_id, timeout=10, poll_interval=0.02)
         assert done.result is not None and done.result.value == {"result": "Hello, again!"}
+
+
+def test_stepwork_serve_serves_the_workflows_of_a_ported_servers_module() -> None:
+    module = types.ModuleType("ported_app")
+    double = Double()
+    module.server = server = WorkflowServer()  # type: ignore[attr-defined]
+    server.add_workflow("twice", double)
+    assert workflows_of(module) == {"twice": double}
