@@ -8,6 +8,7 @@ runs started through them are stepwork runs (journaled, listed at ``/runs``).
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -241,3 +242,40 @@ async def test_a_server_with_a_token_takes_the_anchors_client_with_its_header(
         assert (await WorkflowClient(httpx_client=http).is_healthy()).status == "healthy"
         with pytest.raises(httpx.HTTPStatusError):
             await WorkflowClient(httpx_client=http).list_workflows()
+
+
+async def test_stream_framing_ndjson_and_resuming_from_last_event_id(
+    anchor: tuple[WorkflowClient, Connected], server: LiveServer
+) -> None:
+    client, _ = anchor
+    done = await client.run_workflow("countdown", start_event={"count": 2, "delay": 0})
+    path = f"/events/{done.handler_id}"
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        sse = await http.get(path, params={"after_sequence": -1})
+        assert sse.headers["content-type"].startswith("text/event-stream")
+        frames = [f for f in sse.text.split("\n\n") if f]
+        ids = [int(f.split("\n")[0].removeprefix("id: ")) for f in frames]
+        assert all(f.split("\n")[1].startswith("data: {") for f in frames)
+        assert len(ids) == 3 and ids == sorted(ids)
+
+        resumed = await http.get(
+            path, params={"after_sequence": -1}, headers={"Last-Event-ID": str(ids[0])}
+        )
+        assert [f.split("\n")[0] for f in resumed.text.split("\n\n") if f] == [
+            f"id: {i}" for i in ids[1:]
+        ]
+
+        lines = await http.get(
+            path,
+            params={"after_sequence": ids[0], "sse": "false", "include_qualified_name": "false"},
+        )
+        assert lines.headers["content-type"].startswith("application/x-ndjson")
+        assert [json.loads(line) for line in lines.text.splitlines()] == [
+            {"value": {"left": 1}, "qualified_name": None, "type": "Progress", "types": None},
+            {
+                "value": {"result": "counted 2"},
+                "qualified_name": None,
+                "type": "StopEvent",
+                "types": None,
+            },
+        ]
