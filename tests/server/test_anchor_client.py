@@ -223,6 +223,7 @@ async def test_bad_run_requests_get_the_anchors_statuses(
     with pytest.raises(httpx.HTTPStatusError) as taken:
         await client.run_workflow("tally", handler_id="mine-1")
     assert taken.value.response.status_code == 409
+    assert '"continue_from": "mine-1"' in taken.value.response.json()["detail"]
     async with httpx.AsyncClient(base_url=server.url) as http:
         stream = await http.get("/events/mine-1", params={"after_sequence": "soon"})
         assert stream.status_code == 400

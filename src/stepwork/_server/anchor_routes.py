@@ -111,7 +111,7 @@ async def _start(request: Request, *, wait: bool) -> str:
         )
     handler_id = body.get("handler_id")
     if handler_id is not None and (
-        not isinstance(handler_id, str) or not re.match(RUN_ID_PATTERN, handler_id)
+        not isinstance(handler_id, str) or not re.fullmatch(RUN_ID_PATTERN, handler_id)
     ):
         raise ApiError("invalid", f"handler_id must match {RUN_ID_PATTERN}.", "handler_id")
     try:
@@ -122,7 +122,7 @@ async def _start(request: Request, *, wait: bool) -> str:
         raise ApiError("invalid", f"start_event: {error}", "start_event") from None
     runs.check_accepting()
     if handler_id is not None:
-        await runs.ensure_absent(handler_id)  # the anchor continues a finished handler
+        await _absent(runs, handler_id, entry.name)
     try:
         handler = entry.workflow.run(start_event=start_event, run_id=handler_id)
     except StartEventError as error:
@@ -131,6 +131,19 @@ async def _start(request: Request, *, wait: bool) -> str:
     if wait:
         await runs.until_done(run.handler)
     return run.handler.run_id
+
+
+async def _absent(runs: RunRegistry, handler_id: str, name: str) -> None:
+    try:
+        await runs.ensure_absent(handler_id)
+    except ApiError as error:
+        raise ApiError(
+            "conflict",
+            f"{error.message} stepwork does not reuse a run id, so a finished handler is not "
+            f"continued under its id: start a new run of its final state with "
+            f'{{"continue_from": "{handler_id}"}} on POST /workflows/{name}/runs.',
+            "handler_id",
+        ) from None
 
 
 async def run_workflow(request: Request) -> Response:
