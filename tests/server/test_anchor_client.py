@@ -68,8 +68,9 @@ async def test_run_and_wait_returns_the_result_and_is_a_stepwork_run(
     assert done.run_id == done.handler_id and done.completed_at is not None
     async with httpx.AsyncClient(base_url=server.url) as http:
         run = (await http.get(f"/runs/{done.handler_id}")).json()
+        legacy = (await http.get(f"/results/{done.handler_id}")).json()
     assert (run["workflow"], run["status"]) == ("countdown", "completed")
-    assert run["result"] == "counted 2"
+    assert run["result"] == legacy["result"] == "counted 2"
 
     with pytest.raises(httpx.HTTPStatusError) as failed:
         await client.run_workflow("fails")

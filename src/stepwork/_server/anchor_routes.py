@@ -207,6 +207,18 @@ async def get_handler(request: Request) -> Response:
     return JsonResponse(data, status_code=status)
 
 
+async def get_result(request: Request) -> Response:
+    """``GET /results/{handler_id}`` (the anchor's older route): as ``/handlers/{id}``, with
+    ``result`` the bare value (a plain ``StopEvent``'s ``result``, else the event's fields)."""
+    data = _data(request, await handler_record(request))
+    envelope = data["result"]
+    if envelope is not None:
+        value = envelope["value"]
+        data["result"] = value.get("result") if envelope["type"] == "StopEvent" else value
+    status = {"completed": 200, "running": 202}.get(data["status"], 500)
+    return JsonResponse(data, status_code=status)
+
+
 async def cancel_handler(request: Request) -> Response:
     """``POST /handlers/{handler_id}/cancel``: cancel a running run (``{"status":
     "cancelled"}``), or with ``purge=true`` also delete it from the store (``"deleted"``)."""
@@ -237,7 +249,7 @@ def anchor_routes() -> list[Route]:
         ("/workflows/{name}/events", workflow_events, "GET"),
         ("/handlers", list_handlers, "GET"),
         ("/handlers/{handler_id}", get_handler, "GET"),
-        ("/results/{handler_id}", get_handler, "GET"),
+        ("/results/{handler_id}", get_result, "GET"),
         ("/handlers/{handler_id}/cancel", cancel_handler, "POST"),
     ]
     return [Route(path, anchor_endpoint(fn), methods=[method]) for path, fn, method in table]
