@@ -11,16 +11,20 @@ Example:
     >>> serve(app, port=8000)                                          # doctest: +SKIP
 
 The routes are described in ``docs/http-api.md`` and served as OpenAPI at ``/openapi.json``.
+``WorkflowServer`` is LlamaIndex Workflows' server API (``add_workflow``, ``serve``, ``start``,
+``stop``) on the same app; its routes are served too (``docs/porting.md``).
 """
 
 from stepwork._core.errors import ServerConfigurationError
 from stepwork._server.app import DEFAULT_STORE, create_app, registry_of
 from stepwork._server.serving import GracefulServer, serve
+from stepwork._server.workflow_server import WorkflowServer
 
 __all__ = [
     "DEFAULT_STORE",
     "GracefulServer",
     "ServerConfigurationError",
+    "WorkflowServer",
     "create_app",
     "registry_of",
     "serve",

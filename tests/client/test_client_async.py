@@ -33,7 +33,7 @@ def assert_increasing(events: list[EventEnvelope]) -> None:
 
 async def test_a_person_answers_through_the_client(server: Any) -> None:
     async with AsyncClient(server.url) as client:
-        assert await client.health() == {"status": "ok"}
+        assert await client.health() == {"status": "healthy"}
         (workflow,) = await client.list_workflows()
         assert workflow.name == "interview"
         assert workflow.start_schema["properties"]["title"]["type"] == "string"

@@ -58,7 +58,7 @@ async def test_errors_map_to_the_error_tree(server: Any) -> None:
 async def test_tokens_and_body_limits(serve: Any) -> None:
     server = serve(token="s3cret", max_body_bytes=2_000)
     async with AsyncClient(server.url) as anonymous:
-        assert await anonymous.health() == {"status": "ok"}
+        assert await anonymous.health() == {"status": "healthy"}
         with pytest.raises(UnauthorizedError) as caught:
             await anonymous.list_runs()
         assert caught.value.status == 401

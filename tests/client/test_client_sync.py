@@ -22,7 +22,7 @@ INTRO = {"title": "Ms"}
 
 def test_a_person_answers_through_the_sync_client(server: Any) -> None:
     with Client(server.url) as client:
-        assert client.health() == {"status": "ok"}
+        assert client.health() == {"status": "healthy"}
         assert [w.name for w in client.list_workflows()] == ["interview"]
         run_id = client.start("interview", INTRO).run_id
         seen: list[EventEnvelope] = []

@@ -15,7 +15,7 @@ def start(http: httpx.Client, name: str, **body: object) -> httpx.Response:
 
 
 def test_health_and_page(http: httpx.Client) -> None:
-    assert http.get("/health").json() == {"status": "ok"}
+    assert http.get("/health").json() == {"status": "healthy"}
     page = http.get("/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
@@ -25,8 +25,9 @@ def test_health_and_page(http: httpx.Client) -> None:
 def test_workflows_are_listed_with_schema_and_graph(http: httpx.Client) -> None:
     body = http.get("/workflows").json()
     WorkflowList.model_validate(body)
-    names = [w["name"] for w in body["workflows"]]
+    names = [w["name"] for w in body["details"]]
     assert names == ["greeter", "survey", "countdown", "fails", "tally"]
+    assert body["workflows"] == names  # the names alone, as LlamaIndex Workflows' clients read
     countdown = http.get("/workflows/countdown").json()
     WorkflowInfo.model_validate(countdown)
     assert countdown["start_schema"]["properties"]["count"]["default"] == 3

@@ -58,7 +58,7 @@ def test_the_right_token_opens_the_api(guarded: httpx.Client) -> None:
 
 
 def test_health_and_the_page_need_no_token(guarded: httpx.Client) -> None:
-    assert guarded.get("/health").json() == {"status": "ok"}
+    assert guarded.get("/health").json() == {"status": "healthy"}
     assert guarded.get("/").status_code == 200
 
 

@@ -119,7 +119,7 @@ def test_the_page_is_one_self_contained_document() -> None:
 def test_a_person_starts_a_run_answers_it_and_sees_the_result(
     server: Any, browser: Browser, tmp_path: Path
 ) -> None:
-    listed = httpx.get(server.url + "/workflows").json()["workflows"]
+    listed = httpx.get(server.url + "/workflows").json()["details"]
     page = open_page(browser, server.url)
     names = page.evaluate(
         "[...document.querySelectorAll('#workflow-list .item-name')].map((e) => e.textContent)"

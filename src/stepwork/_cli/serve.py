@@ -2,8 +2,10 @@
 
 MODULE is a dotted module name or a path to a ``.py`` file, as for the other commands. It
 serves the module-level ``workflows`` mapping (name -> workflow instance or class) when there
-is one, else every ``Workflow`` subclass defined in the module, instantiated with defaults and
-named by class name; ``MODULE:Name`` serves that one workflow. Needs the ``server`` extra.
+is one, else the workflows added to a module-level ``WorkflowServer`` (a program ported from
+LlamaIndex Workflows' server), else every ``Workflow`` subclass defined in the module,
+instantiated with defaults and named by class name; ``MODULE:Name`` serves that one workflow.
+Needs the ``server`` extra.
 
 The token comes from ``--token``, ``--token-file``, ``$STEPWORK_TOKEN`` or
 ``$STEPWORK_TOKEN_FILE`` (``token_source``); an empty one is an error. Listening beyond
@@ -52,6 +54,15 @@ def _instance(name: str, value: Any) -> Workflow:
     raise TargetError(f"workflows[{name!r}] is {type(value).__name__}, not a workflow")
 
 
+def _workflow_server(module: ModuleType) -> Any:
+    """The first ``stepwork.server.WorkflowServer`` instance at the top level of ``module``."""
+    try:
+        from stepwork._server.workflow_server import WorkflowServer
+    except ModuleNotFoundError:  # no server extra: the module cannot have built one
+        return None
+    return next((v for v in vars(module).values() if isinstance(v, WorkflowServer)), None)
+
+
 def workflows_of(module: ModuleType) -> dict[str, Workflow]:
     """The workflows ``module`` asks to be served, by name.
 
@@ -66,6 +77,9 @@ def workflows_of(module: ModuleType) -> dict[str, Workflow]:
                 "name -> workflow"
             )
         return {str(name): _instance(str(name), value) for name, value in declared.items()}
+    server = _workflow_server(module)
+    if server is not None:
+        return dict(server.get_workflows())
     classes = {
         name: value
         for name, value in vars(module).items()

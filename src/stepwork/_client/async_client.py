@@ -90,7 +90,8 @@ class AsyncClient:
         return call.finish(response.status_code, response.content)
 
     async def health(self) -> dict[str, Any]:
-        """The server's health, ``{"status": "ok"}``; needs no token.
+        """The server's health, ``{"status": "healthy"}`` (``"ok"`` from older servers);
+        needs no token.
 
         Raises:
             StepworkClientError: As the class describes.

@@ -141,8 +141,12 @@ def health() -> Call[dict[str, Any]]:
 
 def list_workflows() -> Call[list[WorkflowInfo]]:
     """``GET /workflows``."""
+    # "details" holds the descriptions; "workflows" holds only names (the shape LlamaIndex
+    # Workflows' clients read), except on servers older than that change.
     return Call(
-        "GET", "/workflows", parse=lambda body: _WORKFLOWS.validate_python(body["workflows"])
+        "GET",
+        "/workflows",
+        parse=lambda body: _WORKFLOWS.validate_python(body.get("details", body["workflows"])),
     )
 
 

@@ -21,6 +21,8 @@ from starlette.middleware import Middleware
 
 from stepwork._core.errors import ServerConfigurationError
 from stepwork._runtime.workflow import Workflow
+from stepwork._server.anchor_events import anchor_event_routes
+from stepwork._server.anchor_routes import anchor_routes
 from stepwork._server.auth import BearerAuth, BodyLimit, check_token
 from stepwork._server.errors import exception_handlers
 from stepwork._server.guard import BrowserGuard, check_allowed_hosts
@@ -101,7 +103,14 @@ def create_app(
             await registry.close()
 
     app = Starlette(
-        routes=[*meta_routes(), *workflow_routes(), *run_routes(), *event_routes()],
+        routes=[
+            *meta_routes(),
+            *workflow_routes(),
+            *run_routes(),
+            *event_routes(),
+            *anchor_routes(),  # LlamaIndex Workflows' server routes, for its clients
+            *anchor_event_routes(),
+        ],
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(BrowserGuard, token_set=token is not None, allowed_hosts=hosts),

@@ -115,14 +115,15 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "get", "/health", "health", "Liveness probe (never needs a token).",
         (200, s.Health, "The server is up."),
-        "Answers `{\"status\": \"ok\"}` while the server runs. It needs no token, even on a "
+        "Answers `{\"status\": \"healthy\"}` while the server runs. It needs no token, even on a "
         "server that has one, so probes need no secret.",
         secured=False,
     ),
     Operation(
         "get", "/workflows", "listWorkflows", "The served workflows.",
         (200, s.WorkflowList, "The served workflows."),
-        "Each workflow with the name it is served under, its docstring, the JSON schema of its "
+        "`workflows` lists the names (the shape LlamaIndex Workflows' clients read); `details` "
+        "has each workflow with the name it is served under, its docstring, the JSON schema of its "
         "start event (the fields `input` of `POST /workflows/{name}/runs` takes) and its graph.",
     ),
     Operation(

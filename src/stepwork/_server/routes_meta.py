@@ -48,9 +48,10 @@ def page_html() -> tuple[str, str]:
 
 
 async def health(request: Request) -> Response:
-    """``GET /health``: 200 ``{"status": "ok"}``, with or without a token."""
+    """``GET /health``: 200 ``{"status": "healthy"}`` (LlamaIndex Workflows' word, so its
+    clients accept it), with or without a token."""
     only_params(request)
-    return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": "healthy"})
 
 
 async def openapi(request: Request) -> Response:

@@ -22,10 +22,12 @@ def _registry(request: Request) -> RunRegistry:
 
 
 async def list_workflows(request: Request) -> Response:
-    """``GET /workflows``: every served workflow with its start schema and graph."""
+    """``GET /workflows``: the served workflows' names (the shape LlamaIndex Workflows'
+    clients read) and ``details``: each with its start schema and graph."""
     only_params(request)
-    served = _registry(request).served.values()
-    return JsonResponse({"workflows": [entry.info for entry in served]})
+    served = _registry(request).served
+    details = [entry.info for entry in served.values()]
+    return JsonResponse({"workflows": list(served), "details": details})
 
 
 async def get_workflow(request: Request) -> Response:

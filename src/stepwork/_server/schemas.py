@@ -110,7 +110,7 @@ class ForkRequest(_Request):
 class Health(BaseModel):
     """Body of `GET /health`."""
 
-    status: Literal["ok"] = Field(description="Always `ok`: the server answers.")
+    status: Literal["healthy"] = Field(description="Always `healthy`: the server answers.")
 
 
 class WorkflowInfo(BaseModel):
@@ -125,7 +125,10 @@ class WorkflowInfo(BaseModel):
 class WorkflowList(BaseModel):
     """Body of `GET /workflows`."""
 
-    workflows: list[WorkflowInfo] = Field(description="Every workflow the server serves.")
+    workflows: list[str] = Field(
+        description="The served workflows' names (as LlamaIndex Workflows' server lists them)."
+    )
+    details: list[WorkflowInfo] = Field(description="Every workflow the server serves.")
 
 
 class RunError(BaseModel):

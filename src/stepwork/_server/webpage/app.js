@@ -24,7 +24,8 @@
 
   function loadWorkflows() {
     return api.request("GET", "workflows").then(function (body) {
-      workflows = (body && body.workflows) || [];
+      // "details" since the list's "workflows" became names, as LlamaIndex Workflows' server has it.
+      workflows = (body && (body.details || body.workflows)) || [];
       byName = {};
       workflows.forEach(function (workflow) { byName[workflow.name] = workflow; });
       var filter = document.getElementById("filter-workflow");
