@@ -126,7 +126,7 @@ async def run_on(server: Any, made: dict[str, Any]) -> list[Any]:
         server.add_workflow(name, made[name])
     async with server.contextmanager():
         transport = httpx.ASGITransport(app=server.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://server") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             return await scenario(WorkflowClient(httpx_client=http), made["Answer"])
 
 

@@ -56,7 +56,7 @@ async def asgi_client(server: WorkflowServer) -> AsyncIterator[WorkflowClient]:
     """The anchor's client of ``server.app``, in process (no streaming: responses are read
     whole)."""
     transport = httpx.ASGITransport(app=server.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://server") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield WorkflowClient(httpx_client=http)
 
 

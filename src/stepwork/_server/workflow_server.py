@@ -66,6 +66,8 @@ class WorkflowServer:
         serializer: Accepted for compatibility; no effect.
         token: stepwork's own: when given, requests need ``Authorization: Bearer <token>``.
         grace_period: stepwork's own: seconds shutdown waits for running steps.
+        allowed_hosts: stepwork's own: more ``Host`` names to answer besides localhost and IP
+            addresses (see ``create_app``); needed behind a proxy that keeps a host name.
 
     Raises:
         ServerConfigurationError: For ``runtime`` or ``accept_context_api=True``, or a
@@ -86,6 +88,7 @@ class WorkflowServer:
         serializer: Any = None,
         token: str | None = None,
         grace_period: float = 10.0,
+        allowed_hosts: Sequence[str] | None = None,
     ) -> None:
         if runtime is not None:
             raise ServerConfigurationError(
@@ -98,6 +101,7 @@ class WorkflowServer:
                 "start runs from a posted context. Continue a finished run with continue_from "
                 "on POST /workflows/{name}/runs instead."
             )
+        self._allowed_hosts = allowed_hosts
         store = "memory://" if workflow_store is None else workflow_store
         if not isinstance(store, str) and not hasattr(store, "append"):
             raise ServerConfigurationError(
@@ -169,6 +173,7 @@ class WorkflowServer:
             self._workflows,
             store=self._store,
             token=self._token,
+            allowed_hosts=self._allowed_hosts,
             heartbeat=self._heartbeat,
             grace_period=self._grace_period,
         )
