@@ -206,7 +206,7 @@ def check_numbers(
         >>> try:
         ...     check_numbers("r", "tick", [0, 1, 3], -1, 4)
         ... except JournalCorruptError as error:
-        ...     print(error.seq, str(error)[56:105])
+        ...     print(error.seq, str(error).split(": ")[1].split(". ")[0])
         2 it is missing (the records go from seq 1 to seq 3)
     """
     name = _NUMBER_NAME[kind]
