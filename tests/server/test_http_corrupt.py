@@ -22,6 +22,8 @@ from live_server import ServerFactory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stepwork._stores.url import store_from_url
+from stepwork.client import Client, ConflictError, JournalCorruptClientError
 from stores.pg_server import (  # noqa: F401 (fixtures)
     BACKENDS,
     postgres_dsn,
@@ -29,9 +31,6 @@ from stores.pg_server import (  # noqa: F401 (fixtures)
     store_url_for,
 )
 from stores.vandal import delete_row, write_row, write_run
-
-from stepwork._stores.url import store_from_url
-from stepwork.client import Client, ConflictError, JournalCorruptClientError
 
 
 @pytest.fixture(params=BACKENDS)
@@ -121,7 +120,9 @@ def test_a_damaged_tick_makes_history_answer_409_naming_it(
                     }
                 ),
             }[damaged]
-            damage(store_url, write_row, "hurt", "ticks", 0 if damaged == "bad payload" else 1, text)
+            damage(
+                store_url, write_row, "hurt", "ticks", 0 if damaged == "bad payload" else 1, text
+            )
 
         error = corrupt_of(http.get("/runs/hurt/history"))
         seq = 0 if damaged == "bad payload" else 1
@@ -139,27 +140,29 @@ def test_a_stream_that_meets_a_damaged_event_ends_with_an_error_frame(
     with httpx.Client(base_url=server.url, timeout=20) as http:
         count(http, "hurt")
         if damaged == "deleted":
-            damage(store_url, delete_row, "hurt", "events", 1)
+            damage(store_url, delete_row, "hurt", "events", 2)
         else:
-            damage(store_url, write_row, "hurt", "events", 1, '{"__model__": "server_app.Pro')
+            damage(store_url, write_row, "hurt", "events", 2, '{"__model__": "server_app.Pro')
 
         with http.stream("GET", "/runs/hurt/events") as response:
             frames = [f for f in parse_sse(response.iter_lines()) if f.comment is None]
         assert [f.event for f in frames] == ["Progress", "error"]
-        assert frames[0].envelope["offset"] == 0
+        assert frames[0].envelope["offset"] == 1  # every event before the damage (0 is internal)
+        assert frames[1].id is None
         error = frames[1].envelope["error"]
         assert (error["code"], error["run_id"], error["record"], error["seq"]) == (
             "journal_corrupt",
             "hurt",
             "event",
-            1,
+            2,
         )
-        assert "event record offset 1" in error["message"]
+        assert "event record offset 2" in error["message"]
 
-        with http.stream("GET", "/runs/hurt/events", params={"format": "ndjson"}) as response:
+        params = {"format": "ndjson", "internal": "true"}
+        with http.stream("GET", "/runs/hurt/events", params=params) as response:
             lines = [json.loads(line) for line in response.iter_lines() if line]
-        assert lines[0]["offset"] == 0 and lines[1]["error"]["seq"] == 1
-        assert len(lines) == 2
+        assert [line.get("offset") for line in lines] == [0, 1, None]
+        assert lines[2]["error"]["seq"] == 2
 
         with Client(server.url) as client:  # raises, instead of reconnecting for ever
             with pytest.raises(JournalCorruptClientError) as caught:
@@ -168,9 +171,9 @@ def test_a_stream_that_meets_a_damaged_event_ends_with_an_error_frame(
             assert (caught.value.run_id, caught.value.record, caught.value.seq) == (
                 "hurt",
                 "event",
-                1,
+                2,
             )
-            assert "event record offset 1" in str(caught.value)
+            assert "event record offset 2" in str(caught.value)
 
 
 def test_a_run_missing_its_start_tick_is_not_resumed_and_the_others_are(
@@ -211,9 +214,7 @@ def test_a_run_missing_its_start_tick_is_not_resumed_and_the_others_are(
     assert "'hurt'" in logged[0].getMessage() and "seq 0" in logged[0].getMessage()
 
 
-def test_a_fork_from_before_the_damage_goes_on(
-    start_server: ServerFactory, store_url: str
-) -> None:
+def test_a_fork_from_before_the_damage_goes_on(start_server: ServerFactory, store_url: str) -> None:
     server = start_server()
     with httpx.Client(base_url=server.url, timeout=20) as http:
         count(http, "hurt")
