@@ -23,7 +23,7 @@ from live_server import ServerFactory
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stepwork._stores.url import store_from_url
-from stepwork.client import Client, ConflictError, JournalCorruptClientError
+from stepwork.client import AsyncClient, Client, ConflictError, JournalCorruptClientError
 from stores.pg_server import (  # noqa: F401 (fixtures)
     BACKENDS,
     postgres_dsn,
@@ -164,16 +164,23 @@ def test_a_stream_that_meets_a_damaged_event_ends_with_an_error_frame(
         assert [line.get("offset") for line in lines] == [0, 1, None]
         assert lines[2]["error"]["seq"] == 2
 
+        seen: list[int] = []
         with Client(server.url) as client:  # raises, instead of reconnecting for ever
             with pytest.raises(JournalCorruptClientError) as caught:
-                list(client.stream("hurt"))
-            assert isinstance(caught.value, ConflictError)
-            assert (caught.value.run_id, caught.value.record, caught.value.seq) == (
-                "hurt",
-                "event",
-                2,
-            )
-            assert "event record offset 2" in str(caught.value)
+                seen.extend(envelope.offset for envelope in client.stream("hurt", internal=True))
+        assert seen == [0, 1]
+
+        async def follow() -> None:
+            async with AsyncClient(server.url) as client:
+                async for envelope in client.stream("hurt"):
+                    seen.append(envelope.offset)
+
+        with pytest.raises(JournalCorruptClientError, match="event record offset 2"):
+            asyncio.run(follow())
+        assert seen == [0, 1, 1]
+        assert isinstance(caught.value, ConflictError)
+        assert (caught.value.run_id, caught.value.record, caught.value.seq) == ("hurt", "event", 2)
+        assert "event record offset 2" in str(caught.value)
 
 
 def test_a_run_missing_its_start_tick_is_not_resumed_and_the_others_are(

@@ -113,6 +113,19 @@ class JournalCorruptClientError(ConflictError):
     record: str | None = None
     seq: int | None = None
 
+    def __reduce__(self) -> tuple[object, ...]:
+        rebuilt = super().__reduce__()
+        return (_rebuild_corrupt, (rebuilt, self.record, self.seq))
+
+
+def _rebuild_corrupt(
+    rebuilt: tuple[Any, tuple[Any, ...]], record: str | None, seq: int | None
+) -> StepworkClientError:
+    error = rebuilt[0](*rebuilt[1])
+    assert isinstance(error, JournalCorruptClientError)
+    error.record, error.seq = record, seq
+    return error
+
 
 class RequestTooLargeError(StepworkClientError):
     """413: the request body is larger than the server accepts."""

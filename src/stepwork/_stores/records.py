@@ -171,7 +171,7 @@ def corrupt_record(run_id: str, kind: RecordKind, number: int, problem: str) -> 
         "The journal is corrupt at run 'r', event record offset 2: it i"
     """
     return JournalCorruptError(
-        f"The journal is corrupt at {_where(run_id, number, kind)}: {problem}. "
+        f"The journal is corrupt at {_where(run_id, number, kind)}: {problem.rstrip('.')}. "
         f"{remedy(run_id, kind, number)}",
         run_id=run_id,
         record=kind,
