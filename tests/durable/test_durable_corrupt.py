@@ -22,6 +22,7 @@ from stepwork import (
     Workflow,
     step,
 )
+from stepwork._stores.protocol import JournalBatch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -78,3 +79,16 @@ async def test_an_unreadable_event_stops_its_resume_naming_the_offset() -> None:
     await write_row(store, "hurt", "events", 1, '{"__model__": "nowhere.Nothing", "value": {}}')
     with pytest.raises(JournalCorruptError, match="event record offset 1: it cannot be read"):
         await Short(store=store, timeout=None).resume("hurt")
+
+
+async def test_a_state_that_cannot_be_read_back_is_named_as_corrupt() -> None:
+    store = MemoryStore()
+    assert await Short(store=store, timeout=None).run(run_id="hurt", n=1) == 2
+    seq = (await store.get_run("hurt")).ticks
+    state = {"state_type": "nowhere.Gone", "state_data": {"value": {}}}
+    await store.append(JournalBatch("hurt", seq, [{"kind": "state", "at": 9.0, "state": state}]))
+    with pytest.raises(
+        JournalCorruptError, match=r"the ctx\.store state its ticks build"
+    ) as caught:
+        await Short(store=store, timeout=None).resume("hurt")
+    assert (caught.value.run_id, caught.value.record) == ("hurt", "tick")

@@ -14,7 +14,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
-from stepwork._core.errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
+from stepwork._core.errors import (
+    ContextSerdeError,
+    ContextStateError,
+    JournalCorruptError,
+    WorkflowRuntimeError,
+)
 from stepwork._core.events import Event
 from stepwork._core.reducer import fold
 from stepwork._core.ticks import Tick, TickStart
@@ -179,7 +184,16 @@ async def _fold_journal(
         raise corrupt_record(run_id, "tick", 0, f"the run's start tick is not there ({found})")
     state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
     if state.state is not None:
-        context._restore_store(state.state, registry)
+        try:
+            context._restore_store(state.state, registry)
+        except ContextSerdeError as error:
+            raise JournalCorruptError(
+                f"The journal of run {run_id!r} is corrupt: the ctx.store state its ticks "
+                f"build cannot be read: {error}. Fork the run from an earlier tick (see its "
+                f"history), or delete the run (Store.delete_run({run_id!r})).",
+                run_id=run_id,
+                record="tick",
+            ) from error
     return ticks, state
 
 
