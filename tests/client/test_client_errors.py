@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import pickle
 import socket
 from typing import Any
 
 import pytest
 
+from stepwork._client.errors import error_from_response
+from stepwork._client.follow import ReconnectPolicy, StreamCursor
+from stepwork._client.sse import ServerSentEvent
 from stepwork.client import (
     AsyncClient,
     Client,
     ClientConnectionError,
     ConflictError,
     InvalidRequestError,
+    JournalCorruptClientError,
     NotFoundError,
     RequestTooLargeError,
     StepworkClientError,
@@ -93,3 +99,34 @@ def test_an_unreachable_server_is_a_connection_error() -> None:
                 client.health()
     assert isinstance(caught.value, ConnectionError)
     assert isinstance(caught.value, StepworkClientError)
+
+
+def test_a_journal_corrupt_answer_or_frame_names_the_record_and_survives_pickling() -> None:
+    body = {
+        "error": {
+            "code": "journal_corrupt",
+            "message": "The journal is corrupt at run 'r', tick record seq 3: it is missing.",
+            "field": None,
+            "run_id": "r",
+            "record": "tick",
+            "seq": 3,
+        }
+    }
+    error = error_from_response(409, body)
+    assert isinstance(error, JournalCorruptClientError) and isinstance(error, ConflictError)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), copy.status, copy.code, copy.run_id, copy.record, copy.seq) == (
+        JournalCorruptClientError,
+        409,
+        "journal_corrupt",
+        "r",
+        "tick",
+        3,
+    )
+
+    cursor = StreamCursor("r", after=-1, policy=ReconnectPolicy())
+    with pytest.raises(JournalCorruptClientError, match="tick record seq 3"):
+        cursor.accept(ServerSentEvent("error", json.dumps(body), None))
+    with pytest.raises(StepworkClientError, match="not an error body") as caught:
+        cursor.accept(ServerSentEvent("error", "[1]", None))
+    assert not isinstance(caught.value, ConflictError)

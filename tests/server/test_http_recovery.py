@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from http_helpers import error_of, wait_for_event, wait_for_status
+from http_helpers import wait_for_event, wait_for_status
 from live_server import ServerFactory
 
 
@@ -32,14 +32,17 @@ def test_a_corrupt_run_is_reported_and_the_others_go_on(
         second = start_server()
         with httpx.Client(base_url=second.url, timeout=20) as http:
             answer = {"type": "Answer", "data": {"text": "Ada"}}
-            refused = http.post("/runs/broken/events", json=answer)
-            assert refused.status_code == 409
-            assert "cannot be resumed" in error_of(refused)["message"]
-            assert "teleport" in error_of(refused)["message"]
-            info = http.get("/runs/broken").json()
+            refused = http.post("/runs/broken/events", json=answer).json()["error"]
+            assert refused["code"] == "journal_corrupt"
+            assert "cannot be resumed" in refused["message"]
+            assert "teleport" in refused["message"]
+            assert (refused["record"], refused["seq"]) == ("tick", 1)
+            assert http.get("/runs/broken").json()["error"]["code"] == "journal_corrupt"
+            runs = http.get("/runs", params={"status": "running"}).json()["runs"]
+            (info,) = [run for run in runs if run["run_id"] == "broken"]
             assert info["status"] == "running"  # the journal is left as it was
             assert info["error"]["type"] == "JournalCorruptError"
-            assert "tick record 1" in info["error"]["message"]
+            assert "tick record seq 1" in info["error"]["message"]
 
             assert http.post("/runs/fine/events", json=answer).status_code == 202
             assert wait_for_status(http, "fine", "completed")["result"] == "Hello, Ada!"

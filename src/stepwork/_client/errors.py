@@ -5,6 +5,8 @@
         ├── UnauthorizedError        401: missing or wrong bearer token
         ├── NotFoundError            404: no such workflow, run or route
         ├── ConflictError            409: the run id exists, or the run has already finished
+        │   └── JournalCorruptClientError  the run's journal is damaged (``journal_corrupt``,
+        │                            an answer or a stream's error frame): ``record``, ``seq``
         ├── RequestTooLargeError     413: the request body is over the server's limit
         ├── InvalidRequestError      (also a ValueError) 422: bad input; ``field`` names it
         ├── ServerError              5xx: the server failed
@@ -31,6 +33,7 @@ __all__ = [
     "ClientTimeoutError",
     "ConflictError",
     "InvalidRequestError",
+    "JournalCorruptClientError",
     "NotFoundError",
     "RequestTooLargeError",
     "ServerError",
@@ -96,6 +99,34 @@ class ConflictError(StepworkClientError):
     """409: the run id is taken, or the run has already finished."""
 
 
+class JournalCorruptClientError(ConflictError):
+    """409 ``journal_corrupt``: the run's journal has a missing or unreadable record, or its
+    row cannot be read. Raised by any call about that run, and by a stream that met the
+    damage (it does not reconnect). The message says what to do (fork from an earlier tick,
+    or delete the run).
+
+    Attributes:
+        record: ``"tick"``, ``"event"`` or ``"run"`` (its row), when the server said.
+        seq: The damaged tick's seq or event's offset, when there is one.
+    """
+
+    record: str | None = None
+    seq: int | None = None
+
+    def __reduce__(self) -> tuple[object, ...]:
+        rebuilt = super().__reduce__()
+        return (_rebuild_corrupt, (rebuilt, self.record, self.seq))
+
+
+def _rebuild_corrupt(
+    rebuilt: tuple[Any, tuple[Any, ...]], record: str | None, seq: int | None
+) -> StepworkClientError:
+    error = rebuilt[0](*rebuilt[1])
+    assert isinstance(error, JournalCorruptClientError)
+    error.record, error.seq = record, seq
+    return error
+
+
 class RequestTooLargeError(StepworkClientError):
     """413: the request body is larger than the server accepts."""
 
@@ -159,6 +190,16 @@ def error_from_response(
     if not message:
         message = text.strip() or f"HTTP {status}"
     cls = ServerError if status >= 500 else _BY_STATUS.get(status, StepworkClientError)
+    if code == "journal_corrupt":
+        corrupt = JournalCorruptClientError(
+            message, status=status, code=code, field=field, run_id=run_id
+        )
+        assert isinstance(detail, dict)  # a code was read from it
+        corrupt.run_id = _text(detail.get("run_id")) or run_id
+        corrupt.record = _text(detail.get("record"))
+        seq = detail.get("seq")
+        corrupt.seq = seq if type(seq) is int else None
+        return corrupt
     return cls(message, status=status, code=code, field=field, run_id=run_id)
 
 

@@ -17,12 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from stepwork._client.calls import Params, run_path
-from stepwork._client.errors import StepworkClientError
+from stepwork._client.errors import StepworkClientError, error_from_response
 from stepwork._client.models import EventEnvelope
 from stepwork._client.sse import ServerSentEvent
 
@@ -121,8 +122,12 @@ class StreamCursor:
         """The envelope in ``message``, or ``None`` when its offset was already handed out.
 
         Raises:
+            JournalCorruptClientError: If the frame is the server's error frame: the run's
+                journal cannot be read, so reconnecting would meet the same damage.
             StepworkClientError: If the frame's data is not an EventEnvelope.
         """
+        if message.event == "error":
+            raise self._error_frame(message.data)
         try:
             envelope = EventEnvelope.model_validate_json(message.data)
         except ValidationError as error:
@@ -138,6 +143,19 @@ class StreamCursor:
         self._delivered = True
         self.done = envelope.terminal
         return envelope
+
+    def _error_frame(self, data: str) -> StepworkClientError:
+        try:
+            body = json.loads(data)
+        except ValueError:
+            body = None
+        if not (isinstance(body, dict) and isinstance(body.get("error"), dict)):
+            return StepworkClientError(
+                f"the event stream of run {self.run_id!r} ended with an error frame that is "
+                f"not an error body: {data[:200]!r}",
+                run_id=self.run_id,
+            )
+        return error_from_response(409, body, run_id=self.run_id)
 
     def dropped(self, error: StepworkClientError) -> float:
         """The connection failed or ended early; seconds to wait before reconnecting.

@@ -127,8 +127,43 @@ class JournalConflictError(StoreError):
 
 
 class JournalCorruptError(StoreError, ValueError):
-    """A stored record cannot be read (half-written, unknown kind, newer schema): names the run
-    and the record."""
+    """A stored record cannot be read (half-written, unknown kind, newer schema), a record is
+    missing from a run's numbering (a deleted row), or a run's row is unreadable: names the run
+    and the record. It concerns that run alone; the message says what to do about it.
+
+    Args:
+        message: What is wrong and how to fix it.
+        run_id: The run concerned.
+        record: Which record: ``"tick"`` (numbered by ``seq``), ``"event"`` (by offset) or
+            ``"run"`` (the run's own row), when known.
+        seq: The seq or offset of the missing or unreadable record, when there is one.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        record: str | None = None,
+        seq: int | None = None,
+    ) -> None:
+        super().__init__(message, run_id=run_id, step_name=step_name)
+        self.record = record
+        self.seq = seq
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_corrupt, (type(self), str(self), self.run_id, self.record, self.seq))
+
+
+def _rebuild_corrupt(
+    cls: type[JournalCorruptError],
+    message: str,
+    run_id: str | None,
+    record: str | None,
+    seq: int | None,
+) -> JournalCorruptError:
+    return cls(message, run_id=run_id, record=record, seq=seq)
 
 
 class ResourceError(StepworkError, ValueError):

@@ -20,14 +20,16 @@ from stepwork._core.errors import (
     JournalCorruptError,
     WorkflowRuntimeError,
 )
+from stepwork._core.events import Event
 from stepwork._core.reducer import fold
-from stepwork._core.ticks import Tick
+from stepwork._core.ticks import Tick, TickStart
 from stepwork._runtime.context import Context
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
 from stepwork._runtime.snapshot import registry_for
 from stepwork._stores.codec import load_event
+from stepwork._stores.records import corrupt_record
 from stepwork._stores.tick_codec import load_tick
 
 if TYPE_CHECKING:
@@ -146,8 +148,8 @@ async def _resume(
             journal,
         )
         driver.ticks.extend(ticks)
-        for _, record in events:
-            driver.log.append(load_event(record, registry))
+        for offset, record in events:
+            driver.log.append(_load_event(record, registry, run_id, offset))
         context._attach(driver)
         handler._bind(driver)
         if state.done:
@@ -168,16 +170,30 @@ async def _fold_journal(
     ``context`` the run's ``ctx.store`` state.
 
     Raises:
-        JournalCorruptError: If a tick record cannot be read (names the run and the record).
+        JournalCorruptError: If a tick record cannot be read or is missing, or the journal does
+            not begin with the run's start tick (names the run and the record).
     """
     definition = workflow._definition()
     records = await store.load_ticks(run_id)
     ticks = [
         _load(record, registry, definition.specs, run_id, seq) for seq, record in enumerate(records)
     ]
+    if not ticks or not isinstance(ticks[0], TickStart):
+        # Folding without it would run the workflow from nothing: never resume that.
+        found = f"a {ticks[0].kind!r} tick" if ticks else "no tick at all"
+        raise corrupt_record(run_id, "tick", 0, f"the run's start tick is not there ({found})")
     state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
     if state.state is not None:
-        context._restore_store(state.state, registry)
+        try:
+            context._restore_store(state.state, registry)
+        except ContextSerdeError as error:
+            raise JournalCorruptError(
+                f"The journal of run {run_id!r} is corrupt: the ctx.store state its ticks "
+                f"build cannot be read: {error}. Fork the run from an earlier tick (see its "
+                f"history), or delete the run (Store.delete_run({run_id!r})).",
+                run_id=run_id,
+                record="tick",
+            ) from error
     return ticks, state
 
 
@@ -185,6 +201,11 @@ def _load(record: Any, registry: Any, steps: Collection[str], run_id: str, seq: 
     try:
         return load_tick(record, registry, steps)
     except ContextSerdeError as error:
-        raise JournalCorruptError(
-            f"Run '{run_id}': tick record {seq} cannot be read: {error}", run_id=run_id
-        ) from error
+        raise corrupt_record(run_id, "tick", seq, f"it cannot be read: {error}") from error
+
+
+def _load_event(record: Any, registry: TypeRegistry, run_id: str, offset: int) -> Event:
+    try:
+        return load_event(record, registry)
+    except ContextSerdeError as error:
+        raise corrupt_record(run_id, "event", offset, f"it cannot be read: {error}") from error

@@ -40,7 +40,8 @@ class DurableMethods:
         Raises:
             WorkflowRuntimeError: If the workflow was built without a store. Awaiting the handler
                 raises ``RunNotFoundError`` for an unknown run and ``JournalCorruptError`` for
-                an unreadable journal.
+                a journal with a missing or unreadable record, or without its start tick
+                (a run is never resumed from part of its journal).
         """
         from stepwork._runtime.durable import resume_run
 
@@ -67,7 +68,8 @@ class DurableMethods:
         """One entry per journaled tick of run ``run_id``, with what each changed.
 
         Raises:
-            WorkflowRuntimeError: Without a store. ``RunNotFoundError`` for an unknown run.
+            WorkflowRuntimeError: Without a store. ``RunNotFoundError`` for an unknown run;
+                ``JournalCorruptError`` naming the first tick that is missing or unreadable.
         """
         from stepwork._runtime.time_travel import run_history
 
@@ -101,7 +103,8 @@ class DurableMethods:
         Raises:
             WorkflowRuntimeError: Without a store. Awaiting the handler raises
                 ``RunNotFoundError`` for an unknown run, ``ValueError`` for ``at`` outside the
-                journal.
+                journal, ``JournalCorruptError`` when one of the first ``at`` ticks is missing
+                or unreadable (only those are read, so a fork from before damage works).
         """
         from stepwork._runtime.time_travel import fork_run
 

@@ -30,6 +30,7 @@ from stepwork._runtime.snapshot import registry_for
 from stepwork._runtime.state_store import InMemoryStateStore
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Store
+from stepwork._stores.records import corrupt_record
 from stepwork._stores.tick_codec import dump_tick, load_tick
 
 if TYPE_CHECKING:
@@ -87,14 +88,23 @@ class ReplayReport:
         return not self.problems and self.status == self.recorded_status
 
 
-async def _records(workflow: Workflow, run_id: str) -> tuple[Store, list[dict[str, Any]]]:
+async def _records(
+    workflow: Workflow, run_id: str, limit: int | None = None
+) -> tuple[Store, list[dict[str, Any]]]:
     store = workflow.store
     if store is None:
         raise WorkflowRuntimeError(
             f"Workflow '{workflow.workflow_name}' has no store: time travel reads journaled runs."
         )
     await store.open()
-    return store, await store.load_ticks(run_id)
+    return store, await store.load_ticks(run_id, limit=limit)
+
+
+def _tick(record: dict[str, Any], registry: Any, steps: Any, run_id: str, seq: int) -> Any:
+    try:
+        return load_tick(record, registry, steps)
+    except ContextSerdeError as error:
+        raise corrupt_record(run_id, "tick", seq, f"it cannot be read: {error}") from error
 
 
 async def run_history(workflow: Workflow, run_id: str) -> list[HistoryEntry]:
@@ -102,7 +112,8 @@ async def run_history(workflow: Workflow, run_id: str) -> list[HistoryEntry]:
 
     Raises:
         RunNotFoundError: If the store has no such run.
-        ContextSerdeError: If a record names a type outside the workflow's allow-list.
+        JournalCorruptError: If a record is missing or cannot be read (among them one naming
+            a type outside the workflow's allow-list); names the run and the seq.
     """
     _, records = await _records(workflow, run_id)
     registry = registry_for(workflow)
@@ -111,7 +122,7 @@ async def run_history(workflow: Workflow, run_id: str) -> list[HistoryEntry]:
     state = reducer.new_state(run_id)
     entries = []
     for seq, record in enumerate(records):
-        tick = load_tick(record, registry, definition.specs)
+        tick = _tick(record, registry, definition.specs, run_id, seq)
         commands = reducer.reduce(state, tick)
         entries.append(
             HistoryEntry(
@@ -204,18 +215,20 @@ async def _copy(
     state_patch: Mapping[str, Any] | None,
     events: Sequence[Event] | None,
 ) -> None:
-    store, records = await _records(workflow, run_id)
+    # Only the ticks copied are read, so a run damaged later on can be forked from before it.
+    store, records = await _records(workflow, run_id, limit=max(at, 1))
     if not 1 <= at <= len(records):
-        raise ValueError(f"at must be between 1 and {len(records)} (the run's ticks), got {at}.")
+        total = (await store.get_run(run_id)).ticks
+        raise ValueError(f"at must be between 1 and {total} (the run's ticks), got {at}.")
     registry = registry_for(workflow)
     definition = workflow._definition()
     reducer: Reducer = definition.reducer
     state: RunState = reducer.new_state(target)
     copied: list[dict[str, Any]] = []
     published: list[dict[str, Any]] = []
-    for record in records[:at]:
+    for seq, record in enumerate(records[:at]):
         record = {**record, "run_id": target} if record["kind"] == "start" else record
-        tick = load_tick(record, registry, definition.specs)
+        tick = _tick(record, registry, definition.specs, run_id, seq)
         for command in reducer.reduce(state, tick):
             if isinstance(command, CommandPublish):
                 event = command.event

@@ -1,9 +1,11 @@
 """JSON error bodies: every failure the API reports has the same shape.
 
 ``{"error": {"code": ..., "message": ..., "field": ...}}``; the code is one of
-``not_found``, ``conflict``, ``invalid``, ``unauthorized``, ``forbidden``, ``too_large``,
-``unsupported_media_type``, ``unavailable`` and ``internal``, each with one HTTP status (see
-``STATUS_OF``).
+``not_found``, ``conflict``, ``journal_corrupt``, ``invalid``, ``unauthorized``, ``forbidden``,
+``too_large``, ``unsupported_media_type``, ``unavailable`` and ``internal``, each with one HTTP
+status (see ``STATUS_OF``). A ``journal_corrupt`` error also names the damaged record: ``run_id``,
+``record`` (``tick``, ``event`` or ``run``) and ``seq`` (the tick's seq or the event's offset,
+``null`` for a run row).
 
 Example:
     >>> error = ApiError("not_found", "No workflow 'nope'.")
@@ -22,6 +24,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stepwork._core.errors import JournalCorruptError
+
 __all__ = [
     "STATUS_OF",
     "ApiError",
@@ -29,12 +33,14 @@ __all__ = [
     "JsonResponse",
     "error_response",
     "exception_handlers",
+    "from_corrupt",
     "from_validation",
 ]
 
 ErrorCode = Literal[
     "not_found",
     "conflict",
+    "journal_corrupt",
     "invalid",
     "unauthorized",
     "forbidden",
@@ -47,6 +53,7 @@ ErrorCode = Literal[
 STATUS_OF: dict[str, int] = {
     "not_found": 404,
     "conflict": 409,
+    "journal_corrupt": 409,
     "invalid": 422,
     "unauthorized": 401,
     "forbidden": 403,
@@ -79,13 +86,21 @@ class ApiError(Exception):
         code: The error code (``not_found``, ``conflict``, ...).
         message: What went wrong, for people.
         field: The request field at fault (dotted, e.g. ``input.topic``), if one is.
+        details: More keys for the error object (what a ``journal_corrupt`` error names).
     """
 
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code: ErrorCode = code
         self.message = message
         self.field = field
+        self.details = details or {}
 
     @property
     def status(self) -> int:
@@ -94,12 +109,28 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         """The JSON error body."""
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+        error = {"code": self.code, "message": self.message, "field": self.field}
+        return {"error": {**error, **self.details}}
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JsonResponse:
     """The response for ``error``."""
     return JsonResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def from_corrupt(
+    error: JournalCorruptError, field: str | None = None, context: str = ""
+) -> ApiError:
+    """A 409 ``journal_corrupt`` naming the damaged record of ``error`` (its message after
+    ``context``, which says what could not be done).
+
+    Example:
+        >>> from_corrupt(JournalCorruptError("gone", run_id="r", record="tick", seq=2)).body()
+        {'error': {'code': 'journal_corrupt', 'message': 'gone', 'field': None, 'run_id': 'r', \
+'record': 'tick', 'seq': 2}}
+    """
+    details = {"run_id": error.run_id, "record": error.record, "seq": error.seq}
+    return ApiError("journal_corrupt", f"{context}{error}", field, details)
 
 
 def from_validation(error: ValidationError, prefix: str = "") -> ApiError:
@@ -143,6 +174,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _corrupt(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, JournalCorruptError)
+    return error_response(from_corrupt(exc))
+
+
 async def _internal(request: Request, exc: Exception) -> Response:
     _log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     error = ApiError("internal", f"Internal error: {type(exc).__name__}. The server logged it.")
@@ -151,4 +187,9 @@ async def _internal(request: Request, exc: Exception) -> Response:
 
 def exception_handlers() -> dict[Any, Any]:
     """Starlette exception handlers that turn every failure into a JSON error body."""
-    return {ApiError: _api_error, HTTPException: _http_error, Exception: _internal}
+    return {
+        ApiError: _api_error,
+        HTTPException: _http_error,
+        JournalCorruptError: _corrupt,  # a damaged run is that run's 409, wherever it is met
+        Exception: _internal,
+    }

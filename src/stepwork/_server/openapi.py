@@ -25,7 +25,8 @@ _ERRORS = {
     "rebinding guard; `field` is `Host`), or, on a server without a token, a state change "
     "from a foreign `Origin` (`field` is `Origin`).",
     404: "No such workflow or run.",
-    409: "Conflict with the run's state (taken id, finished run).",
+    409: "Conflict with the run's state (taken id, finished run), or code `journal_corrupt`: "
+    "the run's journal is damaged (`run_id`, `record` and `seq` name the record).",
     413: "The request body is over the server's limit (`max_body_bytes`, 1 MB by default), "
     "whatever the method.",
     415: "On a server without a token, a state change whose body is not `application/json` "
@@ -97,19 +98,42 @@ _RESUMED = (
 )
 
 _SSE_EVENT = {
-    "type": "object",
-    "description": "One SSE event; `: heartbeat` comments come on a quiet stream.",
-    "required": ["id", "event", "data"],
-    "properties": {
-        "id": {"type": "string", "pattern": r"^\d+$", "description": "The event's offset."},
-        "event": {"type": "string", "description": "The event's class name."},
-        "data": {
-            "type": "string",
-            "contentMediaType": "application/json",
-            "contentSchema": {"$ref": _REF.format(model="EventEnvelope")},
+    "description": "One SSE event; `: heartbeat` comments come on a quiet stream. A stream "
+    "that meets a missing or unreadable event, or whose run cannot be resumed, ends with an "
+    "`error` event (no `id`) whose data is the `journal_corrupt` ErrorBody: reconnecting would "
+    "meet the same damage.",
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["id", "event", "data"],
+            "properties": {
+                "id": {"type": "string", "pattern": r"^\d+$", "description": "The offset."},
+                "event": {"type": "string", "description": "The event's class name."},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"$ref": _REF.format(model="EventEnvelope")},
+                },
+            },
         },
-    },
+        {
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"const": "error"},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"$ref": _REF.format(model="ErrorBody")},
+                },
+            },
+        },
+    ],
 }
+_CORRUPT = (
+    "`journal_corrupt`: a record of the run's journal is missing or cannot be read "
+    "(`run_id`, `record`, `seq` name it; the message says what to do)"
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -147,7 +171,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "get", "/runs", "listRuns", "Runs matching every filter, newest first.",
         (200, s.RunList, "The matching runs, newest first."),
         "Every run in the store that matches all the filters given, newest first and at most "
-        "`limit`; runs of workflows this server does not serve are listed too.",
+        "`limit`; runs of workflows this server does not serve are listed too. A run whose "
+        "row cannot be read, or whose journal could not be read back when resumed, is listed "
+        "with an `error` of type `JournalCorruptError` naming the damage; the others as usual.",
         (422,), parameters=(
             _param("workflow", "query", _STRINGS,
                    "Served workflow names; repeat to match any. (A name this server does not "
@@ -166,8 +192,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "get", "/runs/{run_id}", "getRun", "A run's status and outcome.",
         (200, s.RunInfo, "The run."),
         "Read from the store, so runs executing in another process, or of workflows this "
-        "server does not serve, are found too.",
-        (404,), parameters=(_RUN,), error_text={404: _NO_RUN},
+        "server does not serve, are found too. 409 `journal_corrupt` when the run's row "
+        "cannot be read, or its journal could not be read back when it was resumed here.",
+        (404, 409), parameters=(_RUN,),
+        error_text={404: _NO_RUN, 409: _CORRUPT + "."},
     ),
     Operation(
         "get", "/runs/{run_id}/events", "streamEvents",
@@ -177,7 +205,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "Sends the run's events with an offset greater than `after`, in order, each once; "
         "internal events are left out unless `internal` is true, so offsets may skip. A reader "
         "that loses the stream reconnects with `Last-Event-ID` (SSE) or `after`. At server "
-        "shutdown a stream ends without a terminal event.",
+        "shutdown a stream ends without a terminal event. A stream that meets a missing or "
+        "unreadable event (after every event before it), or whose run cannot be resumed, ends "
+        "with an error frame (`event: error` in SSE, an ErrorBody line in NDJSON) naming it.",
         (404, 422), parameters=(
             _RUN,
             _param("after", "query", {"type": "integer", "minimum": -1, "default": -1},
@@ -194,7 +224,9 @@ OPERATIONS: tuple[Operation, ...] = (
         ), media={"text/event-stream": {"schema": _SSE_EVENT},
                   "application/x-ndjson": {"schema": {
                       "type": "string",
-                      "description": "One EventEnvelope (JSON) per line."}}},
+                      "description": "One EventEnvelope (JSON) per line; a last line "
+                                     "holding an ErrorBody (`journal_corrupt`) when the "
+                                     "run's journal cannot be read."}}},
         error_text={404: _NO_RUN, 422: "A bad `after`, `format`, `internal` or `Last-Event-ID`, "
                                        "or an unknown query parameter (`field` names it)."},
     ),
@@ -210,7 +242,8 @@ OPERATIONS: tuple[Operation, ...] = (
         (404, 409, 422, 503), s.SendEventRequest, (_RUN,),
         error_text={
             404: _NO_RUN,
-            409: "The run has finished, or its workflow is not served here.",
+            409: "The run has finished, or its workflow is not served here; or " + _CORRUPT
+            + ", so it cannot be resumed.",
             422: "The body does not validate, `type` is not an event of the workflow or is one "
             "stepwork reserves (`field` is `type`), `data` does not validate (`field` is "
             "`data.<field>`) or `step` does not accept the event.",
@@ -223,15 +256,17 @@ OPERATIONS: tuple[Operation, ...] = (
         + " 409 if it had already ended (or its workflow is not served here).",
         (404, 409, 503), parameters=(_RUN,),
         error_text={404: _NO_RUN,
-                    409: "The run had already ended, or its workflow is not served here."},
+                    409: "The run had already ended, or its workflow is not served here; or "
+                    + _CORRUPT + ", so it cannot be resumed."},
     ),
     Operation(
         "get", "/runs/{run_id}/history", "runHistory", "One entry per journaled tick.",
         (200, s.HistoryOut, "The run's journaled ticks, oldest first."),
         "The run's journal as the workflow served here reads it, one entry per tick (404 for a "
         "run of a workflow this server does not serve). A fork with `at` = `seq` + 1 keeps the "
-        "ticks up to that entry.",
-        (404,), parameters=(_RUN,), error_text={404: _NOT_SERVED_404},
+        "ticks up to that entry. 409 `journal_corrupt` names the first tick that is missing "
+        "or cannot be read; a fork from before it still works.",
+        (404, 409), parameters=(_RUN,), error_text={404: _NOT_SERVED_404, 409: _CORRUPT + "."},
     ),
     Operation(
         "post", "/runs/{run_id}/fork", "forkRun",
@@ -244,7 +279,8 @@ OPERATIONS: tuple[Operation, ...] = (
         (404, 409, 422, 503), s.ForkRequest, (_RUN,),
         error_text={
             404: _NOT_SERVED_404,
-            409: "`run_id` is taken.",
+            409: "`run_id` is taken; or " + _CORRUPT + " among the ticks the fork copies "
+            "(fork from before it).",
             422: "The body does not validate, `at` is past the run's ticks, an event is "
             "unknown, reserved (as for sending) or does not validate (`field` is "
             "`events.<i>.type` or `events.<i>.data.<field>`) or the fork could not start.",

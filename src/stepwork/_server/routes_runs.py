@@ -6,9 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from stepwork._core.errors import JournalConflictError, RunNotFoundError, WorkflowRuntimeError
+from stepwork._core.errors import (
+    JournalConflictError,
+    JournalCorruptError,
+    RunNotFoundError,
+    WorkflowRuntimeError,
+)
 from stepwork._server import live as live_runs
-from stepwork._server.errors import ApiError, JsonResponse
+from stepwork._server.errors import ApiError, JsonResponse, from_corrupt
 from stepwork._server.inbound import only_params, query_float, query_int, read_model
 from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
@@ -96,7 +101,8 @@ def _served(registry: RunRegistry, record: RunRecord) -> ServedWorkflow:
 
 
 async def run_history(request: Request) -> Response:
-    """``GET /runs/{run_id}/history``: one entry per journaled tick; 404 unknown run."""
+    """``GET /runs/{run_id}/history``: one entry per journaled tick; 404 unknown run, 409
+    ``journal_corrupt`` naming the first tick that is missing or cannot be read."""
     only_params(request)
     registry = _registry(request)
     record = await registry.record(request.path_params["run_id"])
@@ -158,6 +164,8 @@ async def fork_run(request: Request) -> Response:
 
 
 def _fork_failed(error: BaseException | None, run_id: str | None) -> ApiError:
+    if isinstance(error, JournalCorruptError):
+        return from_corrupt(error, None, "The fork could not read the ticks it copies. ")
     if isinstance(error, JournalConflictError):
         return ApiError("conflict", f"A run {run_id!r} already exists.", "run_id")
     if isinstance(error, RunNotFoundError):

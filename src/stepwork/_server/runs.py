@@ -30,7 +30,7 @@ from stepwork._runtime.context import Context
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.workflow import Workflow
 from stepwork._server import live as live_runs
-from stepwork._server.errors import ApiError
+from stepwork._server.errors import ApiError, from_corrupt
 from stepwork._server.served import ServedWorkflow, serve_workflows
 from stepwork._server.shapes import run_info
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
@@ -193,13 +193,22 @@ class RunRegistry:
             at = run.created_at
             return RunRecord(run_id, run.served.journal_name, "running", at, at)
 
+    def corruption(self, record: RunRecord) -> JournalCorruptError | None:
+        """Why run ``record`` cannot be read, if it cannot: its row is unreadable, or its
+        journal could not be read back when it was resumed here."""
+        if record.corrupt is not None:
+            return record.corrupt
+        broken = self.unresumable.get(record.run_id)
+        return broken if isinstance(broken, JournalCorruptError) else None
+
     def info(self, record: RunRecord) -> dict[str, Any]:
-        """``RunInfo`` of a stored run (with the reason, if it could not be resumed)."""
+        """``RunInfo`` of a stored run (with the reason, if it cannot be read or resumed)."""
         entry = self.served_for(record)
         if entry is None:
-            return run_info(record, record.workflow, None)
-        info = run_info(record, entry.name, entry.registry)
-        broken = self.unresumable.get(record.run_id)
+            info = run_info(record, record.workflow, None)
+        else:
+            info = run_info(record, entry.name, entry.registry)
+        broken = record.corrupt or self.unresumable.get(record.run_id)
         if broken is not None and info["error"] is None:
             info["error"] = {"type": type(broken).__name__, "message": str(broken), "step": None}
         return info
@@ -208,9 +217,13 @@ class RunRegistry:
         """``RunInfo`` of run ``run_id``.
 
         Raises:
-            ApiError: 404 if there is no such run.
+            ApiError: 404 if there is no such run; 409 ``journal_corrupt`` if it cannot be read.
         """
-        return self.info(await self.record(run_id))
+        record = await self.record(run_id)
+        broken = self.corruption(record)
+        if broken is not None:
+            raise from_corrupt(broken)
+        return self.info(record)
 
     # -- live runs ----------------------------------------------------------------------------
 
@@ -272,7 +285,10 @@ class RunRegistry:
                 f"Run {run_id!r} has not finished; only a finished run can be continued.",
                 "continue_from",
             )
-        return await entry.workflow.load_context(run_id)
+        try:
+            return await entry.workflow.load_context(run_id)
+        except JournalCorruptError as error:
+            raise from_corrupt(error, "continue_from") from None
 
     async def adopt(self, entry: ServedWorkflow, handler: WorkflowHandler) -> LiveRun:
         """Register a handler just started here and wait for its first journal write.
@@ -292,8 +308,8 @@ class RunRegistry:
         """The live run of a stored run that has not finished, resuming it here if needed.
 
         Raises:
-            ApiError: 409 if the run has finished or belongs to a workflow not served here;
-                503 while shutting down.
+            ApiError: 409 if the run has finished or belongs to a workflow not served here,
+                ``journal_corrupt`` if its journal cannot be read back; 503 while shutting down.
         """
         run = self.live.get(record.run_id)
         if run is not None and not live_runs.is_finished(run.handler):
@@ -312,11 +328,15 @@ class RunRegistry:
         run = self._register(entry, handler)
         await live_runs.wait_started(handler)
         broken = self._resume_failed(handler)
+        if isinstance(broken, JournalCorruptError):
+            context = f"Run {record.run_id!r} cannot be resumed; its journal is left untouched. "
+            raise from_corrupt(broken, None, context)
         if broken is not None:
             raise ApiError(
                 "conflict",
                 f"Run {record.run_id!r} cannot be resumed; its journal is left untouched. {broken}",
             )
+        self.unresumable.pop(record.run_id, None)  # read back after all (a repaired journal)
         if live_runs.is_finished(handler):
             raise ApiError("conflict", f"Run {record.run_id!r} has already finished.")
         return run

@@ -213,6 +213,7 @@ class ErrorDetail(BaseModel):
     code: Literal[
         "not_found",
         "conflict",
+        "journal_corrupt",
         "invalid",
         "unauthorized",
         "forbidden",
@@ -222,14 +223,27 @@ class ErrorDetail(BaseModel):
         "internal",
     ] = Field(
         description="Machine-readable kind of error, one per HTTP status: `not_found` 404 (and "
-        "405), `conflict` 409, `invalid` 422, `unauthorized` 401, `forbidden` 403, `too_large` "
-        "413, `unsupported_media_type` 415, `unavailable` 503, `internal` 500."
+        "405), `conflict` 409, `journal_corrupt` 409 (the run's journal is damaged: a record "
+        "is missing or cannot be read, or the run's row cannot be), `invalid` 422, "
+        "`unauthorized` 401, `forbidden` 403, `too_large` 413, `unsupported_media_type` 415, "
+        "`unavailable` 503, `internal` 500."
     )
     message: str = Field(description="What went wrong, for people.")
     field: str | None = Field(
         description="The request field at fault, dotted (`input.count`, `events.0.data.text`, "
         "`run_id`, a query parameter, or a header: `Last-Event-ID`, `Host`, `Origin`, "
         "`Content-Type`), if one is."
+    )
+    run_id: str | None = Field(default=None, description="With `journal_corrupt`: the damaged run.")
+    record: Literal["tick", "event", "run"] | None = Field(
+        default=None,
+        description="With `journal_corrupt`: which record is damaged: a `tick` (numbered by "
+        "seq), an `event` (by offset) or the `run`'s own row.",
+    )
+    seq: int | None = Field(
+        default=None,
+        description="With `journal_corrupt`: the seq of the damaged tick or the offset of the "
+        "damaged event; null for a run row.",
     )
 
 

@@ -7,9 +7,13 @@ case the stream switches to memory). Offsets are the same in both: the journal s
 published event at the offset the live log gives it, so a reader that reconnects with
 ``Last-Event-ID`` (or ``after``) sees each event exactly once, whichever server it reaches.
 
-Invariants: a stream yields events in offset order, each at most once; it ends after the
-run's terminal event, or when the server shuts down (the reader reconnects elsewhere). An SSE
-stream sends a ``: heartbeat`` comment after ``heartbeat`` seconds without an event.
+Invariants: a stream yields events in offset order, each at most once, and never skips one;
+it ends after the run's terminal event, or when the server shuts down (the reader reconnects
+elsewhere), or with an error frame when the run's journal cannot be read (a missing or
+unreadable event, or a run that could not be resumed): ``event: error`` whose data is the
+``journal_corrupt`` error body in SSE, that body as a line in NDJSON. Readers should not
+reconnect after it. An SSE stream sends a ``: heartbeat`` comment after ``heartbeat`` seconds
+without an event.
 
 Example:
     >>> sse_frame({"offset": 4, "type": "Ping", "data": {}})
@@ -23,14 +27,23 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-from stepwork._core.errors import RunNotFoundError
+from stepwork._core.errors import JournalCorruptError, RunNotFoundError
 from stepwork._server import live as live_runs
+from stepwork._server.errors import from_corrupt
 from stepwork._server.runs import LiveRun, RunRegistry
 from stepwork._server.shapes import dumps, envelope, envelope_from_record
 from stepwork._stores.protocol import TERMINAL_STATUSES
 from stepwork._stores.type_registry import TypeRegistry
 
-__all__ = ["HEARTBEAT", "POLL_INTERVAL", "StreamFormat", "event_stream", "ndjson_line", "sse_frame"]
+__all__ = [
+    "HEARTBEAT",
+    "POLL_INTERVAL",
+    "StreamFormat",
+    "error_frame",
+    "event_stream",
+    "ndjson_line",
+    "sse_frame",
+]
 
 StreamFormat = Literal["sse", "ndjson"]
 """How events are framed: Server-Sent Events or one JSON object per line."""
@@ -54,6 +67,20 @@ def ndjson_line(item: dict[str, Any]) -> bytes:
     return (dumps(item) + "\n").encode()
 
 
+def error_frame(error: JournalCorruptError, fmt: StreamFormat) -> bytes:
+    """The frame that ends a stream whose run cannot be read: ``event: error`` (without an
+    ``id``, so it moves no reader's offset) with the ``journal_corrupt`` error body.
+
+    Example:
+        >>> from stepwork._core.errors import JournalCorruptError
+        >>> frame = error_frame(JournalCorruptError("gone", run_id="r", seq=1), "sse")
+        >>> frame.startswith(b'event: error\\ndata: {"error":{"code":"journal_corrupt"')
+        True
+    """
+    body = dumps(from_corrupt(error).body())
+    return f"event: error\ndata: {body}\n\n".encode() if fmt == "sse" else f"{body}\n".encode()
+
+
 def _frame(item: dict[str, Any], fmt: StreamFormat) -> bytes:
     return sse_frame(item) if fmt == "sse" else ndjson_line(item)
 
@@ -74,6 +101,16 @@ async def _from_memory(
 async def _from_store(
     registry: RunRegistry, run_id: str, after: int, fmt: StreamFormat, internal: bool
 ) -> AsyncIterator[tuple[int, bytes]]:
+    try:
+        async for pair in _stored(registry, run_id, after, fmt, internal):
+            yield pair
+    except JournalCorruptError as error:
+        yield -1, error_frame(error, fmt)
+
+
+async def _stored(
+    registry: RunRegistry, run_id: str, after: int, fmt: StreamFormat, internal: bool
+) -> AsyncIterator[tuple[int, bytes]]:
     cursor = after
     while True:
         try:
@@ -83,7 +120,7 @@ async def _from_store(
         finished = record is not None and record.status in TERMINAL_STATUSES
         entry = registry.served_for(record) if record is not None else None
         types = entry.registry if entry is not None else TypeRegistry.default()
-        rows = await registry.store.load_events(run_id, cursor, _PAGE) if record else []
+        rows, damage = await _page(registry, run_id, cursor) if record else ([], None)
         for offset, stored in rows:
             cursor = offset
             item = envelope_from_record(offset, stored, types)
@@ -94,6 +131,8 @@ async def _from_store(
             yield offset, _frame(item, fmt)
             if item["terminal"]:
                 return
+        if damage is not None:
+            raise damage  # after every event before it
         if len(rows) == _PAGE:
             continue
         if finished:
@@ -103,7 +142,22 @@ async def _from_store(
             async for pair in _from_memory(run, cursor + 1, fmt, internal):
                 yield pair
             return
+        broken = registry.corruption(record) if record is not None else None
+        if broken is not None and registry.live.get(run_id) is None:
+            raise broken  # it cannot be resumed, so nothing more will come
         await asyncio.sleep(POLL_INTERVAL)
+
+
+async def _page(
+    registry: RunRegistry, run_id: str, cursor: int
+) -> tuple[list[tuple[int, dict[str, Any]]], JournalCorruptError | None]:
+    """The next page of stored events, or the events before a damaged one and its error."""
+    try:
+        return await registry.store.load_events(run_id, cursor, _PAGE), None
+    except JournalCorruptError as error:
+        if error.record != "event" or error.seq is None or error.seq <= cursor + 1:
+            raise
+        return await registry.store.load_events(run_id, cursor, error.seq - cursor - 1), error
 
 
 async def _source(

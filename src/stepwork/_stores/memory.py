@@ -1,8 +1,10 @@
 """``MemoryStore``: the journal protocol in a dict, for tests and for runs that need no disk.
 
-Records are kept as JSON text and parsed again on every load, so neither the caller who
-appended a record nor the one who loaded it can change what is stored. Every method finishes
-without awaiting anything, so on one event loop each call is atomic.
+Records are kept as JSON text by seq/offset and parsed again on every load, so neither the
+caller who appended a record nor the one who loaded it can change what is stored. Like the
+databases, a run keeps counts of its records apart from the records, and loading checks the
+numbering against them. Every method finishes without awaiting anything, so on one event loop
+each call is atomic.
 
 Example:
     >>> import asyncio
@@ -18,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,15 @@ from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
 from stepwork._stores.protocol import TERMINAL_STATUSES, JournalBatch, RunRecord, RunStatus
-from stepwork._stores.records import check_next, decode_record, encode_records, encode_value
+from stepwork._stores.records import (
+    RecordKind,
+    check_next,
+    check_numbers,
+    decode_record,
+    encode_records,
+    encode_value,
+    run_record,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -40,21 +49,40 @@ class _Run:
     status: RunStatus = "running"
     result: str | None = None
     error: str | None = None
-    ticks: list[str] = field(default_factory=list)
-    events: list[str] = field(default_factory=list)
+    ticks: dict[int, str] = field(default_factory=dict)  # by seq
+    events: dict[int, str] = field(default_factory=dict)  # by offset
+    tick_count: int = 0
+    event_count: int = 0
 
     def record(self, run_id: str) -> RunRecord:
-        return RunRecord(
-            run_id=run_id,
-            workflow=self.workflow,
-            status=self.status,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            result=None if self.result is None else json.loads(self.result),
-            error=None if self.error is None else json.loads(self.error),
-            ticks=len(self.ticks),
-            events=len(self.events),
+        return run_record(
+            run_id,
+            self.workflow,
+            self.status,
+            self.created_at,
+            self.updated_at,
+            self.result,
+            self.error,
+            self.tick_count,
+            self.event_count,
         )
+
+
+def _load(
+    run_id: str,
+    kind: RecordKind,
+    stored: dict[int, str],
+    count: int,
+    after: int,
+    limit: int | None,
+) -> list[tuple[int, dict[str, Any]]]:
+    start = max(after + 1, 0)
+    stop = count if limit is None else min(count, start + max(limit, 0))
+    numbers = [number for number in range(start, stop) if number in stored]
+    if (limit is None or stop - start < limit) and count in stored:  # one past the count
+        numbers.append(count)
+    check_numbers(run_id, kind, numbers, after, count, limit)
+    return [(number, decode_record(run_id, number, stored[number], kind)) for number in numbers]
 
 
 class MemoryStore:
@@ -115,28 +143,30 @@ class MemoryStore:
             raise JournalConflictError(
                 f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
             )
-        check_next(run_id, "seq", batch.first_seq, len(run.ticks), len(ticks))
-        check_next(run_id, "offset", batch.first_offset, len(run.events), len(events))
-        run.ticks.extend(ticks)
-        run.events.extend(events)
+        check_next(run_id, "seq", batch.first_seq, run.tick_count, len(ticks))
+        check_next(run_id, "offset", batch.first_offset, run.event_count, len(events))
+        run.ticks.update(enumerate(ticks, run.tick_count))
+        run.events.update(enumerate(events, run.event_count))
+        run.tick_count += len(ticks)
+        run.event_count += len(events)
         if batch.status is not None:
             run.status = batch.status
             run.result = None if batch.result is None else result
             run.error = None if batch.error is None else error
         run.updated_at = self._clock()
 
-    async def load_ticks(self, run_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
-        """The run's tick records with ``seq > after_seq``, in order.
+    async def load_ticks(
+        self, run_id: str, after_seq: int = -1, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the run's tick records with ``seq > after_seq``, in order.
 
         Raises:
             RunNotFoundError: If there is no such run.
+            JournalCorruptError: If a record cannot be read or is missing (names run and seq).
         """
-        ticks = self._get(run_id).ticks
-        start = max(after_seq + 1, 0)
-        return [
-            decode_record(run_id, seq, text, "tick")
-            for seq, text in enumerate(ticks[start:], start)
-        ]
+        run = self._get(run_id)
+        loaded = _load(run_id, "tick", run.ticks, run.tick_count, after_seq, limit)
+        return [record for _, record in loaded]
 
     async def load_events(
         self, run_id: str, after_offset: int = -1, limit: int | None = None
@@ -145,17 +175,14 @@ class MemoryStore:
 
         Raises:
             RunNotFoundError: If there is no such run.
+            JournalCorruptError: If a record cannot be read or is missing (names run and
+                offset).
         """
-        events = self._get(run_id).events
-        start = max(after_offset + 1, 0)
-        stop = len(events) if limit is None else start + max(limit, 0)
-        return [
-            (offset, decode_record(run_id, offset, text, "event"))
-            for offset, text in enumerate(events[start:stop], start)
-        ]
+        run = self._get(run_id)
+        return _load(run_id, "event", run.events, run.event_count, after_offset, limit)
 
     async def get_run(self, run_id: str) -> RunRecord:
-        """The run's record.
+        """The run's record (``corrupt`` set when its result or error cannot be read).
 
         Raises:
             RunNotFoundError: If there is no such run.
@@ -208,9 +235,11 @@ class MemoryStore:
         runs = self._runs.values()
         return {
             "runs": len(self._runs),
-            "ticks": sum(len(run.ticks) for run in runs),
-            "events": sum(len(run.events) for run in runs),
-            "bytes": sum(len(text) for run in runs for text in (*run.ticks, *run.events)),
+            "ticks": sum(run.tick_count for run in runs),
+            "events": sum(run.event_count for run in runs),
+            "bytes": sum(
+                len(text) for run in runs for text in (*run.ticks.values(), *run.events.values())
+            ),
         }
 
     def _get(self, run_id: str) -> _Run:

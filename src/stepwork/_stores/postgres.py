@@ -48,7 +48,14 @@ from stepwork._stores.postgres_sql import (
     run_record,
 )
 from stepwork._stores.protocol import TERMINAL_STATUSES, JournalBatch, RunRecord, RunStatus
-from stepwork._stores.records import check_next, decode_record, encode_records, encode_value
+from stepwork._stores.records import (
+    RecordKind,
+    check_next,
+    check_numbers,
+    decode_record,
+    encode_records,
+    encode_value,
+)
 
 __all__ = ["PostgresStore"]
 
@@ -186,15 +193,17 @@ class PostgresStore:
             run_id=run_id,
         )
 
-    async def load_ticks(self, run_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
-        """The run's tick records with ``seq > after_seq``, in order.
+    async def load_ticks(
+        self, run_id: str, after_seq: int = -1, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the run's tick records with ``seq > after_seq``, in order.
 
         Raises:
             RunNotFoundError: If there is no such run.
-            JournalCorruptError: If a stored record is not valid JSON or has no ``kind``
-                (names run and seq).
+            JournalCorruptError: If a stored record is not valid JSON or has no ``kind``, or
+                one is missing (names run and seq).
         """
-        rows = await self._load(LOAD_TICKS, run_id, after_seq, None)
+        rows = await self._load(LOAD_TICKS, run_id, after_seq, limit, "tick")
         return [decode_record(run_id, seq, text, "tick") for seq, text in rows]
 
     async def load_events(
@@ -204,18 +213,17 @@ class PostgresStore:
 
         Raises:
             RunNotFoundError: If there is no such run.
-            JournalCorruptError: If a stored record is not valid JSON (names run and offset).
+            JournalCorruptError: If a stored record is not valid JSON, or one is missing
+                (names run and offset).
         """
-        limit = None if limit is None else max(limit, 0)
-        rows = await self._load(LOAD_EVENTS, run_id, after_offset, limit)
+        rows = await self._load(LOAD_EVENTS, run_id, after_offset, limit, "event")
         return [(offset, decode_record(run_id, offset, text, "event")) for offset, text in rows]
 
     async def get_run(self, run_id: str) -> RunRecord:
-        """The run's record.
+        """The run's record (``corrupt`` set when its result or error is not valid JSON).
 
         Raises:
             RunNotFoundError: If there is no such run.
-            JournalCorruptError: If its stored result or error is not valid JSON.
         """
         row = await self._call(lambda c: c.fetchrow(GET_RUN, run_id))
         if row is None:
@@ -272,12 +280,15 @@ class PostgresStore:
         return {"runs": runs, "ticks": ticks, "events": events, "bytes": size}
 
     async def _load(
-        self, sql: str, run_id: str, after: int, limit: int | None
+        self, sql: str, run_id: str, after: int, limit: int | None, kind: RecordKind
     ) -> list[tuple[int, str]]:
+        limit = None if limit is None else max(limit, 0)
         rows = await self._call(lambda c: c.fetch(sql, run_id, after, limit))
         if not rows:
             raise RunNotFoundError(f"No run {run_id!r} in {self!r}.", run_id=run_id)
-        return [(row[0], row[1]) for row in rows if row[0] is not None]
+        found = [(row[0], row[1]) for row in rows if row[0] is not None]
+        check_numbers(run_id, kind, [number for number, _ in found], after, rows[0][2], limit)
+        return found
 
     async def _call(self, operation: Callable[[Any], Awaitable[_T]]) -> _T:
         return (await self._write(operation))[0]

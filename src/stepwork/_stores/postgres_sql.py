@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stepwork._stores import records
 from stepwork._stores.protocol import RunRecord
-from stepwork._stores.records import decode_value
 
 __all__ = [
     "APPEND", "CREATE_RUN", "GET_RUN", "LIST_RUNS", "LOAD_EVENTS", "LOAD_TICKS", "PRUNE",
@@ -63,9 +63,10 @@ CREATE_RUN = """
 INSERT INTO runs (run_id, workflow, created_at, updated_at) VALUES ($1, $2, $3, $3)
 ON CONFLICT (run_id) DO NOTHING RETURNING run_id
 """
-# The LEFT JOIN tells "no such run" (no row) from "no records" (one row of NULLs) in one query.
+# The LEFT JOIN tells "no such run" (no row) from "no records" (one row of NULLs) in one query;
+# every row carries the run's count of records, against which the numbering is checked.
 _LOAD = """
-SELECT item.number, item.record FROM runs LEFT JOIN LATERAL (
+SELECT item.number, item.record, runs.{table} FROM runs LEFT JOIN LATERAL (
     SELECT {number} AS number, record FROM {table}
     WHERE run_id = runs.run_id AND {number} > $2 ORDER BY {number} LIMIT $3
 ) AS item ON true
@@ -90,20 +91,6 @@ FROM runs
 
 
 def run_record(row: Any) -> RunRecord:
-    """A ``runs`` row (columns as in :data:`RUN_COLUMNS`) as a record.
-
-    Raises:
-        JournalCorruptError: If its stored result or error is not valid JSON.
-    """
-    run_id, workflow, status, created_at, updated_at, result, error, ticks, events = row
-    return RunRecord(
-        run_id=run_id,
-        workflow=workflow,
-        status=status,
-        created_at=created_at,
-        updated_at=updated_at,
-        result=decode_value(run_id, result, "result"),
-        error=decode_value(run_id, error, "error"),
-        ticks=ticks,
-        events=events,
-    )
+    """A ``runs`` row (columns as in :data:`RUN_COLUMNS`) as a record; a result or error that
+    is not valid JSON gives a record with ``corrupt`` set."""
+    return records.run_record(*row)

@@ -12,6 +12,11 @@ Invariants every implementation keeps (the conformance suite in ``tests/stores``
   already stored, or that leaves a gap, raises ``JournalConflictError`` and stores nothing.
 - Loading returns records exactly as appended (JSON round trip), in order.
 - Runs are independent: a corrupt or conflicting run never stops another run from working.
+- Loading checks the numbering: records come back numbered ``after + 1``, ``after + 2``, ... up
+  to the count the run's row keeps, so a deleted row (a gap, or a missing last record) raises
+  ``JournalCorruptError`` naming the run and the missing seq/offset, like an unreadable row.
+- A run row whose result or error cannot be read is returned with ``corrupt`` set (never
+  raised), so listing, existence checks and resuming the other runs go on.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+
+from stepwork._core.errors import JournalCorruptError
 
 __all__ = ["JournalBatch", "RunRecord", "RunStatus", "Store"]
 
@@ -42,6 +49,8 @@ class RunRecord:
         error: ``{"type": ..., "message": ..., "step": ...}`` once failed, else ``None``.
         ticks: How many tick records the run has.
         events: How many published events the run has.
+        corrupt: Why the run's row cannot be read (its ``result`` and ``error`` are then
+            ``None``), else ``None``. Ignored by ``==``.
     """
 
     run_id: str
@@ -53,6 +62,7 @@ class RunRecord:
     error: dict[str, Any] | None = None
     ticks: int = 0
     events: int = 0
+    corrupt: JournalCorruptError | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -109,12 +119,15 @@ class Store(Protocol):
                 overlap what is stored or leave a gap.
         """
 
-    async def load_ticks(self, run_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
-        """The run's tick records with ``seq > after_seq``, in order.
+    async def load_ticks(
+        self, run_id: str, after_seq: int = -1, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the run's tick records with ``seq > after_seq``, in order.
 
         Raises:
             RunNotFoundError: If there is no such run.
-            JournalCorruptError: If a stored record cannot be read (names run and seq).
+            JournalCorruptError: If a stored record in the range cannot be read, or one is
+                missing (names run and seq).
         """
 
     async def load_events(
@@ -124,10 +137,12 @@ class Store(Protocol):
 
         Raises:
             RunNotFoundError: If there is no such run.
+            JournalCorruptError: If a stored record in the range cannot be read, or one is
+                missing (names run and offset).
         """
 
     async def get_run(self, run_id: str) -> RunRecord:
-        """The run's record.
+        """The run's record (with ``corrupt`` set when its row cannot be read).
 
         Raises:
             RunNotFoundError: If there is no such run.
@@ -142,7 +157,8 @@ class Store(Protocol):
         created_before: float | None = None,
         limit: int | None = None,
     ) -> list[RunRecord]:
-        """Runs matching every given filter, newest first."""
+        """Runs matching every given filter, newest first (a run whose row cannot be read is
+        listed with ``corrupt`` set)."""
 
     async def delete_run(self, run_id: str) -> bool:
         """Delete a run with its ticks and events; False if there was none."""

@@ -21,18 +21,24 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from stepwork._core.errors import JournalConflictError, JournalCorruptError, StoreError
+from stepwork._stores.protocol import RunRecord
 
 __all__ = [
     "RecordKind",
     "check_next",
+    "check_numbers",
+    "corrupt_record",
+    "corrupt_run",
     "decode_record",
     "decode_value",
     "encode_records",
     "encode_value",
+    "remedy",
+    "run_record",
 ]
 
 RecordKind = Literal["tick", "event"]
@@ -113,24 +119,123 @@ def decode_record(run_id: str, number: int, text: Any, kind: RecordKind) -> dict
             text = bytes(text).decode("utf-8")
         record = json.loads(text)
     except (TypeError, ValueError) as error:
-        raise JournalCorruptError(
-            f"The journal is corrupt at {_where(run_id, number, kind)}: it is not valid JSON "
-            f"(half-written?): {error}; stored text starts {str(text)[:80]!r}.",
-            run_id=run_id,
+        raise corrupt_record(
+            run_id,
+            kind,
+            number,
+            f"it is not valid JSON (half-written?): {error}; stored text starts {str(text)[:80]!r}",
         ) from error
     if not isinstance(record, dict):
-        raise JournalCorruptError(
-            f"The journal is corrupt at {_where(run_id, number, kind)}: expected a JSON "
-            f"object, got {type(record).__name__}.",
-            run_id=run_id,
+        raise corrupt_record(
+            run_id, kind, number, f"expected a JSON object, got {type(record).__name__}"
         )
     if kind == "tick" and not isinstance(record.get("kind"), str):
-        raise JournalCorruptError(
-            f"The journal is corrupt at {_where(run_id, number, kind)}: the record has no "
-            f"'kind'; keys are {sorted(record)[:10]}.",
-            run_id=run_id,
+        raise corrupt_record(
+            run_id, kind, number, f"the record has no 'kind'; keys are {sorted(record)[:10]}"
         )
     return record
+
+
+def remedy(run_id: str, kind: RecordKind, number: int) -> str:
+    """What an operator can do about a bad record of run ``run_id``: the sentence errors end with.
+
+    Example:
+        >>> remedy("r", "tick", 3)[:46]
+        "Fork the run from before it (Workflow.fork('r'"
+    """
+    delete = f"delete the run (Store.delete_run({run_id!r}))"
+    if kind == "event":  # a fork publishes its events again from the copied ticks
+        return (
+            f"Fork the run (its events are published again from its ticks: POST "
+            f"/runs/{run_id}/fork), or {delete}."
+        )
+    if number < 1:
+        return f"Nothing before it can be forked: {delete[0].upper()}{delete[1:]}."
+    return (
+        f"Fork the run from before it (Workflow.fork({run_id!r}, at={number}) or POST "
+        f"/runs/{run_id}/fork with at <= {number}), or {delete}."
+    )
+
+
+def corrupt_record(run_id: str, kind: RecordKind, number: int, problem: str) -> JournalCorruptError:
+    """The error for record ``number`` of run ``run_id`` that is missing or cannot be read.
+
+    Args:
+        run_id: The run.
+        kind: ``"tick"`` or ``"event"``.
+        number: The record's seq (ticks) or offset (events).
+        problem: What is wrong with it (no final full stop).
+
+    Example:
+        >>> str(corrupt_record("r", "event", 2, "it is missing"))[:62]
+        "The journal is corrupt at run 'r', event record offset 2: it i"
+    """
+    return JournalCorruptError(
+        f"The journal is corrupt at {_where(run_id, number, kind)}: {problem.rstrip('.')}. "
+        f"{remedy(run_id, kind, number)}",
+        run_id=run_id,
+        record=kind,
+        seq=number,
+    )
+
+
+def check_numbers(
+    run_id: str,
+    kind: RecordKind,
+    numbers: Sequence[int],
+    after: int,
+    stored: int,
+    limit: int | None = None,
+) -> None:
+    """Refuse a read whose records are not numbered ``after + 1``, ``after + 2``, ... on up to
+    the run's stored count (or ``limit`` records): a record is missing (a deleted row) or one
+    lies beyond what the run's row counts.
+
+    Args:
+        run_id: The run read.
+        kind: ``"tick"`` or ``"event"``.
+        numbers: The seqs or offsets read, in order.
+        after: The read asked for numbers greater than this.
+        stored: How many records the run's row counts.
+        limit: The most records the read asked for, if it was limited.
+
+    Raises:
+        JournalCorruptError: Naming the first missing or unexpected number.
+
+    Example:
+        >>> try:
+        ...     check_numbers("r", "tick", [0, 1, 3], -1, 4)
+        ... except JournalCorruptError as error:
+        ...     print(error.seq, str(error).split(": ")[1].split(". ")[0])
+        2 it is missing (the records go from seq 1 to seq 3)
+    """
+    name = _NUMBER_NAME[kind]
+    expected = max(after + 1, 0)
+    previous = None
+    for number in numbers:
+        if number != expected:
+            went = f"from {name} {previous} to" if previous is not None else "first to"
+            raise corrupt_record(
+                run_id, kind, expected, f"it is missing (the records go {went} {name} {number})"
+            )
+        previous, expected = number, expected + 1
+    wanted = max(stored - max(after + 1, 0), 0)
+    if limit is not None:
+        wanted = min(wanted, max(limit, 0))
+    if len(numbers) < wanted:
+        raise corrupt_record(
+            run_id,
+            kind,
+            expected,
+            f"it is missing (the run's row counts {stored} {kind} records)",
+        )
+    if len(numbers) > wanted:
+        raise corrupt_record(
+            run_id,
+            kind,
+            stored,
+            f"it is stored, but the run's row counts only {stored} {kind} records",
+        )
 
 
 def decode_value(run_id: str, text: str | None, what: str) -> Any:
@@ -143,11 +248,66 @@ def decode_value(run_id: str, text: str | None, what: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError as error:
-        raise JournalCorruptError(
-            f"The journal is corrupt: the {what} of run {run_id!r} is not valid JSON: {error}",
-            run_id=run_id,
-        ) from error
+    except (TypeError, ValueError) as error:
+        raise corrupt_run(run_id, f"its {what} is not valid JSON: {error}") from error
+
+
+def corrupt_run(run_id: str, problem: str) -> JournalCorruptError:
+    """The error for a run whose own row (status, result, error) cannot be read.
+
+    Example:
+        >>> corrupt_run("r", "its result is not valid JSON").record
+        'run'
+    """
+    return JournalCorruptError(
+        f"The journal is corrupt: the row of run {run_id!r} cannot be read: {problem}. Delete "
+        f"the run (Store.delete_run({run_id!r})), or repair its row.",
+        run_id=run_id,
+        record="run",
+    )
+
+
+def run_record(
+    run_id: str,
+    workflow: str,
+    status: str,
+    created_at: float,
+    updated_at: float,
+    result: str | None,
+    error: str | None,
+    ticks: int,
+    events: int,
+) -> RunRecord:
+    """A run's stored row as a :class:`RunRecord`; a result or error that cannot be read
+    makes a record with ``corrupt`` set (result and error ``None``) instead of raising, so
+    one bad row never hides the other runs.
+
+    Example:
+        >>> run_record("r", "flow", "completed", 1.0, 2.0, "{oops", None, 3, 1).corrupt.record
+        'run'
+    """
+    problem: JournalCorruptError | None = None
+    try:
+        loaded_result = decode_value(run_id, result, "result")
+        loaded_error = decode_value(run_id, error, "error")
+        if loaded_error is not None and not isinstance(loaded_error, dict):
+            raise corrupt_run(
+                run_id, f"its error is a JSON {type(loaded_error).__name__}, not an object"
+            )
+    except JournalCorruptError as caught:
+        problem, loaded_result, loaded_error = caught, None, None
+    return RunRecord(
+        run_id=run_id,
+        workflow=workflow,
+        status=status,
+        created_at=created_at,
+        updated_at=updated_at,
+        result=loaded_result,
+        error=loaded_error,
+        ticks=ticks,
+        events=events,
+        corrupt=problem,
+    )
 
 
 def check_next(run_id: str, name: str, first: int, stored: int, count: int) -> None:

@@ -151,15 +151,17 @@ class SqliteStore:
             self._clock(),
         )
 
-    async def load_ticks(self, run_id: str, after_seq: int = -1) -> list[dict[str, Any]]:
-        """The run's tick records with ``seq > after_seq``, in order.
+    async def load_ticks(
+        self, run_id: str, after_seq: int = -1, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the run's tick records with ``seq > after_seq``, in order.
 
         Raises:
             RunNotFoundError: If there is no such run.
-            JournalCorruptError: If a stored record is not valid JSON or has no ``kind``
-                (names run and seq).
+            JournalCorruptError: If a stored record is not valid JSON or has no ``kind``, or
+                one is missing (names run and seq).
         """
-        return await self._read(journal.load_ticks, run_id, after_seq)
+        return await self._read(journal.load_ticks, run_id, after_seq, limit)
 
     async def load_events(
         self, run_id: str, after_offset: int = -1, limit: int | None = None
@@ -168,12 +170,13 @@ class SqliteStore:
 
         Raises:
             RunNotFoundError: If there is no such run.
-            JournalCorruptError: If a stored record is not valid JSON (names run and offset).
+            JournalCorruptError: If a stored record is not valid JSON, or one is missing
+                (names run and offset).
         """
         return await self._read(journal.load_events, run_id, after_offset, limit)
 
     async def get_run(self, run_id: str) -> RunRecord:
-        """The run's record.
+        """The run's record (``corrupt`` set when its result or error is not valid JSON).
 
         Raises:
             RunNotFoundError: If there is no such run.

@@ -23,7 +23,7 @@ from typing import Any
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
 from stepwork._stores.migrate import SCHEMA_MIGRATIONS_DDL, load_migrations, pending_migrations
 from stepwork._stores.protocol import RunRecord
-from stepwork._stores.records import check_next, decode_record, decode_value
+from stepwork._stores.records import check_next, check_numbers, decode_record, run_record
 
 __all__ = [
     "RUN_COLUMNS",
@@ -150,19 +150,22 @@ def append(
             )
 
 
-def load_ticks(db: sqlite3.Connection, run_id: str, after_seq: int) -> list[dict[str, Any]]:
-    """The run's tick records with ``seq > after_seq``.
+def load_ticks(
+    db: sqlite3.Connection, run_id: str, after_seq: int, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` of the run's tick records with ``seq > after_seq``.
 
     Raises:
         RunNotFoundError: If there is no such run.
-        JournalCorruptError: If a record cannot be read (names run and seq).
+        JournalCorruptError: If a record cannot be read or is missing (names run and seq).
     """
     with transaction(db, "BEGIN"):
-        _require(db, run_id)
+        stored = _require(db, run_id)[0]
         rows = db.execute(
-            "SELECT seq, record FROM ticks WHERE run_id = ? AND seq > ? ORDER BY seq",
-            (run_id, after_seq),
+            "SELECT seq, record FROM ticks WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, after_seq, -1 if limit is None else max(limit, 0)),
         ).fetchall()
+    check_numbers(run_id, "tick", [seq for seq, _ in rows], after_seq, stored, limit)
     return [decode_record(run_id, seq, text, "tick") for seq, text in rows]
 
 
@@ -173,40 +176,23 @@ def load_events(
 
     Raises:
         RunNotFoundError: If there is no such run.
-        JournalCorruptError: If a record cannot be read (names run and offset).
+        JournalCorruptError: If a record cannot be read or is missing (names run and offset).
     """
     with transaction(db, "BEGIN"):
-        _require(db, run_id)
+        stored = _require(db, run_id)[1]
         rows = db.execute(
             'SELECT "offset", record FROM events WHERE run_id = ? AND "offset" > ? '
             'ORDER BY "offset" LIMIT ?',
             (run_id, after_offset, -1 if limit is None else max(limit, 0)),
         ).fetchall()
+    check_numbers(run_id, "event", [offset for offset, _ in rows], after_offset, stored, limit)
     return [(offset, decode_record(run_id, offset, text, "event")) for offset, text in rows]
 
 
 def select_runs(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[RunRecord]:
-    """Run records from ``sql``, which selects :data:`RUN_COLUMNS` from ``runs``.
-
-    Raises:
-        JournalCorruptError: If a stored result or error is not valid JSON.
-    """
-    return [
-        RunRecord(
-            run_id=run_id,
-            workflow=workflow,
-            status=status,
-            created_at=created_at,
-            updated_at=updated_at,
-            result=decode_value(run_id, result, "result"),
-            error=decode_value(run_id, error, "error"),
-            ticks=ticks,
-            events=events,
-        )
-        for (run_id, workflow, status, created_at, updated_at, result, error, ticks, events) in (
-            db.execute(sql, params).fetchall()
-        )
-    ]
+    """Run records from ``sql``, which selects :data:`RUN_COLUMNS` from ``runs``; a row whose
+    result or error is not valid JSON gives a record with ``corrupt`` set."""
+    return [run_record(*row) for row in db.execute(sql, params).fetchall()]
 
 
 def delete(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
@@ -229,9 +215,12 @@ def size(db: sqlite3.Connection, path: str) -> dict[str, int]:
     return {"runs": runs, "ticks": ticks, "events": events, "bytes": used}
 
 
-def _require(db: sqlite3.Connection, run_id: str) -> None:
-    if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+def _require(db: sqlite3.Connection, run_id: str) -> tuple[int, int]:
+    """The run's stored ``(ticks, events)`` counts."""
+    row = db.execute("SELECT ticks, events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is None:
         raise RunNotFoundError(f"No run {run_id!r} in this store.", run_id=run_id)
+    return int(row[0]), int(row[1])
 
 
 @contextmanager
