@@ -15,6 +15,7 @@ __all__ = [
     "ContextStateError",
     "JournalConflictError",
     "JournalCorruptError",
+    "JournalWriteError",
     "ResourceError",
     "RunNotFoundError",
     "ServerConfigurationError",
@@ -129,6 +130,16 @@ class JournalConflictError(StoreError):
 class JournalCorruptError(StoreError, ValueError):
     """A stored record cannot be read (half-written, unknown kind, newer schema): names the run
     and the record."""
+
+
+class JournalWriteError(StoreError):
+    """A run's journal could not be written (disk full, read-only database, lost server): the
+    run stopped in this process at its last stored tick, and nothing after it took effect.
+
+    The run is left as stored: its row still says ``running``, so it resumes from its journal
+    (``Workflow.resume``, or a server that serves it) once the store is writable again. The
+    store's own error is the ``__cause__``.
+    """
 
 
 class ResourceError(StepworkError, ValueError):
