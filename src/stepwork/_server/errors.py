@@ -21,6 +21,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stepwork._core.errors import (
+    JournalConflictError,
+    JournalCorruptError,
+    RunNotFoundError,
+    StoreError,
+)
+
 __all__ = [
     "STATUS_OF",
     "ApiError",
@@ -138,6 +145,25 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
+async def _store_failed(request: Request, exc: Exception) -> Response:
+    # A store that cannot answer (a lost database, a full disk) is unavailable, not broken:
+    # 503 and one log line. A conflict is a conflict; an unreadable record stays internal.
+    if isinstance(exc, JournalConflictError):
+        return error_response(ApiError("conflict", str(exc)))
+    if not isinstance(exc, StoreError) or isinstance(exc, JournalCorruptError | RunNotFoundError):
+        return await _internal(request, exc)
+    _log.error("%s %s: the store failed: %s", request.method, request.url.path, exc)
+    error = ApiError(
+        "unavailable", "The store could not be reached or written (the server logged why); retry."
+    )
+    return error_response(error)
+
+
 def exception_handlers() -> dict[Any, Any]:
     """Starlette exception handlers that turn every failure into a JSON error body."""
-    return {ApiError: _api_error, HTTPException: _http_error, Exception: _internal}
+    return {
+        ApiError: _api_error,
+        HTTPException: _http_error,
+        StoreError: _store_failed,
+        Exception: _internal,
+    }

@@ -221,6 +221,15 @@ class RunRegistry:
 
         def forget(_: object) -> None:
             self._resume_failed(handler)
+            failure = live_runs.store_failure(handler)
+            if failure is not None:  # logged here, once per run, whatever request saw it
+                _log.error(
+                    "run %r stopped here: the store failed (%s); nothing after its last "
+                    "stored tick was acknowledged, and it resumes from there once the store "
+                    "works again",
+                    run_id,
+                    failure.__cause__ or failure,
+                )
             if self.live.get(run_id) is run:
                 del self.live[run_id]
 
@@ -286,7 +295,44 @@ class RunRegistry:
             error = handler.exception()
             if isinstance(error, JournalConflictError):
                 raise ApiError("conflict", f"A run {handler.run_id!r} already exists.", "run_id")
+        self.check_stored(handler)
         return run
+
+    def check_stored(self, handler: WorkflowHandler) -> None:
+        """Refuse to acknowledge what a run's journal could not store.
+
+        Raises:
+            ApiError: 503 ``unavailable`` if the run stopped writing its journal here.
+        """
+        if live_runs.store_failure(handler) is not None:
+            raise ApiError(
+                "unavailable",
+                f"Run {handler.run_id!r}: the store could not write its journal, so nothing "
+                "of this request was stored (the server logged why). Retry it later: the "
+                "same run_id, or the same Idempotency-Key for an event, makes the retry "
+                "take effect once.",
+            )
+
+    async def sent_before(self, record: RunRecord, idempotency_key: str) -> bool:
+        """True if run ``record`` has stored an event sent with ``idempotency_key`` (a run
+        live here is asked in memory, and waited for while that send is being written).
+
+        Raises:
+            ApiError: 503 if that send was not stored after all (the journal failed).
+        """
+        run = self.live.get(record.run_id)
+        if run is not None and live_runs.store_failure(run.handler) is None:
+            if not live_runs.sent_before(run.handler, idempotency_key):
+                return False
+            if not await live_runs.wait_written(run.handler):
+                self.check_stored(run.handler)
+            return True
+        if record.ticks == 0:
+            return False
+        return any(
+            item.get("kind") == "event" and item.get("idempotency_key") == idempotency_key
+            for item in await self.store.load_ticks(record.run_id)
+        )
 
     async def running(self, record: RunRecord) -> LiveRun:
         """The live run of a stored run that has not finished, resuming it here if needed.
@@ -296,6 +342,8 @@ class RunRegistry:
                 503 while shutting down.
         """
         run = self.live.get(record.run_id)
+        if run is not None and live_runs.store_failure(run.handler) is not None:
+            run = None  # it stopped writing here: resume it from what is stored
         if run is not None and not live_runs.is_finished(run.handler):
             return run
         if record.status in TERMINAL_STATUSES or run is not None:
@@ -317,6 +365,7 @@ class RunRegistry:
                 "conflict",
                 f"Run {record.run_id!r} cannot be resumed; its journal is left untouched. {broken}",
             )
+        self.check_stored(handler)
         if live_runs.is_finished(handler):
             raise ApiError("conflict", f"Run {record.run_id!r} has already finished.")
         return run
