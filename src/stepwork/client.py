@@ -27,6 +27,7 @@ from stepwork._client.errors import (
     ServerError,
     StepworkClientError,
     UnauthorizedError,
+    UnavailableError,
 )
 from stepwork._client.follow import ReconnectPolicy
 from stepwork._client.models import (
@@ -61,5 +62,6 @@ __all__ = [
     "ServerError",
     "StepworkClientError",
     "UnauthorizedError",
+    "UnavailableError",
     "WorkflowInfo",
 ]
