@@ -31,6 +31,7 @@ from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.workflow import Workflow
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError
+from stepwork._server.recovery import ResumeRetries
 from stepwork._server.served import ServedWorkflow, serve_workflows
 from stepwork._server.shapes import run_info
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
@@ -83,6 +84,7 @@ class RunRegistry:
         self.unresumable: dict[str, BaseException] = {}
         """Runs whose journal could not be read back (e.g. corrupt): why, by run id."""
         self.accepting = False
+        self._retries = ResumeRetries(self._resume_stopped)
         self._stopping: asyncio.Event | None = None
         self._drained = False
 
@@ -124,6 +126,7 @@ class RunRegistry:
         """Stop accepting work, wait up to ``grace_period`` for running steps, then let go of
         every live run without writing to its journal (idempotent)."""
         self.accepting = False
+        self._retries.close()
         if self._drained:
             return
         loop = asyncio.get_running_loop()
@@ -222,7 +225,8 @@ class RunRegistry:
         def forget(_: object) -> None:
             self._resume_failed(handler)
             failure = live_runs.store_failure(handler)
-            if failure is not None:  # logged here, once per run, whatever request saw it
+            if failure is not None and self._retries.stopped(run_id):
+                # Logged here, once per failure (not per retry), whatever request saw it.
                 _log.error(
                     "run %r stopped here: the store failed (%s); nothing after its last "
                     "stored tick was acknowledged, and it resumes from there once the store "
@@ -235,6 +239,28 @@ class RunRegistry:
 
         handler.add_done_callback(forget)
         return run
+
+    async def _resume_stopped(self, run_id: str) -> bool:
+        """Resume a run that stopped on a store failure (see ``recovery``); True once its
+        resume is written.
+
+        Raises:
+            StoreError: If the store still cannot be read.
+        """
+        if not self.accepting or run_id in self.live:
+            return False
+        record = await self.store.get_run(run_id)
+        entry = self.served_for(record)
+        if entry is None or record.status in TERMINAL_STATUSES:
+            return False
+        handler = entry.workflow.resume(run_id)
+        self._register(entry, handler)
+        if not await live_runs.wait_started(handler):
+            return False
+        written = await live_runs.wait_written(handler)
+        if written:
+            _log.info("run %r resumed after its store failure", run_id)
+        return written
 
     async def ensure_absent(self, run_id: str) -> None:
         """Refuse a new run id that is taken.
