@@ -157,7 +157,7 @@ def test_a_run_stopped_by_the_store_resumes_by_itself_once_it_can_write(
 ) -> None:
     server = start_server()
     with httpx.Client(base_url=server.url, timeout=30) as http:
-        body = {"run_id": "c1", "input": {"count": 40, "delay": 0.02}}
+        body = {"run_id": "c1", "input": {"count": 100, "delay": 0.02}}
         assert http.post("/workflows/countdown/runs", json=body).status_code == 202
         wait_for_event(http, "c1", "Progress")
         caplog.clear()
@@ -169,7 +169,7 @@ def test_a_run_stopped_by_the_store_resumes_by_itself_once_it_can_write(
         assert http.get("/runs/c1").json()["status"] == "running"
         fault.free()
         # Nobody sends to it or cancels it: the server resumes it once the store works.
-        assert wait_for_status(http, "c1", "completed", timeout=30)["result"] == "counted 40"
+        assert wait_for_status(http, "c1", "completed", timeout=30)["result"] == "counted 100"
         assert len(_store_errors(caplog, "c1")) == 1
 
 

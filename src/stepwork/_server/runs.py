@@ -251,8 +251,8 @@ class RunRegistry:
             return False
         record = await self.store.get_run(run_id)
         entry = self.served_for(record)
-        if entry is None or record.status in TERMINAL_STATUSES:
-            return False
+        if entry is None or record.status in TERMINAL_STATUSES or run_id in self.live:
+            return False  # (live: a request resumed or restarted it meanwhile)
         handler = entry.workflow.resume(run_id)
         self._register(entry, handler)
         if not await live_runs.wait_started(handler):
