@@ -28,6 +28,7 @@ from stepwork._client.errors import (
     ServerError,
     StepworkClientError,
     UnauthorizedError,
+    UnavailableError,
 )
 from stepwork._client.follow import ReconnectPolicy
 from stepwork._client.models import (
@@ -63,5 +64,6 @@ __all__ = [
     "ServerError",
     "StepworkClientError",
     "UnauthorizedError",
+    "UnavailableError",
     "WorkflowInfo",
 ]

@@ -15,7 +15,8 @@
     ├── StoreError                     a journal store could not do what was asked
     │   ├── RunNotFoundError           (also a KeyError) no run with that id
     │   ├── JournalConflictError       an append overlaps or leaves a gap
-    │   └── JournalCorruptError        (also a ValueError) a stored record cannot be read
+    │   ├── JournalCorruptError        (also a ValueError) a stored record cannot be read
+    │   └── JournalWriteError          a run's journal write failed; the run stopped there
     ├── ResourceError                  (also a ValueError) a resource could not be resolved
     ├── ServerConfigurationError       (also a ValueError) workflows cannot be served as given
     ├── StepworkClientError            an HTTP call failed (``stepwork.client``, which lists
@@ -36,6 +37,7 @@ from stepwork._core.errors import (
     ContextStateError,
     JournalConflictError,
     JournalCorruptError,
+    JournalWriteError,
     ResourceError,
     RunNotFoundError,
     ServerConfigurationError,
@@ -59,6 +61,7 @@ __all__ = [
     "ContextStateError",
     "JournalConflictError",
     "JournalCorruptError",
+    "JournalWriteError",
     "ResourceError",
     "RunNotFoundError",
     "ServerConfigurationError",

@@ -23,6 +23,7 @@ from stepwork.client import (
     ServerError,
     StepworkClientError,
     UnauthorizedError,
+    UnavailableError,
 )
 from stepwork.errors import StepworkError
 
@@ -40,7 +41,7 @@ def error_body(code: str, message: str, field: str | None = None) -> bytes:
         (413, RequestTooLargeError),
         (422, InvalidRequestError),
         (500, ServerError),
-        (503, ServerError),
+        (503, UnavailableError),
         (400, StepworkClientError),
     ],
 )

@@ -222,6 +222,7 @@ class AsyncClient:
         data: Mapping[str, Any] | None = None,
         *,
         step: str | None = None,
+        idempotency_key: str | None = None,
     ) -> None:
         """Send an event into a run, for example a human's answer.
 
@@ -230,15 +231,21 @@ class AsyncClient:
             type: The event's class name, as the workflow knows it.
             data: The event's fields.
             step: Deliver to this step only.
+            idempotency_key: Your key for this send (printable ASCII, at most 200
+                characters). The server journals it with the event; sending again with the
+                same key (after a timeout, a dropped connection or ``UnavailableError``)
+                delivers the event at most once, and answers as the first send did.
 
         Raises:
             NotFoundError: If there is no such run.
             ConflictError: If the run has already ended.
             InvalidRequestError: If the type is unknown, the data does not validate, or the step
                 does not accept the event.
+            UnavailableError: If the server could not store the event; retry with the same
+                ``idempotency_key``.
             StepworkClientError: As the class describes.
         """
-        await self._call(calls.send(run_id, type, data, step))
+        await self._call(calls.send(run_id, type, data, step, idempotency_key))
 
     async def cancel(self, run_id: str) -> RunInfo:
         """Cancel a run; returns it with status ``cancelled``.

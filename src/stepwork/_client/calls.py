@@ -181,11 +181,19 @@ def get_run(run_id: str) -> Call[RunInfo]:
     return Call("GET", run_path(run_id), parse=_RUN.validate_python, run_id=run_id)
 
 
-def send(run_id: str, type: str, data: Mapping[str, Any] | None, step: str | None) -> Call[None]:
+def send(
+    run_id: str,
+    type: str,
+    data: Mapping[str, Any] | None,
+    step: str | None,
+    idempotency_key: str | None = None,
+) -> Call[None]:
     """``POST /runs/{run_id}/events``."""
     body: dict[str, Any] = {"type": type, "data": dict(data or {})}
     if step is not None:
         body["step"] = step
+    if idempotency_key is not None:
+        body["idempotency_key"] = idempotency_key
     return Call("POST", run_path(run_id, "events"), parse=_nothing, body=body, run_id=run_id)
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "ServerError",
     "StepworkClientError",
     "UnauthorizedError",
+    "UnavailableError",
     "error_from_response",
 ]
 
@@ -139,6 +140,12 @@ class ServerError(StepworkClientError):
     """5xx: the server failed while handling the request."""
 
 
+class UnavailableError(ServerError):
+    """503: the server could not store the request (its journal cannot be written) or is
+    shutting down. Nothing was acknowledged: retry it later, with the same run id or
+    idempotency key so that the retry takes effect once."""
+
+
 class ClientConnectionError(StepworkClientError, ConnectionError):
     """The server could not be reached, or a stream dropped more often than allowed."""
 
@@ -157,6 +164,7 @@ _BY_STATUS: dict[int, type[StepworkClientError]] = {
     409: ConflictError,
     413: RequestTooLargeError,
     422: InvalidRequestError,
+    503: UnavailableError,
 }
 
 
@@ -172,8 +180,9 @@ def error_from_response(
         run_id: The run the request concerned, if any.
 
     Returns:
-        An instance of the subclass for ``status`` (``ServerError`` for any 5xx, the base
-        class for other statuses), carrying the server's message, code and field.
+        An instance of the subclass for ``status`` (``UnavailableError`` for 503,
+        ``ServerError`` for any other 5xx, the base class for other statuses), carrying the
+        server's message, code and field.
 
     Example:
         >>> body = {"error": {"code": "invalid", "message": "bad", "field": "input.text"}}
@@ -189,7 +198,7 @@ def error_from_response(
         field = _text(detail.get("field"))
     if not message:
         message = text.strip() or f"HTTP {status}"
-    cls = ServerError if status >= 500 else _BY_STATUS.get(status, StepworkClientError)
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else StepworkClientError)
     if code == "journal_corrupt":
         corrupt = JournalCorruptClientError(
             message, status=status, code=code, field=field, run_id=run_id

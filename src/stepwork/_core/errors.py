@@ -15,6 +15,7 @@ __all__ = [
     "ContextStateError",
     "JournalConflictError",
     "JournalCorruptError",
+    "JournalWriteError",
     "ResourceError",
     "RunNotFoundError",
     "ServerConfigurationError",
@@ -164,6 +165,16 @@ def _rebuild_corrupt(
     seq: int | None,
 ) -> JournalCorruptError:
     return cls(message, run_id=run_id, record=record, seq=seq)
+
+
+class JournalWriteError(StoreError):
+    """A run's journal could not be written (disk full, read-only database, lost server): the
+    run stopped in this process at its last stored tick, and nothing after it took effect.
+
+    The run is left as stored: its row still says ``running``, so it resumes from its journal
+    (``Workflow.resume``, or a server that serves it) once the store is writable again. The
+    store's own error is the ``__cause__``.
+    """
 
 
 class ResourceError(StepworkError, ValueError):

@@ -53,6 +53,9 @@ class TickEvent:
     """An event is sent into the run: by the caller, or by a step through ``ctx.send_event``.
 
     ``step`` targets one step; ``source`` is the sending invocation (its lineage is inherited).
+    ``idempotency_key`` is the caller's key for this send, if it gave one: journaled with the
+    tick, so a retried send with the same key is recognised (and not delivered twice) even
+    after a restart.
     """
 
     kind: ClassVar[str] = "event"
@@ -60,6 +63,7 @@ class TickEvent:
     event: Any
     step: str | None = None
     source: int | None = None
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

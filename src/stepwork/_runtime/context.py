@@ -82,14 +82,24 @@ class Context(Generic[MODEL_T]):
     @property
     def is_running(self) -> bool:
         """True while a run of this context is in progress (or restored mid-run)."""
-        if self._driver is not None:
-            return not self._driver.state.done
+        if self._driver is not None:  # a run whose journal stopped writing is not running
+            return not self._driver.state.done and self._driver.writable
         return self._restored is not None and not self._restored.done
 
     # -- services -----------------------------------------------------------------------------
 
     def send_event(self, message: Event, step: str | None = None) -> None:
         """Send ``message`` into the run, to every accepting step or only to ``step``.
+
+        Raises:
+            ContextStateError: If the context has not been run yet.
+            WorkflowRuntimeError: If ``step`` does not exist or does not accept the event, or
+                the run has already finished (called from outside a step).
+        """
+        self._send_event(message, step, None)
+
+    def _send_event(self, message: Event, step: str | None, idempotency_key: str | None) -> None:
+        """:meth:`send_event`, journaling the caller's ``idempotency_key`` with the tick.
 
         Raises:
             ContextStateError: If the context has not been run yet.
@@ -117,7 +127,7 @@ class Context(Generic[MODEL_T]):
                 run_id=driver.run_id,
             )
         source = inside.id if inside is not None else None
-        driver.call_soon(TickEvent, message, step, source)
+        driver.call_soon(TickEvent, message, step, source, idempotency_key)
 
     def write_event_to_stream(self, ev: Event | None) -> None:
         """Publish ``ev`` to the run's event stream (``None`` is ignored).

@@ -32,11 +32,23 @@ from stepwork._core.commands import (
     CommandRunStep,
     CommandSchedule,
 )
-from stepwork._core.errors import StateSerializationError, StepTimeoutError, WorkflowRuntimeError
+from stepwork._core.errors import (
+    JournalWriteError,
+    StateSerializationError,
+    StepTimeoutError,
+    WorkflowRuntimeError,
+)
 from stepwork._core.events import WorkflowFailedEvent
 from stepwork._core.retry import compute_retry_delay
 from stepwork._core.state import Invocation, RunState
-from stepwork._core.ticks import Tick, TickStart, TickStepDone, TickStepFailed, TickTimer
+from stepwork._core.ticks import (
+    Tick,
+    TickEvent,
+    TickStart,
+    TickStepDone,
+    TickStepFailed,
+    TickTimer,
+)
 from stepwork._runtime.clock import Clock, TimerHandle
 from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.stream import EventLog
@@ -280,6 +292,32 @@ class RunDriver:
         if self.journal is not None and self.journal.failure is None:
             self.journal.failure = reason
         self._stop_work(steps=True)
+
+    @property
+    def writable(self) -> bool:
+        """False once the journal has stopped writing (it failed, or the run was detached)."""
+        return self.journal is None or self.journal.failure is None
+
+    def check_writable(self) -> None:
+        """Refuse outside input once the journal has stopped writing: it would never be stored.
+
+        Raises:
+            JournalWriteError: Naming the run, caused by the journal's failure.
+        """
+        failure = self.journal.failure if self.journal is not None else None
+        if failure is not None:
+            raise JournalWriteError(
+                f"Run '{self.run_id}' stopped writing its journal, so nothing more can be sent "
+                f"into it here: {failure}",
+                run_id=self.run_id,
+            ) from failure
+
+    def has_sent(self, idempotency_key: str) -> bool:
+        """True if an event sent with ``idempotency_key`` is among the run's ticks."""
+        return any(
+            type(tick) is TickEvent and tick.idempotency_key == idempotency_key
+            for tick in self.ticks
+        )
 
     @property
     def busy(self) -> bool:

@@ -180,7 +180,25 @@ class WorkflowHandler(asyncio.Future[Any]):
             super().cancel(msg)
         return True
 
-    async def send_event(self, event: Event, step: str | None = None) -> None:
-        """Send ``event`` into the run (see ``Context.send_event``)."""
-        await self._driver_ready()
-        self.ctx.send_event(event, step=step)
+    async def send_event(
+        self, event: Event, step: str | None = None, *, idempotency_key: str | None = None
+    ) -> None:
+        """Send ``event`` into the run (see ``Context.send_event``).
+
+        Args:
+            event: The event to send.
+            step: Deliver it to this step only.
+            idempotency_key: The caller's key for this send. It is journaled with the event;
+                a later send with a key the run already has is not delivered again, so a
+                caller that does not know whether its send was stored can retry it exactly.
+
+        Raises:
+            JournalWriteError: If the run's journal has stopped writing (nothing sent now
+                would be stored); retry once the run is resumed.
+            WorkflowRuntimeError: If the run has finished, or ``step`` does not accept it.
+        """
+        driver = await self._driver_ready()
+        if idempotency_key is not None and driver.has_sent(idempotency_key):
+            return
+        driver.check_writable()
+        self.ctx._send_event(event, step, idempotency_key)

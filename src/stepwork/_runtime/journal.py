@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stepwork._core.commands import Command, CommandFinish, CommandPublish
+from stepwork._core.errors import JournalConflictError, JournalWriteError, StoreError
 from stepwork._core.events import StopEvent
 from stepwork._core.notices import StepNotice
 from stepwork._core.state import RunState
@@ -35,7 +36,8 @@ class Journal:
         workflow: The workflow's name, for a new run's row.
         next_seq: ``seq`` of the next tick (0 for a new run).
         next_offset: Offset of the next published event (0 for a new run).
-        create: Create the run's row before the first write (a new run, not a resumed one).
+        create: Create the run's row with the first write, in the same transaction (a new
+            run, not a resumed one), so no run is stored without its start tick.
     """
 
     def __init__(
@@ -116,19 +118,35 @@ class Journal:
                 await self._write(state, execute, at)
         except Exception as error:
             # The store is the truth: stop here; what was written can be resumed later.
-            self.failure = error
+            failure = self._named(error)
+            self.failure = failure
             if self.on_failure is not None:
-                self.on_failure(error)
+                self.on_failure(failure)
         finally:
             self._wake(everyone=True)  # nothing more is written by this pump
+
+    def _named(self, error: Exception) -> StoreError:
+        """The failure as a ``StoreError`` naming this run (a conflict stays a conflict)."""
+        if isinstance(error, StoreError) and error.run_id == self.run_id:
+            return error
+        named: StoreError
+        if isinstance(error, JournalConflictError):
+            named = JournalConflictError(str(error), run_id=self.run_id)
+        else:
+            named = JournalWriteError(
+                f"Run '{self.run_id}': its journal could not be written, so the run stopped at "
+                f"its last stored tick ({self.next_seq} stored): {error}. Nothing after that "
+                "took effect; once the store is writable again the run resumes from there.",
+                run_id=self.run_id,
+            )
+        named.__cause__ = error
+        return named
 
     async def _write(
         self, state: RunState, execute: Callable[[list[Command]], None], at: float
     ) -> None:
         if self._create:
             await self.store.open()
-            await self.store.create_run(self.run_id, self.workflow, at)
-            self._create = False
         while self._ticks:
             ticks, self._ticks = self._ticks, []
             commands, self._commands = self._commands, []
@@ -141,8 +159,12 @@ class Journal:
                 self.next_offset,
                 events,
                 **(_ending(state, finish) if finish is not None else {}),
+                # A new run's row is created with its first ticks: never one without the other.
+                workflow=self.workflow if self._create else None,
+                created_at=at,
             )
             await self.store.append(batch)
+            self._create = False
             self.next_seq += len(ticks)
             self.next_offset += len(events)
             self._wake(everyone=False)

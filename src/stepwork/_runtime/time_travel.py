@@ -244,8 +244,11 @@ async def _copy(
         copied.append(dump_tick(TickStateWrite(last_at, patched.to_json())))
     for event in events or ():
         copied.append(dump_tick(TickEvent(last_at, event)))
-    await store.create_run(target, workflow.workflow_name, last_at)
-    await store.append(JournalBatch(target, 0, copied, 0, published))
+    # The fork's row and its copied journal in one transaction: a failed copy leaves no run.
+    batch = JournalBatch(
+        target, 0, copied, 0, published, workflow=workflow.workflow_name, created_at=last_at
+    )
+    await store.append(batch)
 
 
 def _default_state(workflow: Workflow) -> Any:

@@ -24,7 +24,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stepwork._core.errors import JournalCorruptError
+from stepwork._core.errors import (
+    JournalConflictError,
+    JournalCorruptError,
+    RunNotFoundError,
+    StoreError,
+)
 
 __all__ = [
     "STATUS_OF",
@@ -185,11 +190,26 @@ async def _internal(request: Request, exc: Exception) -> Response:
     return error_response(error)
 
 
+async def _store_failed(request: Request, exc: Exception) -> Response:
+    # A store that cannot answer (a lost database, a full disk) is unavailable, not broken:
+    # 503 and one log line. A conflict is a conflict; an unreadable record stays internal.
+    if isinstance(exc, JournalConflictError):
+        return error_response(ApiError("conflict", str(exc)))
+    if not isinstance(exc, StoreError) or isinstance(exc, JournalCorruptError | RunNotFoundError):
+        return await _internal(request, exc)
+    _log.error("%s %s: the store failed: %s", request.method, request.url.path, exc)
+    error = ApiError(
+        "unavailable", "The store could not be reached or written (the server logged why); retry."
+    )
+    return error_response(error)
+
+
 def exception_handlers() -> dict[Any, Any]:
     """Starlette exception handlers that turn every failure into a JSON error body."""
     return {
         ApiError: _api_error,
         HTTPException: _http_error,
         JournalCorruptError: _corrupt,  # a damaged run is that run's 409, wherever it is met
+        StoreError: _store_failed,
         Exception: _internal,
     }

@@ -13,7 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from stepwork._core.errors import StoreError
+from stepwork._core.errors import (
+    JournalConflictError,
+    JournalCorruptError,
+    RunNotFoundError,
+    StoreError,
+)
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
 
@@ -22,6 +27,8 @@ __all__ = [
     "detach",
     "is_busy",
     "is_finished",
+    "sent_before",
+    "store_failure",
     "wait_journaled",
     "wait_started",
     "wait_written",
@@ -73,12 +80,45 @@ async def wait_journaled(handler: WorkflowHandler) -> None:
                 await task
 
 
-async def wait_written(handler: WorkflowHandler) -> None:
+async def wait_written(handler: WorkflowHandler) -> bool:
     """Wait until every tick the run has had so far is written to its journal (or the run
-    can no longer write: it ended, or its journal failed)."""
+    can no longer write: it ended, or its journal failed).
+
+    Returns:
+        True if they all are written (or the run keeps no journal); False if some never
+        will be, because the journal stopped writing.
+    """
     driver = _driver(handler)
+    if driver is None or driver.journal is None:
+        return True
+    count = len(driver.ticks)
+    await driver.journal.written(count)
+    return driver.journal.next_seq >= count
+
+
+def store_failure(handler: WorkflowHandler) -> StoreError | None:
+    """Why the run stopped writing its journal here, if a store failure stopped it.
+
+    A run detached at shutdown, a conflict (taken run id) and a run that is not in the
+    store or cannot be read back are not store failures: they have answers of their own.
+    """
+    driver = _driver(handler)
+    failure: BaseException | None = None
     if driver is not None and driver.journal is not None:
-        await driver.journal.written(len(driver.ticks))
+        failure = driver.journal.failure
+    elif handler.done() and not handler.cancelled():
+        failure = handler.exception()  # failed before it had a driver (a resume or fork)
+    if not isinstance(failure, StoreError) or isinstance(
+        failure, DetachedError | JournalConflictError | JournalCorruptError | RunNotFoundError
+    ):
+        return None
+    return failure
+
+
+def sent_before(handler: WorkflowHandler, idempotency_key: str) -> bool:
+    """True if the run live here already has an event sent with ``idempotency_key``."""
+    driver = _driver(handler)
+    return driver is not None and driver.has_sent(idempotency_key)
 
 
 def is_finished(handler: WorkflowHandler) -> bool:

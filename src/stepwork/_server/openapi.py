@@ -33,7 +33,9 @@ _ERRORS = {
     "(`field` is `Content-Type`): web pages of other sites could send it.",
     422: "The request does not validate; `field` names the culprit.",
     500: "An unexpected failure (code `internal`); the server logged it.",
-    503: "The server is shutting down; retry against the next one.",
+    503: "Nothing was stored (code `unavailable`): the store could not write the journal "
+    "(full disk, read-only database), or the server is shutting down. Retry later; the same "
+    "`run_id`, or the same idempotency key for an event, makes the retry take effect once.",
 }
 _UNKNOWN_PARAMETER = "An unknown query parameter (`field` names it)."
 _HEADERS = {
@@ -91,6 +93,22 @@ _STATUSES = {"type": "array", "items": {"type": "string", "enum": [
     "running", "completed", "failed", "timed_out", "cancelled"]}}  # fmt: skip
 _EPOCH = "bound on the creation time, seconds since the epoch."
 _NO_RUN = "No such run."
+_KEY = _param(
+    "Idempotency-Key",
+    "header",
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": s.MAX_IDEMPOTENCY_KEY,
+        "pattern": r"^[\x20-\x7e]+$",
+    },
+    "Your key for this send (or `idempotency_key` in the body; if both, they must be equal). "
+    "A send whose key the run has already stored answers 202 again and journals nothing new.",
+)
+_STORED = (
+    " The answer comes only once the journal write has committed; 503 `unavailable` when it "
+    "could not (nothing was stored)."
+)
 _NOT_SERVED_404 = "No such run, or its workflow is not served here."
 _RESUMED = (
     "A run `running` in the store but not executing here (its server stopped) is resumed here "
@@ -163,7 +181,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "`input` holds the fields of the workflow's start event and is validated by it (422 "
         "names `input.<field>`). With `wait` true the answer comes once the run has ended, "
         "however it ended (200), or is 503 if the server begins shutting down first (the run "
-        "goes on after the restart). 409 when `run_id` is taken.",
+        "goes on after the restart). 409 when `run_id` is taken: after a 503 or a lost "
+        "answer, retry with the same `run_id`, and a 409 then means the first attempt was "
+        "stored." + _STORED,
         (404, 409, 422, 503), s.StartRunRequest, (_NAME,),
         also_ok={200: "The run ended (`wait` true); `status` says how."},
     ),
@@ -238,22 +258,24 @@ OPERATIONS: tuple[Operation, ...] = (
         "accept it. Events stepwork reserves (`StartEvent`, `StopEvent` and its subclasses, "
         "`StepFailedEvent`, `CollectionReleaseEvent`) are refused unless the workflow lists "
         "the class in `externally_sendable`. " + _RESUMED + " 409 once the run has finished "
-        "(or when its workflow is not served here).",
-        (404, 409, 422, 503), s.SendEventRequest, (_RUN,),
+        "(or when its workflow is not served here). With an idempotency key, a retried send is "
+        "delivered at most once." + _STORED,
+        (404, 409, 422, 503), s.SendEventRequest, (_RUN, _KEY),
         error_text={
             404: _NO_RUN,
             409: "The run has finished, or its workflow is not served here; or " + _CORRUPT
             + ", so it cannot be resumed.",
             422: "The body does not validate, `type` is not an event of the workflow or is one "
             "stepwork reserves (`field` is `type`), `data` does not validate (`field` is "
-            "`data.<field>`) or `step` does not accept the event.",
+            "`data.<field>`), `step` does not accept the event, or the idempotency key is "
+            "malformed.",
         },
     ),
     Operation(
         "post", "/runs/{run_id}/cancel", "cancelRun", "Cancel a running run.",
         (200, s.RunInfo, "The run, now cancelled."),
         "Cancels the run and answers once it is cancelled; it takes no body. " + _RESUMED
-        + " 409 if it had already ended (or its workflow is not served here).",
+        + " 409 if it had already ended (or its workflow is not served here)." + _STORED,
         (404, 409, 503), parameters=(_RUN,),
         error_text={404: _NO_RUN,
                     409: "The run had already ended, or its workflow is not served here; or "
@@ -275,7 +297,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "Copies the first `at` ticks of the run's journal into a new run, applies `state_patch` "
         "(dotted `ctx.store` keys) and sends `events`, then continues it with the code served "
         "now. 422 when `at` is past the run's ticks; 404 also when the run's workflow is not "
-        "served here; 409 when `run_id` is taken.",
+        "served here; 409 when `run_id` is taken. The new run's row and its copied journal "
+        "are stored together or not at all." + _STORED,
         (404, 409, 422, 503), s.ForkRequest, (_RUN,),
         error_text={
             404: _NOT_SERVED_404,

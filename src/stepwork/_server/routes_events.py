@@ -6,13 +6,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from stepwork._core.errors import WorkflowRuntimeError
+from stepwork._core.errors import JournalWriteError, WorkflowRuntimeError
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, JsonResponse
 from stepwork._server.inbound import only_params, query_bool, query_int, read_model
 from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
-from stepwork._server.schemas import SendEventRequest
+from stepwork._server.schemas import MAX_IDEMPOTENCY_KEY, SendEventRequest
 from stepwork._server.streams import StreamFormat, event_stream
 
 __all__ = [
@@ -87,28 +87,58 @@ async def stream_events(request: Request) -> Response:
 async def send_event(request: Request) -> Response:
     """``POST /runs/{run_id}/events``: send an event into a running run; 202 once journaled.
 
-    404 unknown run; 409 finished run; 422 unknown type or one stepwork reserves, data
-    that does not validate, or a step that does not accept the event.
+    With an idempotency key (``Idempotency-Key`` header or ``idempotency_key`` field), a send
+    whose key the run has already stored answers 202 again and journals nothing new.
+    404 unknown run; 409 finished run; 422 unknown type or one stepwork reserves, data that
+    does not validate, or a step that does not accept the event; 503 when the store could not
+    write it (retry with the same key).
     """
     only_params(request)
     registry = _registry(request)
     body = await read_model(request, SendEventRequest)
+    key = _idempotency_key(request, body.idempotency_key)
     record = await registry.record(request.path_params["run_id"])
     entry = registry.served_for(record)
     if entry is not None:
         check_sendable(entry, body.type, "type")
     event = entry.event(body.type, body.data, "") if entry is not None else None
+    if key is not None and await registry.sent_before(record, key):
+        return JsonResponse({"status": "sent"}, status_code=202)  # the first send's answer
     run = await registry.running(record)  # 409 when finished or not served here
     assert event is not None  # running() refused runs of workflows not served here
     handler = run.handler
     try:
-        await handler.send_event(event, step=body.step)
+        await handler.send_event(event, step=body.step, idempotency_key=key)
+    except JournalWriteError:
+        registry.check_stored(handler)
+        raise
     except WorkflowRuntimeError as error:
         if live_runs.is_finished(handler):
             raise ApiError("conflict", f"Run {record.run_id!r} has already finished.") from None
         raise ApiError("invalid", str(error), "step") from None
-    await live_runs.wait_written(handler)
+    if not await live_runs.wait_written(handler):
+        registry.check_stored(handler)
     return JsonResponse({"status": "sent"}, status_code=202)
+
+
+def _idempotency_key(request: Request, in_body: str | None) -> str | None:
+    """The send's idempotency key, from the body or the ``Idempotency-Key`` header."""
+    header = request.headers.get("idempotency-key")
+    if header is None:
+        return in_body
+    if not 1 <= len(header) <= MAX_IDEMPOTENCY_KEY or not all(" " <= c <= "~" for c in header):
+        raise ApiError(
+            "invalid",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters.",
+            "Idempotency-Key",
+        )
+    if in_body is not None and in_body != header:
+        raise ApiError(
+            "invalid",
+            "The Idempotency-Key header and the body's idempotency_key differ; give one.",
+            "idempotency_key",
+        )
+    return header
 
 
 async def run_events(request: Request) -> Response:

@@ -77,12 +77,14 @@ async def get_run(request: Request) -> Response:
 
 
 async def cancel_run(request: Request) -> Response:
-    """``POST /runs/{run_id}/cancel``: cancel a running run; 404 unknown, 409 finished."""
+    """``POST /runs/{run_id}/cancel``: cancel a running run once the cancellation is stored;
+    404 unknown, 409 finished, 503 when the store could not write it."""
     only_params(request)
     registry = _registry(request)
     record = await registry.record(request.path_params["run_id"])
     run = await registry.running(record)
     await run.handler.cancel_run()
+    registry.check_stored(run.handler)  # 503: the cancellation was not stored
     info = await registry.info_of(record.run_id)
     if info["status"] != "cancelled":
         raise ApiError("conflict", f"Run {record.run_id!r} had already ended ({info['status']}).")
@@ -159,6 +161,7 @@ async def fork_run(request: Request) -> Response:
     )
     run = await registry.adopt(entry, handler)
     if handler.done() and not handler.cancelled() and not await live_runs.wait_started(handler):
+        registry.check_stored(handler)  # the copy could not be written: nothing is stored
         raise _fork_failed(handler.exception(), body.run_id)
     return JsonResponse(await registry.info_of(run.handler.run_id), status_code=202)
 

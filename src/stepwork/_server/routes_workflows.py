@@ -66,6 +66,7 @@ async def start_run(request: Request) -> Response:
     if not body.wait:
         return JsonResponse(await registry.info_of(run.handler.run_id), status_code=202)
     await registry.until_done(run.handler)
+    registry.check_stored(run.handler)  # its ending was not stored: no answer to give
     return JsonResponse(await registry.info_of(run.handler.run_id), status_code=200)
 
 

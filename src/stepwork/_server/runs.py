@@ -31,6 +31,7 @@ from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.workflow import Workflow
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, from_corrupt
+from stepwork._server.recovery import ResumeRetries
 from stepwork._server.served import ServedWorkflow, serve_workflows
 from stepwork._server.shapes import run_info
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
@@ -83,6 +84,7 @@ class RunRegistry:
         self.unresumable: dict[str, BaseException] = {}
         """Runs whose journal could not be read back (e.g. corrupt): why, by run id."""
         self.accepting = False
+        self._retries = ResumeRetries(self._resume_stopped)
         self._stopping: asyncio.Event | None = None
         self._drained = False
 
@@ -124,6 +126,7 @@ class RunRegistry:
         """Stop accepting work, wait up to ``grace_period`` for running steps, then let go of
         every live run without writing to its journal (idempotent)."""
         self.accepting = False
+        self._retries.close()
         if self._drained:
             return
         loop = asyncio.get_running_loop()
@@ -234,11 +237,43 @@ class RunRegistry:
 
         def forget(_: object) -> None:
             self._resume_failed(handler)
+            failure = live_runs.store_failure(handler)
+            if failure is not None and self._retries.stopped(run_id):
+                # Logged here, once per failure (not per retry), whatever request saw it.
+                _log.error(
+                    "run %r stopped here: the store failed (%s); nothing after its last "
+                    "stored tick was acknowledged, and it resumes from there once the store "
+                    "works again",
+                    run_id,
+                    failure.__cause__ or failure,
+                )
             if self.live.get(run_id) is run:
                 del self.live[run_id]
 
         handler.add_done_callback(forget)
         return run
+
+    async def _resume_stopped(self, run_id: str) -> bool:
+        """Resume a run that stopped on a store failure (see ``recovery``); True once its
+        resume is written.
+
+        Raises:
+            StoreError: If the store still cannot be read.
+        """
+        if not self.accepting or run_id in self.live:
+            return False
+        record = await self.store.get_run(run_id)
+        entry = self.served_for(record)
+        if entry is None or record.status in TERMINAL_STATUSES or run_id in self.live:
+            return False  # (live: a request resumed or restarted it meanwhile)
+        handler = entry.workflow.resume(run_id)
+        self._register(entry, handler)
+        if not await live_runs.wait_started(handler):
+            return False
+        written = await live_runs.wait_written(handler)
+        if written:
+            _log.info("run %r resumed after its store failure", run_id)
+        return written
 
     async def ensure_absent(self, run_id: str) -> None:
         """Refuse a new run id that is taken.
@@ -302,7 +337,44 @@ class RunRegistry:
             error = handler.exception()
             if isinstance(error, JournalConflictError):
                 raise ApiError("conflict", f"A run {handler.run_id!r} already exists.", "run_id")
+        self.check_stored(handler)
         return run
+
+    def check_stored(self, handler: WorkflowHandler) -> None:
+        """Refuse to acknowledge what a run's journal could not store.
+
+        Raises:
+            ApiError: 503 ``unavailable`` if the run stopped writing its journal here.
+        """
+        if live_runs.store_failure(handler) is not None:
+            raise ApiError(
+                "unavailable",
+                f"Run {handler.run_id!r}: the store could not write its journal, so nothing "
+                "of this request was stored (the server logged why). Retry it later: the "
+                "same run_id, or the same Idempotency-Key for an event, makes the retry "
+                "take effect once.",
+            )
+
+    async def sent_before(self, record: RunRecord, idempotency_key: str) -> bool:
+        """True if run ``record`` has stored an event sent with ``idempotency_key`` (a run
+        live here is asked in memory, and waited for while that send is being written).
+
+        Raises:
+            ApiError: 503 if that send was not stored after all (the journal failed).
+        """
+        run = self.live.get(record.run_id)
+        if run is not None and live_runs.store_failure(run.handler) is None:
+            if not live_runs.sent_before(run.handler, idempotency_key):
+                return False
+            if not await live_runs.wait_written(run.handler):
+                self.check_stored(run.handler)
+            return True
+        if record.ticks == 0:
+            return False
+        return any(
+            item.get("kind") == "event" and item.get("idempotency_key") == idempotency_key
+            for item in await self.store.load_ticks(record.run_id)
+        )
 
     async def running(self, record: RunRecord) -> LiveRun:
         """The live run of a stored run that has not finished, resuming it here if needed.
@@ -312,6 +384,8 @@ class RunRegistry:
                 ``journal_corrupt`` if its journal cannot be read back; 503 while shutting down.
         """
         run = self.live.get(record.run_id)
+        if run is not None and live_runs.store_failure(run.handler) is not None:
+            run = None  # it stopped writing here: resume it from what is stored
         if run is not None and not live_runs.is_finished(run.handler):
             return run
         if record.status in TERMINAL_STATUSES or run is not None:
@@ -337,6 +411,7 @@ class RunRegistry:
                 f"Run {record.run_id!r} cannot be resumed; its journal is left untouched. {broken}",
             )
         self.unresumable.pop(record.run_id, None)  # read back after all (a repaired journal)
+        self.check_stored(handler)
         if live_runs.is_finished(handler):
             raise ApiError("conflict", f"Run {record.run_id!r} has already finished.")
         return run

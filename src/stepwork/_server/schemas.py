@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_IDEMPOTENCY_KEY",
     "RUN_ID_PATTERN",
     "ErrorBody",
     "ErrorDetail",
@@ -34,6 +35,9 @@ __all__ = [
 
 RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 """Run ids chosen by callers: letters, digits, ``.``, ``_``, ``:``, ``-``; at most 128."""
+
+MAX_IDEMPOTENCY_KEY = 200
+"""The longest idempotency key a sent event may carry (printable ASCII)."""
 
 RunStatusName = Literal["running", "completed", "failed", "timed_out", "cancelled"]
 """A run's status: ``running`` until it ends, then how it ended."""
@@ -85,6 +89,17 @@ class SendEventRequest(EventInput):
 
     step: str | None = Field(
         default=None, min_length=1, description="Deliver only to this step (it must accept it)."
+    )
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+        pattern=r"^[\x20-\x7e]+$",
+        description=(
+            "Your key for this send (or the `Idempotency-Key` header): journaled with the "
+            "event, so a retried send with the same key to the same run answers 202 again and "
+            "journals nothing new."
+        ),
     )
 
 

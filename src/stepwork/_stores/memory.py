@@ -126,11 +126,12 @@ class MemoryStore:
         self._runs[run_id] = _Run(workflow, created_at, created_at, next(self._order))
 
     async def append(self, batch: JournalBatch) -> None:
-        """Append ``batch`` atomically: all of it or, on any error, nothing.
+        """Append ``batch`` atomically: all of it or, on any error, nothing (with its run's
+        row when ``batch.workflow`` asks to create the run).
 
         Raises:
-            JournalConflictError: If the run does not exist, or ``seq``/``offset`` numbers
-                overlap what is stored or leave a gap.
+            JournalConflictError: If the run does not exist (or, to be created, exists), or
+                ``seq``/``offset`` numbers overlap what is stored or leave a gap.
             StoreError: If a record is not a JSON object (tick records need a ``kind``).
         """
         run_id = batch.run_id
@@ -139,12 +140,19 @@ class MemoryStore:
         result = encode_value(run_id, batch.result, "result")
         error = encode_value(run_id, batch.error, "error")
         run = self._runs.get(run_id)
+        if batch.workflow is not None:
+            if run is not None:
+                raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
+            run = _Run(batch.workflow, batch.created_at, batch.created_at, -1)
         if run is None:
             raise JournalConflictError(
                 f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
             )
         check_next(run_id, "seq", batch.first_seq, run.tick_count, len(ticks))
         check_next(run_id, "offset", batch.first_offset, run.event_count, len(events))
+        if run.order < 0:  # created by this batch: stored only now that it fits
+            run.order = next(self._order)
+            self._runs[run_id] = run
         run.ticks.update(enumerate(ticks, run.tick_count))
         run.events.update(enumerate(events, run.event_count))
         run.tick_count += len(ticks)

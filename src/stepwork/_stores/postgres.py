@@ -153,14 +153,15 @@ class PostgresStore:
             raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
 
     async def append(self, batch: JournalBatch) -> None:
-        """Append ``batch`` in one transaction: all of it or, on any error, nothing.
+        """Append ``batch`` in one transaction: all of it or, on any error, nothing (with its
+        run's row when ``batch.workflow`` asks to create the run).
 
         If the connection breaks, the append is tried once more on a new one; when the
         first attempt turns out to have committed, that counts as success.
 
         Raises:
-            JournalConflictError: If the run does not exist, or ``seq``/``offset`` numbers
-                overlap what is stored or leave a gap.
+            JournalConflictError: If the run does not exist (or, to be created, exists), or
+                ``seq``/``offset`` numbers overlap what is stored or leave a gap.
             StoreError: If a record is not a JSON object (tick records need a ``kind``), or
                 PostgreSQL fails twice.
         """
@@ -171,9 +172,23 @@ class PostgresStore:
         error = None if batch.error is None else encode_value(run_id, batch.error, "error")
         args = (run_id, seq, ticks, offset, events, batch.status, result, error, self._clock())
 
+        workflow, created_at = batch.workflow, float(batch.created_at)
+
         async def attempt(connection: Any) -> Any:
-            if await connection.fetchval(APPEND, *args):
-                return True
+            if workflow is None:
+                if await connection.fetchval(APPEND, *args):
+                    return True
+            else:  # the run's row and its first records in one transaction
+                async with connection.transaction():
+                    created = await connection.fetchval(CREATE_RUN, run_id, workflow, created_at)
+                    if created is not None:
+                        if await connection.fetchval(APPEND, *args):
+                            return True
+                        raise JournalConflictError(  # rolls the new row back
+                            f"Cannot create run {run_id!r} with records from seq {seq} and "
+                            f"offset {offset}: a new run's records start at 0.",
+                            run_id=run_id,
+                        )
             return await connection.fetchrow(STORED, run_id, seq, len(ticks), offset, len(events))
 
         row, retried = await self._write(attempt)
@@ -185,6 +200,8 @@ class PostgresStore:
             )
         if retried and (row[2] or []) == ticks and (row[3] or []) == events:
             return  # the attempt whose connection broke had committed
+        if workflow is not None:
+            raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
         check_next(run_id, "seq", seq, row[0], len(ticks))
         check_next(run_id, "offset", offset, row[1], len(events))
         raise JournalConflictError(

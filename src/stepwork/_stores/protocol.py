@@ -7,7 +7,9 @@ following by offset never sees an event whose tick was lost, nor misses one whos
 kept.
 
 Invariants every implementation keeps (the conformance suite in ``tests/stores`` checks them):
-- ``append`` is atomic: all of its ticks and events are stored, or none are.
+- ``append`` is atomic: all of its ticks and events are stored, or none are. A batch that
+  creates its run (``JournalBatch.workflow`` set) stores the run's row with them or not at all,
+  so no run is ever stored without its start tick.
 - ``seq`` and ``offset`` numbers of a run are contiguous from 0; appending a number that is
   already stored, or that leaves a gap, raises ``JournalConflictError`` and stores nothing.
 - Loading returns records exactly as appended (JSON round trip), in order.
@@ -78,6 +80,10 @@ class JournalBatch:
         status: The run's new status when this batch ends it, else ``None``.
         result: With a ``completed`` status, the stop event's record.
         error: With a failing status, ``{"type", "message", "step"}``.
+        workflow: When set, the batch also creates the run, a ``running`` run of this
+            workflow created at ``created_at``, in the same transaction (``first_seq`` and
+            ``first_offset`` are then 0): a run's row and its first ticks are stored together.
+        created_at: With ``workflow``, the new run's creation time.
     """
 
     run_id: str
@@ -88,6 +94,8 @@ class JournalBatch:
     status: RunStatus | None = None
     result: Any = None
     error: dict[str, Any] | None = None
+    workflow: str | None = None
+    created_at: float = 0.0
 
 
 @runtime_checkable
@@ -112,11 +120,12 @@ class Store(Protocol):
         """
 
     async def append(self, batch: JournalBatch) -> None:
-        """Append ``batch`` atomically (see the module invariants).
+        """Append ``batch`` atomically (see the module invariants); create its run first, in
+        the same transaction, when ``batch.workflow`` is set.
 
         Raises:
-            JournalConflictError: If the run does not exist, or ``seq``/``offset`` numbers
-                overlap what is stored or leave a gap.
+            JournalConflictError: If the run does not exist (or, when creating it, already
+                exists), or ``seq``/``offset`` numbers overlap what is stored or leave a gap.
         """
 
     async def load_ticks(

@@ -124,11 +124,12 @@ class SqliteStore:
         await self._call(journal.create_run, run_id, workflow, created_at)
 
     async def append(self, batch: JournalBatch) -> None:
-        """Append ``batch`` in one transaction: all of it or, on any error, nothing.
+        """Append ``batch`` in one transaction: all of it or, on any error, nothing (with its
+        run's row when ``batch.workflow`` asks to create the run).
 
         Raises:
-            JournalConflictError: If the run does not exist, or ``seq``/``offset`` numbers
-                overlap what is stored or leave a gap.
+            JournalConflictError: If the run does not exist (or, to be created, exists), or
+                ``seq``/``offset`` numbers overlap what is stored or leave a gap.
             StoreError: If a record is not a JSON object (tick records need a ``kind``).
         """
         run_id = batch.run_id
@@ -140,6 +141,7 @@ class SqliteStore:
             result = None if batch.result is None else encode_value(run_id, batch.result, "result")
             error = None if batch.error is None else encode_value(run_id, batch.error, "error")
             ending = (batch.status, result, error)
+        create = None if batch.workflow is None else (batch.workflow, batch.created_at)
         await self._call(
             journal.append,
             run_id,
@@ -149,6 +151,7 @@ class SqliteStore:
             events,
             ending,
             self._clock(),
+            create,
         )
 
     async def load_ticks(

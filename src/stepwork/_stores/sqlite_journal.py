@@ -93,12 +93,16 @@ def create_run(db: sqlite3.Connection, run_id: str, workflow: str, created_at: f
     Raises:
         JournalConflictError: If ``run_id`` already exists.
     """
+    with transaction(db, "BEGIN IMMEDIATE"):
+        _insert_run(db, run_id, workflow, created_at)
+
+
+def _insert_run(db: sqlite3.Connection, run_id: str, workflow: str, created_at: float) -> None:
     try:
-        with transaction(db, "BEGIN IMMEDIATE"):
-            db.execute(
-                "INSERT INTO runs (run_id, workflow, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (run_id, workflow, created_at, created_at),
-            )
+        db.execute(
+            "INSERT INTO runs (run_id, workflow, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (run_id, workflow, created_at, created_at),
+        )
     except sqlite3.IntegrityError as error:
         raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id) from error
 
@@ -112,14 +116,18 @@ def append(
     events: Sequence[str],
     ending: _Ending | None,
     now: float,
+    create: tuple[str, float] | None = None,
 ) -> None:
-    """Store encoded tick and event records, and the run's ending if any, in one transaction.
+    """Store encoded tick and event records, and the run's ending if any, in one transaction;
+    with ``create`` (workflow, created_at), insert the run's row first, in the same one.
 
     Raises:
-        JournalConflictError: If the run does not exist or the numbers do not continue the
-            stored ones.
+        JournalConflictError: If the run does not exist (or, to be created, exists) or the
+            numbers do not continue the stored ones.
     """
     with transaction(db, "BEGIN IMMEDIATE"):
+        if create is not None:
+            _insert_run(db, run_id, *create)
         row = db.execute("SELECT ticks, events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise JournalConflictError(

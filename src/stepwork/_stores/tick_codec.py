@@ -79,6 +79,9 @@ def dump_tick(tick: Tick) -> dict[str, JSON]:
             record[name] = None if value is None else [[qualified_name(t), n] for t, n in value]
         elif name == "requirements":
             record[name] = [[key, dump_value(v, path=key)] for key, v in value]
+        elif name == "idempotency_key":
+            if value is not None:  # only sends that carried a key have one
+                record[name] = value
         else:
             record[name] = value
     return record

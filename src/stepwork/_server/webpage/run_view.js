@@ -248,6 +248,12 @@
       var actions = el("div", { className: "actions" }, form);
       var send = el("button", { type: "submit", id: "answer-send", text: question ? "Send answer" : "Send" }, actions);
       var note = el("span", { className: "muted small", id: "answer-note" }, actions);
+      // One key per answer until it is acknowledged: sending again after an error or a lost
+      // answer is delivered once; the next answer gets a new key.
+      var newKey = function () {
+        return "page-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+      };
+      var sendKey = newKey();
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         var read = schemaForm.read();
@@ -255,8 +261,9 @@
         var node = types[select ? Number(select.value) : 0];
         send.disabled = true;
         note.textContent = "sending\u2026";
-        api.request("POST", "runs/" + encodeURIComponent(runId) + "/events", { type: node.label, data: read.value })
+        api.request("POST", "runs/" + encodeURIComponent(runId) + "/events", { type: node.label, data: read.value, idempotency_key: sendKey })
           .then(function () {
+            sendKey = newKey();
             note.textContent = "sent";
             if (question) answeredUpTo = Math.max(answeredUpTo, question.offset);
             // Until the history shows more ticks, it still says the step is waiting.
