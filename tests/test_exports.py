@@ -112,6 +112,7 @@ LAYERS: dict[str, set[str]] = {
     "_client": {"_core", "_client"},
     "_server": {"_core", "_definition", "_stores", "_drawing", "_runtime", "_server"},
     "_cli": {"_core", "_definition", "_stores", "_drawing", "_runtime", "_server", "_cli"},
+    "_compat": {"_core", "_compat"},
 }
 
 

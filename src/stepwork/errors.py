@@ -18,6 +18,8 @@
     │   └── JournalCorruptError        (also a ValueError) a stored record cannot be read
     ├── ResourceError                  (also a ValueError) a resource could not be resolved
     ├── ServerConfigurationError       (also a ValueError) workflows cannot be served as given
+    ├── CompatInstallError             (also a RuntimeError) stepwork.compat cannot alias
+    │                                  ``workflows``: the real package is already imported
     ├── StepworkClientError            an HTTP call failed (``stepwork.client``, which lists
     │                                  its subclasses: not found, conflict, invalid, ...)
     ├── WorkflowDone                   compatibility only
@@ -32,6 +34,7 @@ Example:
 """
 
 from stepwork._core.errors import (
+    CompatInstallError,
     ContextSerdeError,
     ContextStateError,
     JournalConflictError,
@@ -55,6 +58,7 @@ from stepwork._core.errors import (
 )
 
 __all__ = [
+    "CompatInstallError",
     "ContextSerdeError",
     "ContextStateError",
     "JournalConflictError",

@@ -21,7 +21,7 @@ from stepwork._core.retry import RetryInfo
 from stepwork._core.state import Invocation
 from stepwork._core.ticks import TickCollect, TickEvent, TickPublish, TickStateWrite, TickWait
 from stepwork._runtime.driver import RunDriver, current_step
-from stepwork._runtime.snapshot import dump_snapshot, load_snapshot
+from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
 
 if TYPE_CHECKING:
@@ -247,7 +247,11 @@ class Context(Generic[MODEL_T]):
             StateSerializationError: If a state value cannot be written (the message names its
                 key and type); a value under the key ``memory`` is left out with a warning.
         """
-        state = self._driver.state if self._driver is not None else self._restored
+        driver = self._driver
+        state = driver.state if driver is not None else self._restored
+        if driver is not None and driver.state.status == "cancelled":
+            # A cancelled run's snapshot resumes it where it was, as in LlamaIndex Workflows.
+            state = state_before_cancel(driver.definition.reducer, driver.run_id, driver.ticks)
         return dump_snapshot(
             self._workflow, state, self._store if include_state else None, serializer
         )

@@ -38,6 +38,7 @@ from stepwork._core.retry import compute_retry_delay
 from stepwork._core.state import Invocation, RunState
 from stepwork._core.ticks import Tick, TickStart, TickStepDone, TickStepFailed, TickTimer
 from stepwork._runtime.clock import Clock, TimerHandle
+from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.stream import EventLog
 
@@ -87,6 +88,7 @@ class RunDriver:
         self.clock = clock
         self.reducer = definition.reducer
         self.ticks: list[Tick] = []
+        self._caller_tags = caller_tags()
         self.log = EventLog()
         self.journal = journal
         if journal is not None:
@@ -315,6 +317,7 @@ class RunDriver:
 
     async def _invoke(self, invocation: Invocation) -> None:
         current_step.set((self, invocation))
+        tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)
         invoker = self._invokers[invocation.delivery.step]
         try:
             result = await invoker.call(self, invocation)

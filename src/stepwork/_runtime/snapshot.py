@@ -16,7 +16,9 @@ from typing import Any
 
 from stepwork._core.errors import ContextSerdeError
 from stepwork._core.events import Event
+from stepwork._core.reducer import Reducer, fold
 from stepwork._core.state import RunState
+from stepwork._core.ticks import Tick, TickCancel
 from stepwork._runtime.state_snapshot import state_from_dict
 from stepwork._runtime.state_store import InMemoryStateStore
 from stepwork._stores.codec import TypeRegistry
@@ -29,6 +31,7 @@ __all__ = [
     "load_run_state",
     "load_snapshot",
     "registry_for",
+    "state_before_cancel",
 ]
 
 FORMAT = "stepwork.context/1"
@@ -54,6 +57,19 @@ def registry_for(workflow: Any) -> TypeRegistry:
             and value.__module__ == module.__name__
         )
     return TypeRegistry.default().with_types(*extra)
+
+
+def state_before_cancel(reducer: Reducer, run_id: str, ticks: list[Tick]) -> RunState | None:
+    """The run's state just before the caller cancelled it, rebuilt from its ticks.
+
+    A snapshot of a cancelled run holds this state, so restoring it resumes the run where it
+    was (as LlamaIndex Workflows does: cancelling leaves a context resumable). ``None`` if the
+    ticks hold no cancellation.
+    """
+    for index in range(len(ticks) - 1, -1, -1):
+        if isinstance(ticks[index], TickCancel):
+            return fold(reducer, ticks[:index], reducer.new_state(run_id))
+    return None
 
 
 def dump_snapshot(

@@ -11,6 +11,7 @@ works on an isolated deep copy that readers do not see until it commits.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
@@ -342,7 +343,7 @@ class _EditSession(Generic[MODEL_T]):
         store._refuse_inside_edit("edit_state")
         await store._lock.acquire()
         try:
-            self._draft = store._state.model_copy(deep=True)
+            self._draft = _copy_for_edit(store._state)
         except BaseException:
             store._lock.release()
             raise
@@ -362,6 +363,28 @@ class _EditSession(Generic[MODEL_T]):
                 self._store._commit(self._draft)
         finally:
             self._store._lock.release()
+
+
+def _copy_for_edit(state: MODEL_T) -> MODEL_T:
+    """A deep copy of ``state``; values that cannot be copied (a client holding a lock) are
+    shared with the original instead, as LlamaIndex Workflows does."""
+    try:
+        return state.model_copy(deep=True)
+    except (TypeError, copy.Error):
+        pass
+    draft = state.model_copy()
+    for name in type(state).model_fields:
+        setattr(draft, name, _copy_or_share(getattr(state, name)))
+    if isinstance(state, DictLikeModel) and isinstance(draft, DictLikeModel):
+        draft._data = {key: _copy_or_share(value) for key, value in state._data.items()}
+    return draft
+
+
+def _copy_or_share(value: Any) -> Any:
+    try:
+        return copy.deepcopy(value)
+    except (TypeError, copy.Error):
+        return value
 
 
 def _serialisable_part(state: BaseModel) -> BaseModel:
