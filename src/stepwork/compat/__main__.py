@@ -4,6 +4,7 @@ import sys
 
 from stepwork._compat.launcher import main
 
-__all__: list[str] = []
+__all__ = ["main"]
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())
