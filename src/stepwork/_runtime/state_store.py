@@ -11,7 +11,6 @@ works on an isolated deep copy that readers do not see until it commits.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
@@ -30,6 +29,7 @@ from stepwork._core.errors import (
 )
 from stepwork._core.event_fields import qualified_name
 from stepwork._runtime.state_paths import MISSING, assign_path, read_path, split_path
+from stepwork._runtime.state_values import copy_for_edit, serialisable_part
 from stepwork._runtime.writer_lock import WriterLock
 from stepwork._stores.codec import TypeRegistry, dump_model_body, dump_value, load_model_body
 
@@ -243,7 +243,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
         except StateSerializationError:
             if self.strict:
                 raise
-            return self._json_of(_serialisable_part(self._state))
+            return self._json_of(serialisable_part(self._state))
 
     def to_dict(self, serializer: Any = None) -> dict[str, Any]:
         """The state in LlamaIndex Workflows' snapshot form (``store_type: "in_memory"``).
@@ -312,7 +312,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
             if self.strict:
                 raise
         try:
-            return self._json_of(_serialisable_part(state))
+            return self._json_of(serialisable_part(state))
         except StateSerializationError:
             return None  # a typed state holding live objects: not recorded in the tick log
 
@@ -343,7 +343,7 @@ class _EditSession(Generic[MODEL_T]):
         store._refuse_inside_edit("edit_state")
         await store._lock.acquire()
         try:
-            self._draft = _copy_for_edit(store._state)
+            self._draft = copy_for_edit(store._state)
         except BaseException:
             store._lock.release()
             raise
@@ -363,45 +363,6 @@ class _EditSession(Generic[MODEL_T]):
                 self._store._commit(self._draft)
         finally:
             self._store._lock.release()
-
-
-def _copy_for_edit(state: MODEL_T) -> MODEL_T:
-    """A deep copy of ``state``; values that cannot be copied (a client holding a lock) are
-    shared with the original instead, as LlamaIndex Workflows does."""
-    try:
-        return state.model_copy(deep=True)
-    except (TypeError, copy.Error):
-        pass
-    draft = state.model_copy()
-    for name in type(state).model_fields:
-        setattr(draft, name, _copy_or_share(getattr(state, name)))
-    if isinstance(state, DictLikeModel) and isinstance(draft, DictLikeModel):
-        draft._data = {key: _copy_or_share(value) for key, value in state._data.items()}
-    return draft
-
-
-def _copy_or_share(value: Any) -> Any:
-    try:
-        return copy.deepcopy(value)
-    except (TypeError, copy.Error):
-        return value
-
-
-def _serialisable_part(state: BaseModel) -> BaseModel:
-    """``state`` without the dynamic keys that cannot be serialised (the same object if none)."""
-    if not isinstance(state, DictLikeModel):
-        return state
-    dropped = []
-    for key, value in state._data.items():
-        try:
-            dump_value(value, path=key)
-        except StateSerializationError:
-            dropped.append(key)
-    if not dropped:
-        return state
-    copy = state.model_copy()
-    copy._data = {k: v for k, v in state._data.items() if k not in dropped}
-    return copy
 
 
 def infer_state_type(types: Iterable[type]) -> type[BaseModel]:
