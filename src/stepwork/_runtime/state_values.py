@@ -31,7 +31,7 @@ def copy_for_edit(state: M) -> M:
         pass
     draft = state.model_copy()
     for name in type(state).model_fields:
-        setattr(draft, name, _copy_or_share(getattr(state, name)))
+        draft.__dict__[name] = _copy_or_share(getattr(state, name))  # frozen models too
     if isinstance(state, DictLikeModel) and isinstance(draft, DictLikeModel):
         draft._data = {key: _copy_or_share(value) for key, value in state._data.items()}
     return draft
@@ -56,6 +56,6 @@ def serialisable_part(state: BaseModel) -> BaseModel:
             dropped.append(key)
     if not dropped:
         return state
-    copy = state.model_copy()
-    copy._data = {k: v for k, v in state._data.items() if k not in dropped}
-    return copy
+    trimmed = state.model_copy()
+    trimmed._data = {k: v for k, v in state._data.items() if k not in dropped}
+    return trimmed
