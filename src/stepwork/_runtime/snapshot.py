@@ -88,7 +88,9 @@ def dump_snapshot(
         "workflow": workflow.workflow_name,
         "is_running": state is not None and not state.done,
         "state": store.to_dict(serializer) if store is not None else None,
-        "run": dump_run_state(state) if state is not None and not state.done else None,
+        "run": dump_run_state(state, snapshot=True)
+        if state is not None and not state.done
+        else None,
     }
 
 
