@@ -78,6 +78,18 @@ def test_public_submodules_reexport_only() -> None:
         "handler",
         "workflow",
         "testing",
+        "testing.runner",
+        "context.context",
+        "context.serializers",
+        "context.state_store",
+        "context.external_context",
+        "context.internal_context",
+        "context.pre_context",
+        "representation",
+        "representation.types",
+        "representation.build",
+        "types",
+        "compat",
     ):
         module = importlib.import_module(f"stepwork.{name}")
         tree = ast.parse(pathlib.Path(module.__file__ or "").read_text())
@@ -112,6 +124,7 @@ LAYERS: dict[str, set[str]] = {
     "_client": {"_core", "_client"},
     "_server": {"_core", "_definition", "_stores", "_drawing", "_runtime", "_server"},
     "_cli": {"_core", "_definition", "_stores", "_drawing", "_runtime", "_server", "_cli"},
+    "_compat": {"_core", "_compat"},
 }
 
 

@@ -19,6 +19,8 @@
     │   └── JournalWriteError          a run's journal write failed; the run stopped there
     ├── ResourceError                  (also a ValueError) a resource could not be resolved
     ├── ServerConfigurationError       (also a ValueError) workflows cannot be served as given
+    ├── CompatInstallError             (also a RuntimeError) stepwork.compat cannot alias
+    │                                  ``workflows``: the real package is already imported
     ├── StepworkClientError            an HTTP call failed (``stepwork.client``, which lists
     │                                  its subclasses: not found, conflict, invalid, ...)
     ├── WorkflowDone                   compatibility only
@@ -33,6 +35,7 @@ Example:
 """
 
 from stepwork._core.errors import (
+    CompatInstallError,
     ContextSerdeError,
     ContextStateError,
     JournalConflictError,
@@ -57,6 +60,7 @@ from stepwork._core.errors import (
 )
 
 __all__ = [
+    "CompatInstallError",
     "ContextSerdeError",
     "ContextStateError",
     "JournalConflictError",

@@ -152,15 +152,23 @@ async def test_typed_state() -> None:
     assert await W().run() == 5
 
 
-async def test_unserialisable_state_fails_the_step_naming_the_key() -> None:
-    class W(Workflow):
-        @step
-        async def s(self, ctx: Context, ev: StartEvent) -> StopEvent:
-            await ctx.store.set("lock", asyncio.Lock())
-            return StopEvent()
+class _HoldsALock(Workflow):
+    @step
+    async def s(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        await ctx.store.set("lock", asyncio.Lock())
+        return StopEvent(result=type(await ctx.store.get("lock")).__name__)
 
+
+async def test_unserialisable_state_fails_a_journaled_step_naming_the_key() -> None:
     with pytest.raises(StateSerializationError, match="lock"):
-        await W().run()
+        await _HoldsALock(store="memory://").run()
+
+
+async def test_unserialisable_state_is_kept_without_a_store_until_a_snapshot() -> None:
+    handler = _HoldsALock().run()
+    assert await handler == "Lock"
+    with pytest.raises(StateSerializationError, match="key lock: Lock"):
+        handler.ctx.to_dict()
 
 
 async def test_mid_run_snapshot_resumes_a_human_wait_without_a_new_start_event() -> None:

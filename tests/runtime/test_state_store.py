@@ -190,7 +190,7 @@ async def test_matches_anchor(name: str) -> None:
 async def test_error_messages(
     call: Callable[[Any], Awaitable[Any]], error: type[Exception], text: str
 ) -> None:
-    store = InMemoryStateStore(DictState(n=1, lst=[0], d={}))
+    store = InMemoryStateStore(DictState(n=1, lst=[0], d={}), strict=True)
     before = store.to_json()
     with pytest.raises(error, match=text.replace(".", r"\.")):
         await call(store)
@@ -215,7 +215,7 @@ async def test_writer_inside_edit_is_a_context_state_error() -> None:
 class TestJournaling:
     async def test_every_committed_write_reaches_the_hook(self) -> None:
         commits: list[dict[str, Any]] = []
-        store = InMemoryStateStore(DictState(), on_commit=commits.append)
+        store = InMemoryStateStore(DictState(), on_commit=commits.append, strict=True)
         await store.set("a", 1)
         await store.set_state(DictState(b=2))
         async with store.edit_state() as draft:
@@ -231,7 +231,7 @@ class TestJournaling:
 
     async def test_unserialisable_write_is_refused_before_commit(self) -> None:
         commits: list[dict[str, Any]] = []
-        store = InMemoryStateStore(DictState(a=1), on_commit=commits.append)
+        store = InMemoryStateStore(DictState(a=1), on_commit=commits.append, strict=True)
         for write in (
             store.set("a", Opaque()),
             store.set("x.y", Opaque()),
@@ -247,7 +247,7 @@ class TestJournaling:
 
     async def test_write_is_rolled_back_when_the_state_no_longer_serialises(self) -> None:
         commits: list[dict[str, Any]] = []
-        store = InMemoryStateStore(DictState(), on_commit=commits.append)
+        store = InMemoryStateStore(DictState(), on_commit=commits.append, strict=True)
         await store.set("items", [])
         (await store.get("items")).append(Opaque())  # mutated behind the store's back
         with pytest.raises(StateSerializationError, match=r"state key 'items\.0'"):
@@ -257,7 +257,7 @@ class TestJournaling:
 
     async def test_failed_edit_block_does_not_commit(self) -> None:
         commits: list[dict[str, Any]] = []
-        store = InMemoryStateStore(DictState(a=1), on_commit=commits.append)
+        store = InMemoryStateStore(DictState(a=1), on_commit=commits.append, strict=True)
         with pytest.raises(ZeroDivisionError):
             async with store.edit_state() as draft:
                 draft["a"] = 1 / 0

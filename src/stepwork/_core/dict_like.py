@@ -118,7 +118,7 @@ class DictLikeModel(BaseModel):
             super().__setattr__(name, value)
 
     @model_serializer(mode="wrap")
-    def _serialize_with_dynamic(
+    def custom_model_dump(
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
         out: dict[str, Any] = handler(self)
@@ -175,8 +175,11 @@ class DictLikeModel(BaseModel):
         """Return ``(name, value)`` pairs of the dynamic fields."""
         return self._data.items()
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the dynamic fields' dict itself (mutations show on the model)."""
+    def to_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Return the dynamic fields' dict itself (mutations show on the model).
+
+        Arguments are accepted and ignored, as LlamaIndex Workflows does.
+        """
         return self._data
 
 

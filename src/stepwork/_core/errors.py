@@ -11,6 +11,7 @@ Errors about a run carry ``run_id``; errors about a step carry ``step_name``.
 from __future__ import annotations
 
 __all__ = [
+    "CompatInstallError",
     "ContextSerdeError",
     "ContextStateError",
     "JournalConflictError",
@@ -184,6 +185,10 @@ class ResourceError(StepworkError, ValueError):
 class ServerConfigurationError(StepworkError, ValueError):
     """Workflows cannot be served as given (a duplicate name, a workflow with a store of its
     own, a class instead of an instance, a bad number); the message says how to fix it."""
+
+
+class CompatInstallError(StepworkError, RuntimeError):
+    """``stepwork.compat.install()`` cannot alias ``workflows``: the real package is imported."""
 
 
 class WorkflowDone(StepworkError):

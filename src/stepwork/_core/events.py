@@ -134,7 +134,7 @@ class StopEvent(Event):
         self._result = value
 
     @model_serializer(mode="wrap")
-    def _serialize_with_dynamic(
+    def custom_model_dump(
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
         out: dict[str, Any] = handler(self)

@@ -8,6 +8,7 @@ it may be used.
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
@@ -15,12 +16,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic
 from typing_extensions import TypeVar
 
 from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
-from stepwork._core.events import Event
+from stepwork._core.events import Event, StopEvent
 from stepwork._core.retry import RetryInfo
 from stepwork._core.state import Invocation
 from stepwork._core.ticks import TickCollect, TickEvent, TickPublish, TickStateWrite, TickWait
 from stepwork._runtime.driver import RunDriver, current_step
-from stepwork._runtime.snapshot import dump_snapshot, load_snapshot
+from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ class Context(Generic[MODEL_T]):
     Args:
         workflow: The workflow this context runs.
         previous_context: A snapshot from :meth:`to_dict` to restore.
-        serializer: Accepted for compatibility; snapshots are always JSON.
+        serializer: How the snapshot's state values were written (default
+            ``JsonSerializer()``; ``PickleSerializer()`` for a snapshot taken with it).
 
     Raises:
         ContextSerdeError: If ``previous_context`` is not a valid snapshot.
@@ -68,7 +70,10 @@ class Context(Generic[MODEL_T]):
         # next run records it as its base.
         self._carry = previous_context is not None
         if previous_context is not None:
-            self._restored, self._store = load_snapshot(workflow, previous_context)
+            self._restored, self._store = load_snapshot(workflow, previous_context, serializer)
+        # A journaled run refuses, at the write, a value its journal could not hold; a run
+        # without a store accepts any value (a snapshot must then serialise it).
+        self._store.strict = getattr(workflow, "store", None) is not None
         # Every committed write becomes a tick, so the run's log carries its state too.
         self._store._on_commit = self._state_committed
 
@@ -243,11 +248,23 @@ class Context(Generic[MODEL_T]):
     def to_dict(self, serializer: Any = None, *, include_state: bool = True) -> dict[str, Any]:
         """A JSON-ready snapshot of this context: its state and, mid-run, the run's progress.
 
+        Args:
+            serializer: Writes the state's values (default ``JsonSerializer()``; pass
+                ``PickleSerializer()`` to keep values JSON cannot hold, for trusted storage).
+            include_state: Leave the state out when ``False``.
+
         Raises:
-            StateSerializationError: If a state value cannot be written as JSON.
+            StateSerializationError: If a state value cannot be written (the message names its
+                key and type); a value under the key ``memory`` is left out with a warning.
         """
-        state = self._driver.state if self._driver is not None else self._restored
-        return dump_snapshot(self._workflow, state, self._store if include_state else None)
+        driver = self._driver
+        state = driver.state if driver is not None else self._restored
+        if driver is not None and driver.state.status == "cancelled":
+            # A cancelled run's snapshot resumes it where it was, as in LlamaIndex Workflows.
+            state = state_before_cancel(driver.definition.reducer, driver.run_id, driver.ticks)
+        return dump_snapshot(
+            self._workflow, state, self._store if include_state else None, serializer
+        )
 
     @classmethod
     def from_dict(cls, workflow: Any, data: dict[str, Any], serializer: Any = None) -> Context[Any]:
@@ -257,6 +274,32 @@ class Context(Generic[MODEL_T]):
             ContextSerdeError: If ``data`` is not a snapshot of this workflow.
         """
         return cls(workflow, previous_context=data, serializer=serializer)
+
+    def get_result(self) -> Any:
+        """The finished run's result (deprecated: await the handler instead).
+
+        Raises:
+            ContextStateError: If the context has not been run.
+            WorkflowRuntimeError: If the run has not finished, or failed.
+        """
+        warnings.warn(
+            "Context.get_result() is deprecated; await the handler returned by Workflow.run().",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        driver = self._driver
+        if driver is None:
+            raise ContextStateError("get_result requires a running workflow. Call run() first.")
+        state = driver.state
+        if not state.done or state.error is not None:
+            raise WorkflowRuntimeError(
+                "The workflow run has not completed yet: await the handler first."
+                if not state.done
+                else f"The workflow run failed: {state.error!r}",
+                run_id=driver.run_id,
+            )
+        stop = state.stop_event
+        return stop.result if type(stop) is StopEvent else stop
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -276,7 +319,9 @@ class Context(Generic[MODEL_T]):
         return f"{driver.run_id}:{delivery.step}:{delivery.key}"
 
     def _restore_store(self, data: dict[str, Any], registry: Any) -> None:
+        strict = self._store.strict
         self._store = InMemoryStateStore.from_json(data, registry)
+        self._store.strict = strict
         self._store._on_commit = self._state_committed
         self._carry = True
 

@@ -50,6 +50,7 @@ from stepwork._core.ticks import (
     TickTimer,
 )
 from stepwork._runtime.clock import Clock, TimerHandle
+from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.stream import EventLog
 
@@ -99,6 +100,7 @@ class RunDriver:
         self.clock = clock
         self.reducer = definition.reducer
         self.ticks: list[Tick] = []
+        self._caller_tags = caller_tags()
         self.log = EventLog()
         self.journal = journal
         if journal is not None:
@@ -353,6 +355,7 @@ class RunDriver:
 
     async def _invoke(self, invocation: Invocation) -> None:
         current_step.set((self, invocation))
+        tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)
         invoker = self._invokers[invocation.delivery.step]
         try:
             result = await invoker.call(self, invocation)

@@ -1,10 +1,12 @@
 """Context snapshots: a run's state as plain JSON, and back.
 
-The snapshot holds the ``ctx.store`` state and, for a run in progress, its queues, buffers,
-waiters, fan-out streams and timers. Invocations caught mid-flight are restored as queued work
-(they run again from the top). Event classes are looked up through an allow-list: the
-workflow's own event types plus the framework's; nothing is imported by name and nothing is
-unpickled.
+The snapshot holds the ``ctx.store`` state (under ``"state"``, in LlamaIndex Workflows' form,
+see ``state_snapshot``) and, for a run in progress, its queues, buffers, waiters, fan-out
+streams and timers. Invocations caught mid-flight are restored as queued work (they run again
+from the top). Event classes are looked up through an allow-list: the workflow's own event
+types plus the framework's, and ``Event`` subclasses already imported; nothing is imported by
+name and nothing is unpickled, unless the caller passes ``serializer=PickleSerializer()`` for
+the state's values.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 
 from stepwork._core.errors import ContextSerdeError
 from stepwork._core.events import Event
+from stepwork._core.reducer import Reducer, fold
 from stepwork._core.state import RunState
+from stepwork._core.ticks import Tick, TickCancel
+from stepwork._runtime.state_snapshot import state_from_dict
 from stepwork._runtime.state_store import InMemoryStateStore
 from stepwork._stores.codec import TypeRegistry
 from stepwork._stores.state_codec import dump_run_state, load_run_state
@@ -26,6 +31,7 @@ __all__ = [
     "load_run_state",
     "load_snapshot",
     "registry_for",
+    "state_before_cancel",
 ]
 
 FORMAT = "stepwork.context/1"
@@ -53,20 +59,44 @@ def registry_for(workflow: Any) -> TypeRegistry:
     return TypeRegistry.default().with_types(*extra)
 
 
+def state_before_cancel(reducer: Reducer, run_id: str, ticks: list[Tick]) -> RunState | None:
+    """The run's state just before the caller cancelled it, rebuilt from its ticks.
+
+    A snapshot of a cancelled run holds this state, so restoring it resumes the run where it
+    was (as LlamaIndex Workflows does: cancelling leaves a context resumable). ``None`` if the
+    ticks hold no cancellation.
+    """
+    for index in range(len(ticks) - 1, -1, -1):
+        if isinstance(ticks[index], TickCancel):
+            return fold(reducer, ticks[:index], reducer.new_state(run_id))
+    return None
+
+
 def dump_snapshot(
-    workflow: Any, state: RunState | None, store: InMemoryStateStore[Any] | None
+    workflow: Any,
+    state: RunState | None,
+    store: InMemoryStateStore[Any] | None,
+    serializer: Any = None,
 ) -> dict[str, Any]:
-    """A JSON-ready snapshot of a context (``state`` is ``None`` before any run)."""
+    """A JSON-ready snapshot of a context (``state`` is ``None`` before any run).
+
+    Raises:
+        StateSerializationError: If a state value cannot be serialised with ``serializer``.
+    """
     return {
         "format": FORMAT,
         "workflow": workflow.workflow_name,
         "is_running": state is not None and not state.done,
-        "state": store.to_json() if store is not None else None,
-        "run": dump_run_state(state) if state is not None and not state.done else None,
+        "state": store.to_dict(serializer) if store is not None else None,
+        "run": dump_run_state(state, snapshot=True)
+        if state is not None and not state.done
+        else None,
     }
 
 
-def load_snapshot(workflow: Any, data: Any) -> tuple[RunState | None, InMemoryStateStore[Any]]:
+def load_snapshot(
+    workflow: Any, data: Any, serializer: Any = None
+) -> tuple[RunState | None, InMemoryStateStore[Any]]:
     """Rebuild ``(run_state, store)`` from :func:`dump_snapshot` output.
 
     Raises:
@@ -85,7 +115,9 @@ def load_snapshot(workflow: Any, data: Any) -> tuple[RunState | None, InMemorySt
         from stepwork._runtime.state_store import infer_state_type
 
         if store_data is not None:
-            store: InMemoryStateStore[Any] = InMemoryStateStore.from_json(store_data, registry)
+            store: InMemoryStateStore[Any] = InMemoryStateStore(
+                state_from_dict(store_data, serializer, registry)
+            )
         else:
             store = InMemoryStateStore(infer_state_type(definition.state_types)())
         run = data.get("run")

@@ -1,30 +1,46 @@
 """``ctx.store``: a run's state, read and written by dotted path, journaled on every commit.
 
-Every write goes through one commit point that first checks the new state serialises (so a
-value the journal could not hold is refused at the write, naming its key, and the state stays
-as it was), then installs it and hands its JSON to the ``on_commit`` hook. Writers are
-serialised by a loop-independent lock; ``edit_state()`` holds it for the whole block and works
-on an isolated deep copy that readers do not see until it commits.
+Every write goes through one commit point. In a *strict* store (the store of a journaled run)
+the new state is first checked to serialise, so a value the journal could not hold is refused
+at the write, naming its key and type, and the state stays as it was. A store that is not
+strict (a run without ``store=``, or a store built directly) accepts any value, as LlamaIndex
+Workflows does: only :meth:`InMemoryStateStore.to_dict` (a snapshot) must serialise it. Writers
+are serialised by a loop-independent lock; ``edit_state()`` holds it for the whole block and
+works on an isolated deep copy that readers do not see until it commits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, Generic
+from typing import Any, Generic, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypeVar
 
 from stepwork._core.dict_like import DictLikeModel
-from stepwork._core.errors import ContextSerdeError, ContextStateError, StateStoreError
+from stepwork._core.errors import (
+    ContextSerdeError,
+    ContextStateError,
+    StateSerializationError,
+    StateStoreError,
+)
 from stepwork._core.event_fields import qualified_name
 from stepwork._runtime.state_paths import MISSING, assign_path, read_path, split_path
+from stepwork._runtime.state_values import copy_for_edit, serialisable_part
 from stepwork._runtime.writer_lock import WriterLock
 from stepwork._stores.codec import TypeRegistry, dump_model_body, dump_value, load_model_body
 
-__all__ = ["MODEL_T", "DictState", "InMemoryStateStore", "infer_state_type"]
+__all__ = [
+    "MODEL_T",
+    "DictState",
+    "InMemoryStateStore",
+    "StateStore",
+    "UnserializableKeyWarning",
+    "infer_state_type",
+]
 
 
 class DictState(DictLikeModel):
@@ -39,6 +55,41 @@ class DictState(DictLikeModel):
 
 MODEL_T = TypeVar("MODEL_T", bound=BaseModel, default=DictState)
 
+
+class UnserializableKeyWarning(Warning):
+    """A snapshot left out a state key that is known not to serialise (``memory``)."""
+
+
+@runtime_checkable
+class StateStore(Protocol[MODEL_T]):
+    """What a run's state store offers (``ctx.store``), as LlamaIndex Workflows names it."""
+
+    @property
+    def state_type(self) -> type[MODEL_T]:
+        """The class of the state model."""
+
+    async def get_state(self) -> MODEL_T:
+        """A shallow copy of the state."""
+
+    async def set_state(self, state: MODEL_T) -> None:
+        """Replace the state (or merge a parent-type instance into it)."""
+
+    async def get(self, path: str, default: Any = ...) -> Any:
+        """The value at dotted ``path``."""
+
+    async def set(self, path: str, value: Any) -> None:
+        """Write ``value`` at dotted ``path``."""
+
+    async def clear(self) -> None:
+        """Reset the state to a default instance of its type."""
+
+    def edit_state(self) -> AbstractAsyncContextManager[MODEL_T]:
+        """A block that edits the state and commits it on exit."""
+
+    def to_dict(self, serializer: Any = None) -> dict[str, Any]:
+        """The state as a JSON-ready dict."""
+
+
 # Stores (by id) whose edit_state block encloses the current task: their writers must raise.
 _EDITING: ContextVar[frozenset[int]] = ContextVar("stepwork_editing_stores", default=frozenset())
 
@@ -52,6 +103,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
         initial_state: The state to start from (a ``DictState`` or a typed pydantic model).
         on_commit: Called with the state's JSON (see :meth:`to_json`) after every committed
             write.
+        strict: Refuse, at the write, a value that cannot be serialised (journaled runs).
 
     Example:
         >>> import asyncio
@@ -66,9 +118,11 @@ class InMemoryStateStore(Generic[MODEL_T]):
         initial_state: MODEL_T,
         *,
         on_commit: Callable[[dict[str, Any]], None] | None = None,
+        strict: bool = False,
     ) -> None:
         self._state = initial_state
         self._on_commit = on_commit
+        self.strict = strict
         self._lock = WriterLock()
 
     @property
@@ -100,22 +154,25 @@ class InMemoryStateStore(Generic[MODEL_T]):
         """Write ``value`` at dotted ``path``, creating missing intermediate dicts.
 
         Raises:
-            StateSerializationError: If ``value`` cannot be serialised (the state is unchanged).
+            StateSerializationError: In a strict store, if ``value`` cannot be serialised (the
+                state is unchanged).
             StateStoreError: If the path is empty or cannot be written.
             ContextStateError: If called inside this store's ``edit_state()`` block.
         """
         self._refuse_inside_edit("set")
         segments = split_path(path, allow_empty=False)
-        dump_value(value, path=path)
+        if self.strict:
+            dump_value(value, path=path)
         async with self._lock:
             undo = assign_path(self._state, segments, value)
             if self._on_commit is not None:
                 try:
-                    payload = self._json_of(self._state)
+                    payload = self._payload_of(self._state)
                 except ContextSerdeError:
                     undo()
                     raise
-                self._on_commit(payload)
+                if payload is not None:
+                    self._on_commit(payload)
 
     async def set_state(self, state: MODEL_T) -> None:
         """Replace the state, or merge a parent-type instance's fields into it.
@@ -172,8 +229,52 @@ class InMemoryStateStore(Generic[MODEL_T]):
         return _EditSession(self)
 
     def to_json(self) -> dict[str, Any]:
-        """Return ``{"state_type": "module.QualName", "state_data": ...}`` for the state."""
-        return self._json_of(self._state)
+        """Return ``{"state_type": "module.QualName", "state_data": ...}`` for the state.
+
+        This is the journal's form. A store that is not strict leaves out keys that cannot be
+        serialised.
+
+        Raises:
+            StateSerializationError: If the state cannot be serialised (in a store that is not
+                strict: a typed state whose fields cannot).
+        """
+        try:
+            return self._json_of(self._state)
+        except StateSerializationError:
+            if self.strict:
+                raise
+            return self._json_of(serialisable_part(self._state))
+
+    def to_dict(self, serializer: Any = None) -> dict[str, Any]:
+        """The state in LlamaIndex Workflows' snapshot form (``store_type: "in_memory"``).
+
+        ``DictState`` keys are serialised one by one (``state_data["_data"][key]`` is a JSON
+        string); a typed state is one string. The key ``memory`` is left out with an
+        :class:`UnserializableKeyWarning` when it does not serialise, as in the anchor.
+
+        Args:
+            serializer: A serializer from ``stepwork.context`` (default ``JsonSerializer()``).
+
+        Raises:
+            StateSerializationError: If another key, or a typed state, cannot be serialised;
+                the message names the key and its type.
+        """
+        from stepwork._runtime.state_snapshot import state_to_dict
+
+        return state_to_dict(self._state, serializer)
+
+    @classmethod
+    def from_dict(
+        cls, serialized: dict[str, Any], serializer: Any = None
+    ) -> InMemoryStateStore[Any]:
+        """Rebuild a store from :meth:`to_dict` output.
+
+        Raises:
+            ContextSerdeError: If the data is malformed or names a class that may not be loaded.
+        """
+        from stepwork._runtime.state_snapshot import state_from_dict
+
+        return InMemoryStateStore(state_from_dict(serialized, serializer))
 
     @classmethod
     def from_json(
@@ -204,10 +305,21 @@ class InMemoryStateStore(Generic[MODEL_T]):
     def _json_of(state: BaseModel) -> dict[str, Any]:
         return {"state_type": qualified_name(type(state)), "state_data": dump_model_body(state)}
 
+    def _payload_of(self, state: BaseModel) -> dict[str, Any] | None:
+        try:
+            return self._json_of(state)  # a strict store refuses the state before installing it
+        except StateSerializationError:
+            if self.strict:
+                raise
+        try:
+            return self._json_of(serialisable_part(state))
+        except StateSerializationError:
+            return None  # a typed state holding live objects: not recorded in the tick log
+
     def _commit(self, state: MODEL_T) -> None:
-        payload = self._json_of(state)  # refuses the state before it is installed
+        payload = self._payload_of(state)
         self._state = state
-        if self._on_commit is not None:
+        if self._on_commit is not None and payload is not None:
             self._on_commit(payload)
 
     def _refuse_inside_edit(self, method: str) -> None:
@@ -231,7 +343,7 @@ class _EditSession(Generic[MODEL_T]):
         store._refuse_inside_edit("edit_state")
         await store._lock.acquire()
         try:
-            self._draft = store._state.model_copy(deep=True)
+            self._draft = copy_for_edit(store._state)
         except BaseException:
             store._lock.release()
             raise

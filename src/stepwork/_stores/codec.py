@@ -44,6 +44,7 @@ __all__ = [
     "dump_event",
     "dump_model_body",
     "dump_value",
+    "is_tagged",
     "load_event",
     "load_model_body",
     "load_value",
@@ -211,6 +212,11 @@ def _locate_field_error(
         except StateSerializationError as located:
             return located
     return _refuse(model, path, label, f" ({error})")
+
+
+def is_tagged(data: dict[str, Any]) -> bool:
+    """True if ``data`` is one of this codec's tagged values rather than a plain dict."""
+    return not _TAGS.isdisjoint(data)
 
 
 def load_value(data: JSON, registry: TypeRegistry) -> Any:

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Collection
 from typing import Any
 
-from stepwork._core.errors import ContextSerdeError
+from stepwork._core.errors import ContextSerdeError, StateSerializationError
 from stepwork._core.events import UnreconstructedException
 from stepwork._core.state import (
     Delivery,
@@ -27,8 +27,19 @@ from stepwork._stores.codec import TypeRegistry, dump_event, dump_value, load_ev
 __all__ = ["dump_run_state", "load_run_state"]
 
 
-def dump_run_state(state: RunState) -> dict[str, Any]:
-    """``state`` as JSON (the reducer's view of a run)."""
+def dump_run_state(state: RunState, *, snapshot: bool = False) -> dict[str, Any]:
+    """``state`` as JSON (the reducer's view of a run).
+
+    Args:
+        state: The run state.
+        snapshot: For a context snapshot rather than a journal: a human wait's requirement
+            whose value cannot be serialised (a live object) is left out and its key listed
+            under ``unrestorable``. Its step runs again after a restore and registers the
+            wait afresh with the full requirements; until then the wait matches on the others.
+
+    Raises:
+        StateSerializationError: If something in the state cannot be serialised.
+    """
     return {
         "run_id": state.run_id,
         "status": state.status,
@@ -49,7 +60,7 @@ def dump_run_state(state: RunState) -> dict[str, Any]:
                 "invocation": w.invocation,
                 "step": w.step,
                 "event_type": _type_name(w.event_type),
-                "requirements": [[k, dump_value(v)] for k, v in w.requirements],
+                **_dump_requirements(w.requirements, snapshot),
                 "accept_subclasses": w.accept_subclasses,
                 "resolved": dump_event(w.resolved) if w.resolved is not None else None,
             }
@@ -157,6 +168,19 @@ def load_run_state(
     state.error = _load_error(data["error"])
     state.state = data["state"]
     return state
+
+
+def _dump_requirements(requirements: tuple[tuple[str, Any], ...], snapshot: bool) -> dict[str, Any]:
+    kept: list[list[Any]] = []
+    unrestorable: list[str] = []
+    for key, value in requirements:
+        try:
+            kept.append([key, dump_value(value, path=key, label="wait requirement")])
+        except StateSerializationError:
+            if not snapshot:
+                raise
+            unrestorable.append(key)
+    return {"requirements": kept, **({"unrestorable": unrestorable} if unrestorable else {})}
 
 
 def _dump_step(rt: StepRuntime) -> dict[str, Any]:

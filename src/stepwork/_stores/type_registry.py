@@ -3,13 +3,17 @@
 Loading a snapshot or a journal never imports a module and never unpickles: a class named in
 the JSON must be in the registry, looked up by its qualified name (``module.QualName``) or, when
 that is not known, by its bare class name (so ``__main__.MyEvent`` still finds ``app.MyEvent``
-once the script is imported as a module). Registries are immutable; ``with_types`` returns an
-extended copy.
+once the script is imported as a module). One more kind of class is allowed without being
+registered: an ``Event`` subclass whose module is *already imported* in this process (found in
+``sys.modules``, never imported on behalf of the data). Loading it runs no code the process did
+not already run, so it is as safe as an allow-listed class. Registries are immutable;
+``with_types`` returns an extended copy.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable, Iterator
 from enum import Enum
 
@@ -17,7 +21,7 @@ from stepwork._core import errors as _errors
 from stepwork._core import events as _events
 from stepwork._core.event_fields import qualified_name
 
-__all__ = ["TypeRegistry"]
+__all__ = ["TypeRegistry", "imported_event_class"]
 
 _AMBIGUOUS: type = type("_Ambiguous", (), {})
 
@@ -84,7 +88,7 @@ class TypeRegistry:
         if found is None:
             found = self._by_bare.get(name.rpartition(".")[2])
         if found is None or found is _AMBIGUOUS:
-            return None
+            return imported_event_class(name)
         return found
 
     def lookup(self, name: str) -> type:
@@ -117,6 +121,36 @@ class TypeRegistry:
 
     def __len__(self) -> int:
         return len(self._by_qualified)
+
+
+def imported_event_class(name: str) -> type | None:
+    """The ``Event`` subclass called ``module.QualName`` if its module is already imported.
+
+    Nothing is imported: a module absent from ``sys.modules`` gives ``None``, as does a name
+    that is not an ``Event`` subclass (or is defined inside a function, ``<locals>``).
+    """
+    module_name, qualname = _split_qualified(name)
+    module = sys.modules.get(module_name) if module_name else None
+    if module is None or "<locals>" in qualname:
+        return None
+    found: object = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            return None
+    if isinstance(found, type) and issubclass(found, _events.Event):
+        return found
+    return None
+
+
+def _split_qualified(name: str) -> tuple[str, str]:
+    # The longest prefix that is an imported module is the module; the rest is the qualname.
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        module_name = ".".join(parts[:cut])
+        if module_name in sys.modules:
+            return module_name, ".".join(parts[cut:])
+    return "", name
 
 
 @functools.cache

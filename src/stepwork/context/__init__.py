@@ -1,4 +1,8 @@
-"""The run ``Context``, its state store, and value serializers."""
+"""The run ``Context``, its state store, and value serializers.
+
+Twin of ``workflows.context``; its submodules (``context``, ``serializers``, ``state_store``,
+``external_context``, ``internal_context``, ``pre_context``) mirror the anchor's module paths.
+"""
 
 from stepwork._runtime.context import Context
 from stepwork._runtime.serializers import (

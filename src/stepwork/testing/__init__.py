@@ -1,5 +1,7 @@
 """Testing helpers: run a workflow and collect its events; control time.
 
+Twin of ``workflows.testing``; ``stepwork.testing.runner`` mirrors ``workflows.testing.runner``.
+
 Example:
     >>> from stepwork.testing import ManualClock, WorkflowTestRunner
 """
