@@ -12,10 +12,13 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -33,7 +36,15 @@ __all__ = [
     "failure_line",
     "format_finding_head",
     "jsonable",
+    "step_traceback",
 ]
+
+# Frames in these folders are the engine's, not the step's: left out of a step's traceback.
+_ENGINE_DIRS = tuple(
+    str(Path(module.__file__).resolve().parent) + "/"
+    for module in (sys.modules["stepwork"], asyncio)
+    if module.__file__
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -72,6 +83,24 @@ def failure_line(error: BaseException, step: str | None) -> str:
     where = f" in step '{step}'" if step else ""
     message = " ".join(part.strip() for part in str(error).splitlines() if part.strip())
     return f"{type(error).__name__}{where}: {message}" if message else type(error).__name__ + where
+
+
+def step_traceback(error: BaseException) -> str | None:
+    """The traceback of an error a step raised, without stepwork's and asyncio's own frames.
+
+    ``None`` when no frame is left: the error did not come from a step's code (a timeout, a
+    run that can never finish).
+
+    Example:
+        >>> step_traceback(ValueError("never raised")) is None
+        True
+    """
+    summary = traceback.TracebackException.from_exception(error)
+    frames = [frame for frame in summary.stack if not frame.filename.startswith(_ENGINE_DIRS)]
+    if not frames:
+        return None
+    summary.stack = traceback.StackSummary.from_list(frames)
+    return "".join(summary.format())
 
 
 class StepView:
@@ -134,6 +163,10 @@ class Output:
     def error(self, message: str) -> None:
         """Print ``error: message`` to standard error."""
         self.stderr.print(Text.assemble(("error:", "bold red"), " ", message))
+
+    def traceback(self, text: str) -> None:
+        """Print a step's traceback to standard error, exactly as it is."""
+        self.stderr.print(Text(text.rstrip("\n"), style="dim"))
 
     def event(self, name: str, data: Any) -> None:
         """Print a streamed event: ``event Name {json fields}``."""

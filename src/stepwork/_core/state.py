@@ -145,6 +145,8 @@ class RunState:
     """Recent ``(step, what happened)`` that led nowhere, for the message when a run stalls."""
     stop_event: Any = None
     error: BaseException | None = None
+    error_traceback: str | None = None
+    """The formatted traceback of the step error that failed the run, when one did."""
     state: Any = None
     """The last JSON committed by ``ctx.store``."""
     tick_count: int = 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import traceback
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Future as ThreadFuture
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._runtime.journal import Journal
 
-__all__ = ["RunDriver", "current_step"]
+__all__ = ["TRACEBACK_LIMIT", "RunDriver", "current_step", "format_traceback"]
 
 T = TypeVar("T")
 
@@ -366,7 +367,30 @@ class RunDriver:
             except Exception as policy_error:
                 policy_error.__cause__ = error
                 error, fatal = policy_error, True
-        self.apply(TickStepFailed(now, invocation.id, error, delay, fatal, delivery.step))
+        self.apply(
+            TickStepFailed(
+                now, invocation.id, error, delay, fatal, delivery.step, format_traceback(error)
+            )
+        )
+
+
+#: Tracebacks longer than this keep their last characters only (the frames nearest the raise).
+TRACEBACK_LIMIT = 32_000
+
+
+def format_traceback(error: BaseException) -> str | None:
+    """``error``'s traceback as text (with its causes), as journaled with a failed step.
+
+    ``None`` for an error that was never raised (a step timeout made by the driver). A text
+    longer than ``TRACEBACK_LIMIT`` characters keeps its end, where the error was raised.
+    """
+    if error.__traceback__ is None:
+        return None
+    text = "".join(traceback.format_exception(error))
+    if len(text) > TRACEBACK_LIMIT:
+        cut = len(text) - TRACEBACK_LIMIT
+        text = f"[... {cut} characters of the traceback left out ...]\n" + text[cut:]
+    return text
 
 
 def _payload_name(payload: Any) -> str:

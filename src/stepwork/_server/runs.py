@@ -201,7 +201,12 @@ class RunRegistry:
         info = run_info(record, entry.name, entry.registry)
         broken = self.unresumable.get(record.run_id)
         if broken is not None and info["error"] is None:
-            info["error"] = {"type": type(broken).__name__, "message": str(broken), "step": None}
+            info["error"] = {
+                "type": type(broken).__name__,
+                "message": str(broken),
+                "step": None,
+                "traceback": None,
+            }
         return info
 
     async def info_of(self, run_id: str) -> dict[str, Any]:
@@ -221,6 +226,7 @@ class RunRegistry:
 
         def forget(_: object) -> None:
             self._resume_failed(handler)
+            live_runs.log_failure(handler, _log)
             if self.live.get(run_id) is run:
                 del self.live[run_id]
 
