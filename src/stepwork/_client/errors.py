@@ -139,12 +139,12 @@ class RunFailedError(StepworkClientError):
 
     Example:
         >>> error = RunFailedError("boom", run_id="r1", step_name="explode",
-        ...                        error_type="ValueError", traceback="Traceback ...\n")
+        ...                        error_type="ValueError", traceback="(the frames)")
         >>> print(error)
         run 'r1' failed in step 'explode': ValueError: boom
-        Traceback ...
+        (the frames)
         >>> error.traceback
-        'Traceback ...\n'
+        '(the frames)'
     """
 
     def __init__(
