@@ -45,6 +45,7 @@ from stepwork._core.events import (
 from stepwork._core.fanin import FanIn, release_collected
 from stepwork._core.notices import StepNotice
 from stepwork._core.routing import Router
+from stepwork._core.run_timeout import pace_run_timeout
 from stepwork._core.scheduling import trigger_event
 from stepwork._core.specs import WorkflowSpec
 from stepwork._core.state import Delivery, RunState, Scope, StepRuntime, Timer, Waiter
@@ -144,6 +145,7 @@ class Reducer(FanIn):
                     self._idle(state, out)
             else:
                 state.idle_announced = False
+            pace_run_timeout(state, tick.at, out)
         return out
 
     # -- ticks ------------------------------------------------------------------------------
