@@ -1,5 +1,10 @@
 # Every target bootstraps .venv from pyproject.toml, so a fresh clone needs nothing installed by hand.
-PY ?= python3
+# The oldest and newest Python the package supports (pyproject.toml's classifiers): .venv runs
+# the oldest when it is installed (else python3), and `make test` runs the suite again on the
+# newest, in .venv-$(PY_NEWEST), when that is installed (scripts/pytest-python.sh).
+PY_OLDEST := 3.11
+PY_NEWEST := 3.13
+PY ?= $(shell bash scripts/find-python.sh $(PY_OLDEST) || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -26,12 +31,15 @@ test-deps:
 	bash scripts/test-deps.sh
 
 pytest: $(STAMP) test-deps
+	@v=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  [ "$$v" = "$(PY_OLDEST)" ] || echo "note: Python $(PY_OLDEST) is not installed here; $(VENV) runs $$v" >&2
 	$(BIN)/pytest --cov --cov-report=term -q -p no:cacheprovider
+	bash scripts/pytest-python.sh $(PY_NEWEST) $(VENV)-$(PY_NEWEST)
 
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-$(PY_NEWEST) .coverage .mypy_cache .ruff_cache
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -109,24 +109,51 @@ def test_run_arg_values_are_json_when_they_parse() -> None:
     assert lines(invoke(*args).stdout)[-1] == "result: {'count': 3, 'tags': ['a', 'b']}"
 
 
-def test_run_failing_workflow() -> None:
+# What a failing step's traceback looks like: the step's own frames only, then the error.
+FAILING_TRACEBACK = [
+    "Traceback (most recent call last):",
+    f'  File "{FIXTURES / "several.py"}", line 40, in judge',
+    '    raise ValueError("bad joke")',
+    "ValueError: bad joke",
+]
+
+
+def test_run_failing_workflow_shows_the_step_failed_and_its_traceback() -> None:
     result = invoke("run", "several.py:Failing")
     assert result.exit_code == 1
     assert lines(result.stdout) == [
         "step write started",
         "step write finished -> Draft",
         "step judge started",
-        "step judge finished",
+        "step judge failed",
     ]
-    assert result.stderr == "error: ValueError in step 'judge': bad joke\n"
+    assert lines(result.stderr) == [
+        *FAILING_TRACEBACK,
+        "error: ValueError in step 'judge': bad joke",
+    ]
 
 
 def test_run_failing_workflow_json() -> None:
     result = invoke("run", "several.py:Failing", "--json")
     assert result.exit_code == 1
-    error = {"type": "ValueError", "message": "bad joke", "step": "judge"}
+    error = {
+        "type": "ValueError",
+        "message": "bad joke",
+        "step": "judge",
+        "traceback": "\n".join(FAILING_TRACEBACK) + "\n",
+    }
     assert [json.loads(line) for line in lines(result.stdout)] == [{"error": error}]
     assert result.stderr == "error: ValueError in step 'judge': bad joke\n"
+
+
+def test_a_step_that_returns_none_finished_and_one_that_raised_failed() -> None:
+    board = StepBoard()
+    ran = {"name": "s", "worker_id": "0", "input_event_name": "StartEvent"}
+    returned = StepStateChanged(
+        step_state=StepState.NOT_RUNNING, output_event_name="<class 'NoneType'>", **ran
+    )
+    raised = StepStateChanged(step_state=StepState.NOT_RUNNING, output_event_name=None, **ran)
+    assert (board.apply(returned), board.apply(raised)) == ("step s finished", "step s failed")
 
 
 @pytest.mark.parametrize(
@@ -458,9 +485,10 @@ def test_console_script_runs_a_workflow() -> None:
     assert (done.returncode, lines(done.stdout), done.stderr) == (0, JOKE_LINES, "")
 
 
-def test_console_script_failures_have_no_traceback() -> None:
+def test_console_script_failures_show_only_the_steps_own_traceback() -> None:
     done = console_script("run", "several.py:Failing")
-    assert (done.returncode, done.stderr) == (1, "error: ValueError in step 'judge': bad joke\n")
+    expected = [*FAILING_TRACEBACK, "error: ValueError in step 'judge': bad joke"]
+    assert (done.returncode, lines(done.stderr)) == (1, expected)
     done = console_script("check", "single.py:Nope")
     assert (done.returncode, done.stdout, done.stderr) == (
         2,

@@ -135,6 +135,8 @@ _VOLATILE = [
     (re.compile(r'("run_id":\s*")[A-Za-z0-9]{10}"'), r'\g<1>RUNID"'),
     (re.compile(r"-fork-[0-9a-f]{6}\b"), "-fork-XXXXXX"),
     (re.compile(r"\bdurations? [0-9.]+ ?m?s\b"), "duration T"),
+    # where the repository lies on this machine (tracebacks name files)
+    (re.compile(re.escape(str(REPO))), "/..."),
 ]
 
 

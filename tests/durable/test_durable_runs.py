@@ -149,6 +149,7 @@ async def test_a_corrupt_journal_names_the_run_and_record_and_others_still_work(
             "UPDATE ticks SET record = ? WHERE run_id = 'bad' AND seq = 1",
             (json.dumps({"kind": "teleport", "at": 1.0}),),
         )
+    db.close()  # the with block commits; it does not close
     with pytest.raises(JournalCorruptError, match=r"run 'bad', tick record seq 1: .*teleport"):
         await Short(store=f"sqlite:///{path}", timeout=None).resume("bad")
     assert await Short(store=f"sqlite:///{path}", timeout=None).resume("good") == 2

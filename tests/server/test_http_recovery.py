@@ -27,6 +27,7 @@ def test_a_corrupt_run_is_reported_and_the_others_go_on(
             "UPDATE ticks SET record = ? WHERE run_id = 'broken' AND seq = 1",
             (json.dumps({"kind": "teleport", "at": 1.0}),),
         )
+    db.close()  # the with block commits; it does not close
 
     with caplog.at_level(logging.ERROR, logger="stepwork.server"):
         second = start_server()

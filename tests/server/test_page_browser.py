@@ -191,6 +191,21 @@ def test_field_inputs_and_a_failed_run(server: Any, browser: Browser, tmp_path: 
     wait_status(page, "failed")
     error = text(page, "#run-error")
     assert "ValueError" in error and "boom" in error and "in step explode" in error
+    # The step's traceback is there, collapsed until someone opens it.
+    trace = page.evaluate(
+        "(() => { const d = document.querySelector('#run-error details#run-traceback');"
+        " return d && [d.open, d.querySelector('summary').textContent,"
+        " d.querySelector('pre').textContent,"
+        " d.querySelector('pre').checkVisibility()]; })()"
+    )
+    assert trace is not None, "no traceback under the run's error"
+    is_open, summary, body, visible = trace
+    assert (is_open, summary, visible) == (False, "Traceback", False)
+    assert body.startswith("Traceback (most recent call last):")
+    assert 'raise ValueError("boom")' in body and body.rstrip().endswith("ValueError: boom")
+    click(page, "#run-traceback summary")
+    page.wait_for("document.querySelector('#run-traceback pre').checkVisibility()")
+    assert page.evaluate("document.getElementById('run-traceback').open")
     page.wait_for("document.querySelector('#run-timeline-svg .bar[data-outcome=failed]')")
     page.wait_for("document.querySelector('#event-list li[data-type=WorkflowFailedEvent]')")
     page.screenshot(tmp_path / "failed.png")

@@ -88,6 +88,11 @@ class StepBoard:
             return f"step {event.name} preparing{worker}"
         row.running = max(0, row.running - 1)
         row.finished += 1
+        if event.output_event_name is None:
+            # A step that raised reports no output at all; one that returned None reports
+            # NoneType.
+            row.last_output = None
+            return f"step {event.name} failed{worker}"
         row.last_output = event_class_name(event.output_event_name)
         arrow = f" -> {row.last_output}" if row.last_output else ""
         return f"step {event.name} finished{arrow}{worker}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,6 +26,7 @@ from rich.text import Text
 
 from stepwork._cli.live import StepBoard
 from stepwork._core.events import Event
+from stepwork._runtime.tracebacks import ENGINE_DIRS
 
 __all__ = [
     "Output",
@@ -33,7 +35,10 @@ __all__ = [
     "failure_line",
     "format_finding_head",
     "jsonable",
+    "step_traceback",
 ]
+
+_ENGINE_DIRS = ENGINE_DIRS  # frames there are the engine's, not the step's
 
 
 def jsonable(value: Any) -> Any:
@@ -72,6 +77,24 @@ def failure_line(error: BaseException, step: str | None) -> str:
     where = f" in step '{step}'" if step else ""
     message = " ".join(part.strip() for part in str(error).splitlines() if part.strip())
     return f"{type(error).__name__}{where}: {message}" if message else type(error).__name__ + where
+
+
+def step_traceback(error: BaseException) -> str | None:
+    """The traceback of an error a step raised, without stepwork's and asyncio's own frames.
+
+    ``None`` when no frame is left: the error did not come from a step's code (a timeout, a
+    run that can never finish).
+
+    Example:
+        >>> step_traceback(ValueError("never raised")) is None
+        True
+    """
+    summary = traceback.TracebackException.from_exception(error)
+    frames = [frame for frame in summary.stack if not frame.filename.startswith(_ENGINE_DIRS)]
+    if not frames:
+        return None
+    summary.stack = traceback.StackSummary.from_list(frames)
+    return "".join(summary.format())
 
 
 class StepView:
@@ -134,6 +157,10 @@ class Output:
     def error(self, message: str) -> None:
         """Print ``error: message`` to standard error."""
         self.stderr.print(Text.assemble(("error:", "bold red"), " ", message))
+
+    def traceback(self, text: str) -> None:
+        """Print a step's traceback to standard error, exactly as it is."""
+        self.stderr.print(Text(text.rstrip("\n"), style="dim"))
 
     def event(self, name: str, data: Any) -> None:
         """Print a streamed event: ``event Name {json fields}``."""

@@ -3,8 +3,9 @@
 The run is streamed with internal events exposed: ``StepStateChanged`` feeds the step view,
 ``WorkflowFailedEvent`` names the failing step, ``WorkflowIdleEvent`` means the run waits for
 input nobody at the command line can give (so it is cancelled), and every other non-internal,
-non-terminal event is shown. The return value is the command's exit code: 0 done, 1 failed,
-2 bad start arguments.
+non-terminal event is shown. When a step raised, its traceback (the step's own frames) goes to
+standard error before the error line. The return value is the command's exit code: 0 done,
+1 failed, 2 bad start arguments.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from stepwork._cli.live import StepBoard
-from stepwork._cli.output import Output, event_data, failure_line
+from stepwork._cli.output import Output, event_data, failure_line, step_traceback
 from stepwork._core.errors import StartEventError, StepworkError
 from stepwork._core.events import (
     InputRequiredEvent,
@@ -75,9 +76,13 @@ async def run_workflow(
             line = message = (
                 f"the run waits for {waiting_for}, which stepwork run cannot give; stopped"
             )
+        trace = step_traceback(error) if step and waiting_for is None else None
         if as_json:
             kind = type(error).__name__
-            out.json_line({"error": {"type": kind, "message": message, "step": step}})
+            summary = {"type": kind, "message": message, "step": step}
+            out.json_line({"error": summary if trace is None else {**summary, "traceback": trace}})
+        elif trace is not None:
+            out.traceback(trace)
         out.error(line)
         return 1
     if as_json:

@@ -13,7 +13,9 @@
         ├── ClientConnectionError    (also a ConnectionError) cannot reach the server, or an
         │                            event stream dropped more often than allowed
         ├── ClientTimeoutError       (also a TimeoutError) a request or ``wait()`` took too long
-        └── ClientExtraMissingError  (also an ImportError) httpx is not installed
+        ├── ClientExtraMissingError  (also an ImportError) httpx is not installed
+        └── RunFailedError           a run ended failed, timed out or cancelled
+                                     (``RunInfo.raise_for_error()``); carries the step's traceback
 
 Example:
     >>> error = error_from_response(404, {"error": {"code": "not_found", "message": "no run r1"}})
@@ -36,6 +38,7 @@ __all__ = [
     "JournalCorruptClientError",
     "NotFoundError",
     "RequestTooLargeError",
+    "RunFailedError",
     "ServerError",
     "StepworkClientError",
     "UnauthorizedError",
@@ -156,6 +159,90 @@ class ClientTimeoutError(StepworkClientError, TimeoutError):
 
 class ClientExtraMissingError(StepworkClientError, ImportError):
     """The client needs httpx, which is not installed: ``pip install 'stepwork[client]'``."""
+
+
+class RunFailedError(StepworkClientError):
+    """A run ended with an error: it failed, timed out or was cancelled.
+
+    Raised by ``RunInfo.raise_for_error()``. ``str()`` gives the run, the step, the error's
+    type and message and, when a step raised, the step's traceback as the server journaled it.
+
+    Args:
+        message: The run's error message.
+        run_id: The run.
+        step_name: The step that raised, when one did.
+        error_type: The class name of the run's error (``ValueError``, ``WorkflowTimeoutError``).
+        traceback: The step's formatted traceback, when a step raised and the server kept it.
+        status: The run's status (``failed``, ``timed_out`` or ``cancelled``).
+
+    Example:
+        >>> error = RunFailedError("boom", run_id="r1", step_name="explode",
+        ...                        error_type="ValueError", traceback="(the frames)")
+        >>> print(error)
+        run 'r1' failed in step 'explode': ValueError: boom
+        (the frames)
+        >>> error.traceback
+        '(the frames)'
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        error_type: str = "",
+        traceback: str | None = None,
+        status: str = "failed",
+    ) -> None:
+        super().__init__(message, run_id=run_id)
+        self.step_name = step_name
+        self.error_type = error_type
+        self.traceback = traceback
+        self.run_status = status
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        where = f" in step {self.step_name!r}" if self.step_name else ""
+        verb = {"timed_out": "timed out", "cancelled": "was cancelled"}.get(
+            self.run_status, "failed"
+        )
+        kind = f"{self.error_type}: " if self.error_type else ""
+        text = f"run {self.run_id!r} {verb}{where}: {kind}{message}"
+        if self.traceback:
+            text += "\n" + self.traceback.rstrip()
+        return text
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_run_failed,
+            (
+                Exception.__str__(self),
+                self.run_id,
+                self.step_name,
+                self.error_type,
+                self.traceback,
+                self.run_status,
+            ),
+        )
+
+
+def _rebuild_run_failed(
+    message: str,
+    run_id: str | None,
+    step_name: str | None,
+    error_type: str,
+    traceback: str | None,
+    status: str,
+) -> RunFailedError:
+    return RunFailedError(
+        message,
+        run_id=run_id,
+        step_name=step_name,
+        error_type=error_type,
+        traceback=traceback,
+        status=status,
+    )
 
 
 _BY_STATUS: dict[int, type[StepworkClientError]] = {

@@ -18,6 +18,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from stepwork._client.errors import RunFailedError
+
 __all__ = [
     "EventEnvelope",
     "HistoryEntry",
@@ -43,11 +45,14 @@ class RunError(_Shape):
         type: The exception's class name.
         message: The exception's message.
         step: The step that raised, when a step did.
+        traceback: The step's formatted Python traceback, when a step raised (``None`` for
+            other endings, and from servers or journals that did not keep it).
     """
 
     type: str
     message: str
     step: str | None = None
+    traceback: str | None = None
 
 
 class RunInfo(_Shape):
@@ -76,6 +81,30 @@ class RunInfo(_Shape):
     def finished(self) -> bool:
         """Whether the run has ended (any status but ``running``)."""
         return self.status != "running"
+
+    def raise_for_error(self) -> RunInfo:
+        """Raise ``RunFailedError`` if the run ended with an error; else return the run.
+
+        Raises:
+            RunFailedError: The run failed, timed out or was cancelled. It carries the error's
+                type, message and step, and the step's traceback when the server kept one.
+
+        Example:
+            >>> RunInfo(run_id="r1", workflow="w", status="completed", created_at=1.0,
+            ...         updated_at=2.0, result=3).raise_for_error().result
+            3
+        """
+        error = self.error
+        if error is None:
+            return self
+        raise RunFailedError(
+            error.message,
+            run_id=self.run_id,
+            step_name=error.step,
+            error_type=error.type,
+            traceback=error.traceback,
+            status=self.status,
+        )
 
 
 class EventEnvelope(_Shape):

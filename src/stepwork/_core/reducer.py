@@ -45,6 +45,7 @@ from stepwork._core.events import (
 from stepwork._core.fanin import FanIn, release_collected
 from stepwork._core.notices import StepNotice
 from stepwork._core.routing import Router
+from stepwork._core.run_timeout import pace_run_timeout
 from stepwork._core.scheduling import trigger_event
 from stepwork._core.specs import WorkflowSpec
 from stepwork._core.state import Delivery, RunState, Scope, StepRuntime, Timer, Waiter
@@ -144,6 +145,7 @@ class Reducer(FanIn):
                     self._idle(state, out)
             else:
                 state.idle_announced = False
+            pace_run_timeout(state, tick.at, out)
         return out
 
     # -- ticks ------------------------------------------------------------------------------
@@ -228,7 +230,7 @@ class Reducer(FanIn):
         delivery.attempts += 1
         delivery.last_error = tick.error
         delivery.last_failed_at = tick.at
-        out.append(CommandPublish(_not_running(delivery, invocation.worker, None)))
+        out.append(CommandPublish(_not_running(delivery, invocation.worker, None, failed=True)))
         if tick.retry_delay is not None and not tick.fatal:
             number = state.next_timer
             state.next_timer = number + 1
@@ -270,6 +272,7 @@ class Reducer(FanIn):
             attempts=delivery.attempts,
             elapsed_seconds=elapsed,
         )
+        state.error_traceback = tick.traceback
         self._finish(state, "failed", failed_event, tick.error, out)
 
     def _collect(self, state: RunState, tick: TickCollect, out: list[Command]) -> None:
@@ -483,11 +486,13 @@ def _waiter_matches(waiter: Waiter, event: Any) -> bool:
     return all(getattr(event, key, None) == value for key, value in waiter.requirements)
 
 
-def _not_running(delivery: Delivery, worker: int, output: Any) -> StepNotice:
+def _not_running(delivery: Delivery, worker: int, output: Any, failed: bool = False) -> StepNotice:
+    # A step that raised has no output at all (``None``); one that returned None, NoneType.
+    name = str(type(output[-1] if output else None) if isinstance(output, list) else type(output))
     return StepNotice(
         delivery.step,
         StepState.NOT_RUNNING,
         str(worker),
         str(type(trigger_event(delivery.payload))),
-        str(type(output[-1] if output else None) if isinstance(output, list) else type(output)),
+        None if failed else name,
     )

@@ -145,6 +145,11 @@ class RunState:
     """Recent ``(step, what happened)`` that led nowhere, for the message when a run stalls."""
     stop_event: Any = None
     error: BaseException | None = None
+    error_traceback: str | None = None
+    """The formatted traceback of the step error that failed the run, when one did."""
+    run_budget: float | None = None
+    """Seconds left of the run timeout while it is paused (the run is idle, waiting for input
+    from outside); ``None`` while the timeout runs, or when there is none."""
     state: Any = None
     """The last JSON committed by ``ctx.store``."""
     tick_count: int = 0

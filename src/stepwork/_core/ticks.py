@@ -84,7 +84,9 @@ class TickStepFailed:
 
     The driver asked the step's retry policy already: ``retry_delay`` is the delay before the
     next attempt, ``None`` when the policy gave up. ``fatal`` fails the run outright (the retry
-    policy itself raised), skipping retries and error handlers.
+    policy itself raised), skipping retries and error handlers. ``traceback`` is the error's
+    formatted traceback, as text (``None`` in journals written before it was kept, and for
+    errors that were never raised, such as a step timeout).
     """
 
     kind: ClassVar[str] = "step_failed"
@@ -94,6 +96,7 @@ class TickStepFailed:
     retry_delay: float | None = None
     fatal: bool = False
     step: str = ""
+    traceback: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,7 @@ from stepwork._runtime.clock import Clock, TimerHandle
 from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.stream import EventLog
+from stepwork._runtime.tracebacks import format_traceback
 
 if TYPE_CHECKING:
     from stepwork._runtime.definition import WorkflowDefinition
@@ -407,7 +408,11 @@ class RunDriver:
             except Exception as policy_error:
                 policy_error.__cause__ = error
                 error, fatal = policy_error, True
-        self.apply(TickStepFailed(now, invocation.id, error, delay, fatal, delivery.step))
+        self.apply(
+            TickStepFailed(
+                now, invocation.id, error, delay, fatal, delivery.step, format_traceback(error)
+            )
+        )
 
 
 def _payload_name(payload: Any) -> str:

@@ -38,7 +38,10 @@ if TYPE_CHECKING:
     from stepwork._stores.protocol import Store
     from stepwork._stores.type_registry import TypeRegistry
 
-__all__ = ["load_context", "resume_all", "resume_run"]
+__all__ = ["JOURNALED_TRACEBACK_NOTE", "load_context", "resume_all", "resume_run"]
+
+#: First line of the note that carries a resumed run's journaled step traceback.
+JOURNALED_TRACEBACK_NOTE = "The step's traceback, as journaled when it failed:"
 
 
 def resume_run(
@@ -154,7 +157,7 @@ async def _resume(
         handler._bind(driver)
         if state.done:
             driver.log.close()
-            handler._complete(state.stop_event, state.error)
+            handler._complete(state.stop_event, _with_journaled_traceback(state))
         else:
             driver.start(None, workflow.timeout)
     except Exception as error:
@@ -195,6 +198,20 @@ async def _fold_journal(
                 record="tick",
             ) from error
     return ticks, state
+
+
+def _with_journaled_traceback(state: RunState) -> BaseException | None:
+    """The error of a finished run read back from its journal, carrying the step's journaled
+    traceback as a note (the rebuilt exception has no traceback of its own)."""
+    error = state.error
+    text = state.error_traceback
+    if (
+        error is not None
+        and text is not None
+        and JOURNALED_TRACEBACK_NOTE not in "".join(getattr(error, "__notes__", ()))
+    ):
+        error.add_note(f"{JOURNALED_TRACEBACK_NOTE}\n{text.rstrip()}")
+    return error
 
 
 def _load(record: Any, registry: Any, steps: Collection[str], run_id: str, seq: int) -> Tick:

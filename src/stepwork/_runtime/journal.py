@@ -182,11 +182,11 @@ def _ending(state: RunState, finish: CommandFinish) -> dict[str, Any]:
     if finish.error is None and isinstance(stop, StopEvent):
         return {"status": "completed", "result": dump_event(stop)}
     error = finish.error
-    return {
-        "status": state.status,
-        "error": {
-            "type": type(error).__name__ if error is not None else "",
-            "message": str(error) if error is not None else "",
-            "step": getattr(stop, "step_name", None),
-        },
+    summary: dict[str, Any] = {
+        "type": type(error).__name__ if error is not None else "",
+        "message": str(error) if error is not None else "",
+        "step": getattr(stop, "step_name", None),
     }
+    if state.error_traceback is not None:
+        summary["traceback"] = state.error_traceback
+    return {"status": state.status, "error": summary}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from stepwork._core.errors import (
     JournalConflictError,
@@ -27,6 +28,7 @@ __all__ = [
     "detach",
     "is_busy",
     "is_finished",
+    "log_failure",
     "sent_before",
     "store_failure",
     "wait_journaled",
@@ -150,3 +152,18 @@ def detach(handler: WorkflowHandler) -> None:
             run_id=handler.run_id,
         )
     )
+
+
+def log_failure(handler: WorkflowHandler, log: logging.Logger) -> None:
+    """Log a run that failed here at ERROR, once, with its run id, its step and (when a step
+    raised) the step's traceback. Call when the handler is done; other endings log nothing."""
+    driver = _driver(handler)
+    if driver is None or not handler.done() or handler.cancelled():
+        return
+    state = driver.state
+    if state.status != "failed" or handler.exception() is None:
+        return
+    step = getattr(state.stop_event, "step_name", None) or None
+    error = handler.exception()
+    trace = state.error_traceback or f"{type(error).__name__}: {error}"
+    log.error("run %r failed in step %r:\n%s", handler.run_id, step, trace.rstrip())

@@ -213,7 +213,12 @@ class RunRegistry:
             info = run_info(record, entry.name, entry.registry)
         broken = record.corrupt or self.unresumable.get(record.run_id)
         if broken is not None and info["error"] is None:
-            info["error"] = {"type": type(broken).__name__, "message": str(broken), "step": None}
+            info["error"] = {
+                "type": type(broken).__name__,
+                "message": str(broken),
+                "step": None,
+                "traceback": None,
+            }
         return info
 
     async def info_of(self, run_id: str) -> dict[str, Any]:
@@ -247,6 +252,8 @@ class RunRegistry:
                     run_id,
                     failure.__cause__ or failure,
                 )
+            elif failure is None:
+                live_runs.log_failure(handler, _log)
             if self.live.get(run_id) is run:
                 del self.live[run_id]
 

@@ -152,6 +152,12 @@ class RunError(BaseModel):
     type: str = Field(description="The exception's class name.")
     message: str = Field(description="The exception's message.")
     step: str | None = Field(description="The step that raised, if any.")
+    traceback: str | None = Field(
+        default=None,
+        description="The formatted Python traceback of the step's error (causes included; "
+        "long ones keep their last 32,000 characters), when a step raised; null otherwise, "
+        "and for runs journaled before tracebacks were kept.",
+    )
 
 
 class RunInfo(BaseModel):

@@ -113,6 +113,7 @@ def run_info(record: RunRecord, name: str, registry: TypeRegistry | None) -> dic
     """``RunInfo`` of a stored run, served as workflow ``name`` (``registry`` decodes its
     result; ``None`` when the workflow is not served here)."""
     error = record.error
+    trace = error.get("traceback") if error is not None else None
     return {
         "run_id": record.run_id,
         "workflow": name,
@@ -126,6 +127,7 @@ def run_info(record: RunRecord, name: str, registry: TypeRegistry | None) -> dic
             "type": str(error.get("type", "")),
             "message": str(error.get("message", "")),
             "step": error.get("step") if isinstance(error.get("step"), str) else None,
+            "traceback": trace if isinstance(trace, str) else None,
         },
     }
 

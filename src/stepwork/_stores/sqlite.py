@@ -266,6 +266,12 @@ class SqliteStore:
         return journal.connect(self.path, self.busy_timeout, self.synchronous, self._clock())
 
     def _connect_reader(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-        db.execute("PRAGMA query_only = ON")
+        db = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            db.execute("PRAGMA query_only = ON")
+        except BaseException:
+            db.close()
+            raise
         return db

@@ -55,7 +55,8 @@ def connect(path: str, busy_timeout: float, synchronous: str, now: float) -> sql
         StoreError: If the schema is newer than this code knows (nothing is changed).
         sqlite3.Error: If the file cannot be opened or is not a database.
     """
-    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    # check_same_thread=False: only so the worker's finalizer may close a dropped connection.
+    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {synchronous}")

@@ -5,6 +5,12 @@ connection of a :class:`~stepwork._stores.sqlite.SqliteStore` lives on a dedicat
 single-worker executor): the event loop never waits on disk, and calls on one connection
 run one at a time, in the order they were made. A call that is cancelled while waiting is
 dropped; once started, it runs to its end.
+
+The connection is closed by :meth:`SqliteWorker.close`, or else when the worker is garbage
+collected (a store dropped without ``close()``, or reopened by a late journal write after it
+was closed): no path leaves a connection for the interpreter to find unclosed. Connections are
+made with ``check_same_thread=False`` for that last close only; every call still runs on the
+worker's thread.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import sqlite3
+import weakref
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -40,6 +47,9 @@ class SqliteWorker:
         self._path = path
         self._db: sqlite3.Connection | None = None  # used on the worker thread only
         self._connected: concurrent.futures.Future[None] | None = None
+        # What the finalizer closes if the worker is dropped open; it must not refer to self.
+        self._open: list[sqlite3.Connection] = []
+        weakref.finalize(self, _close_dropped, self._open, self._executor)
 
     async def open(self, connect: Callable[[], sqlite3.Connection]) -> None:
         """Make the connection on the worker thread (once; later calls wait for the first).
@@ -84,8 +94,22 @@ class SqliteWorker:
             self._db = connect()
         except sqlite3.Error as error:
             raise StoreError(f"Cannot open SQLite database {self._path!r}: {error}") from error
+        self._open.append(self._db)
 
     def _disconnect(self) -> None:
         db, self._db = self._db, None
+        self._open.clear()
         if db is not None:
             db.close()
+
+
+def _close_dropped(
+    connections: list[sqlite3.Connection], executor: concurrent.futures.ThreadPoolExecutor
+) -> None:
+    """Close the connection of a worker garbage collected without ``close()``.
+
+    Nothing can be running on it: a queued or running call keeps its worker alive.
+    """
+    while connections:
+        connections.pop().close()
+    executor.shutdown(wait=False)

@@ -94,6 +94,8 @@ def dump_run_state(state: RunState, *, snapshot: bool = False) -> dict[str, Any]
         "dead_ends": [list(d) for d in state.dead_ends],
         "stop_event": dump_event(state.stop_event) if state.stop_event is not None else None,
         "error": _dump_error(state.error),
+        "error_traceback": state.error_traceback,
+        "run_budget": state.run_budget,
         "state": state.state,
     }
 
@@ -166,6 +168,9 @@ def load_run_state(
     state.dead_ends = [(a, b) for a, b in data["dead_ends"]]
     state.stop_event = load_event(data["stop_event"], registry) if data["stop_event"] else None
     state.error = _load_error(data["error"])
+    # Snapshots written before these fields existed have neither.
+    state.error_traceback = data.get("error_traceback")
+    state.run_budget = data.get("run_budget")
     state.state = data["state"]
     return state
 

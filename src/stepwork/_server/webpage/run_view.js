@@ -86,12 +86,21 @@
       link.className = "workflow-link";
       facts.appendChild(document.createTextNode(
         " \u00b7 started " + ui.clock(run.created_at) + " \u00b7 updated " + ui.clock(run.updated_at)));
+      // A traceback someone opened stays open when the run is drawn again.
+      var shown = outcome.querySelector("#run-traceback");
+      var traceOpen = Boolean(shown && shown.open);
       outcome.textContent = "";
       if (run.error) {
         var box = el("div", { id: "run-error", className: "error-box" }, outcome);
         el("strong", { text: run.error.type }, box);
         box.appendChild(document.createTextNode(": " + run.error.message));
         if (run.error.step) el("div", { className: "muted", text: "in step " + run.error.step }, box);
+        if (run.error.traceback) {
+          var trace = el("details", { id: "run-traceback", className: "traceback" }, box);
+          el("summary", { text: "Traceback" }, trace);
+          el("pre", { text: run.error.traceback }, trace);
+          trace.open = traceOpen;
+        }
       } else if (run.status === "completed") {
         var result = el("div", { id: "run-result", className: "result-box" }, outcome);
         el("div", { className: "box-label", text: "Result" }, result);
