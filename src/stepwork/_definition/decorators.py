@@ -70,6 +70,22 @@ class StepConfig:
             self.localns = {}
         return self._parsed
 
+    @property
+    def accepted_events(self) -> list[type]:
+        """The event types the step accepts (LlamaIndex Workflows' name for them)."""
+        return [t for _, types in self.parsed.event_params for t in types]
+
+    @property
+    def event_name(self) -> str | None:
+        """The name of the step's (first) event parameter."""
+        params = self.parsed.event_params
+        return params[0][0] if params else None
+
+    @property
+    def return_types(self) -> list[type]:
+        """The event types the step's return annotation names."""
+        return list(self.parsed.returns)
+
     def spec(self) -> StepSpec:
         """The core's view of this step."""
         parsed = self.parsed
@@ -249,8 +265,8 @@ def _attach(target: Callable[..., Any], config: StepConfig, workflow: type[Any] 
         workflow.add_step(target)
     elif not config.is_method:
         raise WorkflowValidationError(
-            f"To decorate {target.__name__} please pass a workflow class to the @step decorator: "
-            "@step(workflow=MyWorkflow).",
+            f"To decorate {target.__name__} please pass a workflow class to the @step decorator.\n"
+            "Write @step(workflow=MyWorkflow) to add a free function as a step of MyWorkflow.",
             step_name=target.__name__,
         )
 

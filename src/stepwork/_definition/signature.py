@@ -66,7 +66,8 @@ def parse_signature(
     name = func.__name__
     parsed = ParsedSignature()
     params = list(inspect.signature(func).parameters.values())
-    if is_method and params and params[0].name not in hints:
+    # A free function added with @step(workflow=W) may still take the workflow as "self".
+    if params and params[0].name not in hints and (is_method or params[0].name == "self"):
         parsed.takes_self = True
         params = params[1:]
     for param in params:

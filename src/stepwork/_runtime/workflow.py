@@ -162,12 +162,16 @@ class Workflow(DurableMethods):
         """
         config = step_config(func)
         if config is None:
+            name = getattr(func, "__name__", func)
             raise WorkflowValidationError(
-                f"{getattr(func, '__name__', func)!r} is not a step: decorate it with @step first."
+                f"Step function {name} is missing the `@step` decorator.\n"
+                f"{name!r} is not a step: decorate it with @step first."
             )
         if config.name in cls._step_configs():
             raise WorkflowValidationError(
-                f"A step named '{config.name}' already exists on {cls.__qualname__}; rename it.",
+                f"A step {config.name} is already part of this workflow, please choose another "
+                f"name.\nA step named '{config.name}' already exists on {cls.__qualname__}; "
+                "rename it.",
                 step_name=config.name,
             )
         cls._added_steps[config.name] = func
@@ -314,6 +318,7 @@ class Workflow(DurableMethods):
                 )
             if not isinstance(start_event, expected):
                 raise StartEventError(
+                    f"The 'start_event' argument must be an instance of '{expected.__name__}'.\n"
                     f"Workflow '{self.workflow_name}' starts from {expected.__name__}; got "
                     f"{type(start_event).__name__}. Pass {expected.__name__}(...) or its fields "
                     "as keyword arguments."
