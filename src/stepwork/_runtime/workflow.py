@@ -23,14 +23,12 @@ from typing import Any, ClassVar
 
 from stepwork._core.errors import (
     ContextStateError,
-    ResourceError,
     StartEventError,
     WorkflowValidationError,
 )
 from stepwork._core.events import Event, StartEvent
 from stepwork._core.graph import GRAPH_CHECKS, Finding
 from stepwork._definition.decorators import StepConfig, step_config
-from stepwork._definition.resource_config import ResourceConfig
 from stepwork._runtime.clock import Clock, SystemClock
 from stepwork._runtime.context import Context
 from stepwork._runtime.definition import WorkflowDefinition, build_definition
@@ -38,6 +36,7 @@ from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.durable_methods import DurableMethods
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
+from stepwork._runtime.resource_checks import check_resources
 from stepwork._runtime.resources import ResourceManager
 from stepwork._stores.protocol import Store
 
@@ -233,8 +232,16 @@ class Workflow(DurableMethods):
         definition.raise_for_problems()
         self._validated_version = type(self)._version
 
-    def validate(self, *, validate_resource_configs: bool = True) -> bool:
+    def validate(
+        self, *, validate_resource_configs: bool = True, validate_resources: bool = False
+    ) -> bool:
         """Check the workflow's graph (and resource config files) now.
+
+        Args:
+            validate_resource_configs: Load and validate every ``ResourceConfig`` file, those
+                that resource factories take included.
+            validate_resources: Also build every resource once, calling its factory, in a
+                scratch resource manager (nothing is cached for the runs).
 
         Returns:
             True when the workflow asks people for input (``InputRequiredEvent`` /
@@ -242,24 +249,17 @@ class Workflow(DurableMethods):
 
         Raises:
             WorkflowConfigurationError: If start/stop events cannot be inferred.
-            WorkflowValidationError: If the graph has problems, or a ``ResourceConfig`` file is
-                missing or does not validate (the message names the step and parameter).
+            WorkflowValidationError: If the graph has problems, a ``ResourceConfig`` file is
+                missing or does not validate, or a factory fails (the message names the step
+                and parameter).
         """
         self._validate_graph()
         definition = self._definition()
-        if validate_resource_configs:
-            problems = []
-            for name, config in definition.configs.items():
-                for param, descriptor in config.parsed.resources.items():
-                    if isinstance(descriptor, ResourceConfig):
-                        try:
-                            descriptor.load()
-                        except ResourceError as error:
-                            problems.append(f"  - In step '{name}', parameter '{param}': {error}")
-            if problems:
-                raise WorkflowValidationError(
-                    "Resource config validation failed:\n" + "\n".join(problems)
-                )
+        check_resources(
+            definition.configs,
+            config_files=validate_resource_configs,
+            factories=validate_resources,
+        )
         return definition.uses_human_input
 
     def run(
