@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from stepwork._core.events import (
     HumanResponseEvent,
@@ -21,9 +22,11 @@ from stepwork._core.events import (
 from stepwork._core.routing import accepts
 from stepwork._core.specs import StepSpec
 
-__all__ = ["GRAPH_CHECKS", "Finding", "check_graph"]
+__all__ = ["GRAPH_CHECKS", "Finding", "WorkflowGraphCheck", "check_graph"]
 
-GRAPH_CHECKS = ("reachability", "terminal_event", "dead_end")
+#: The names ``skip_graph_checks`` accepts (LlamaIndex Workflows' ``WorkflowGraphCheck``).
+WorkflowGraphCheck = Literal["reachability", "terminal_event", "dead_end"]
+GRAPH_CHECKS: tuple[WorkflowGraphCheck, ...] = get_args(WorkflowGraphCheck)
 
 
 @dataclass(frozen=True, slots=True)

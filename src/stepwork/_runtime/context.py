@@ -19,7 +19,7 @@ from stepwork._core.events import Event
 from stepwork._core.retry import RetryInfo
 from stepwork._core.state import Invocation
 from stepwork._core.ticks import TickCollect, TickEvent, TickPublish, TickStateWrite, TickWait
-from stepwork._runtime.driver import RunDriver, running_step
+from stepwork._runtime.driver import RunDriver, current_step
 from stepwork._runtime.snapshot import dump_snapshot, load_snapshot
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
 
@@ -207,7 +207,7 @@ class Context(Generic[MODEL_T]):
         Raises:
             WorkflowRuntimeError: If no step is running in the current task.
         """
-        current = running_step()
+        current = current_step.get()
         if current is None:
             raise WorkflowRuntimeError("get_step_context() is only available from within a step.")
         context: Context[Any] = current[0].context
@@ -285,7 +285,7 @@ class Context(Generic[MODEL_T]):
         return restored
 
     def _step_of(self, driver: RunDriver) -> Invocation | None:
-        current = running_step()
+        current = current_step.get()
         if current is None or current[0] is not driver:
             return None
         return current[1]

@@ -65,13 +65,24 @@ class StepScope:
         self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
 
 
-current_step: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
+_SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
 
 
 def running_step() -> tuple[RunDriver, Invocation] | None:
     """The driver and invocation of the step running in this task, or ``None`` outside steps."""
-    scope = current_step.get()
+    scope = _SCOPE.get()
     return None if scope is None else scope.value
+
+
+class _CurrentStep:
+    """Read-only view of the running step, read like a context var: ``current_step.get()``."""
+
+    def get(self) -> tuple[RunDriver, Invocation] | None:
+        """The driver and invocation of the step running in this task, or ``None``."""
+        return running_step()
+
+
+current_step = _CurrentStep()
 
 
 class RunDriver:
@@ -203,8 +214,8 @@ class RunDriver:
         return self.clock.now()
 
     def _say(self, invocation: Invocation, what: str) -> None:
-        # verbose=True writes progress lines for people watching a terminal.
-        sys.stderr.write(f"[{invocation.delivery.step}:{invocation.worker}] {what}\n")
+        # verbose=True writes progress lines to stdout, as LlamaIndex Workflows' print() does.
+        sys.stdout.write(f"[{invocation.delivery.step}:{invocation.worker}] {what}\n")
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -335,7 +346,7 @@ class RunDriver:
 
     async def _invoke(self, invocation: Invocation) -> None:
         scope = StepScope(self, invocation)
-        current_step.set(scope)
+        _SCOPE.set(scope)
         invoker = self._invokers[invocation.delivery.step]
         try:
             try:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from stepwork._core.errors import (
     ContextStateError,
     StartEventError,
+    WorkflowConfigurationError,
     WorkflowValidationError,
 )
 from stepwork._core.events import Event, StartEvent
@@ -51,18 +52,24 @@ class Workflow(DurableMethods):
     Args:
         timeout: Seconds a run may take; ``None`` for no limit.
         disable_validation: Skip the graph checks (start/stop inference still applies).
-        verbose: Print each step's start and end to standard error.
+        verbose: Print each step's start and end to standard output.
         resource_manager: Where ``Resource`` values are cached (one per workflow by default).
         num_concurrent_runs: Most runs of this instance at once; extra runs wait their turn.
+        runtime: Only ``None``. LlamaIndex Workflows lets a ``Runtime`` plugin (its basic or its
+            DBOS runtime) execute the runs; stepwork always runs them on its own in-process
+            driver, made durable by ``store=``. Any other value raises, rather than being
+            ignored. Kept in this position so positional arguments port unchanged.
         workflow_name: Name used in messages and by the server (default: module.QualName).
         skip_graph_checks: Graph checks to skip: ``reachability``, ``terminal_event``, ``dead_end``.
+        serializer: The serializer this workflow's snapshots use when a call passes none (a
+            ``JsonSerializer`` or ``PickleSerializer``); kept as :attr:`serializer`.
         clock: Source of time for timeouts and retries (``stepwork.testing.ManualClock`` in tests).
         store: Journal runs here so they survive a crash: a ``Store`` or a URL such as
             ``"sqlite:///runs.db"``; see ``resume`` and ``resume_all``.
 
     Raises:
         WorkflowConfigurationError: If no step or several accept a ``StartEvent`` type, or no
-            step or several return a ``StopEvent`` type.
+            step or several return a ``StopEvent`` type, or a ``runtime`` is given.
         WorkflowValidationError: If the graph has problems (all are listed) or an argument is
             invalid.
     """
@@ -84,11 +91,20 @@ class Workflow(DurableMethods):
         verbose: bool = False,
         resource_manager: ResourceManager | None = None,
         num_concurrent_runs: int | None = None,
+        runtime: None = None,
         workflow_name: str | None = None,
         skip_graph_checks: set[str] | None = None,
+        serializer: Any = None,
+        *,
         clock: Clock | None = None,
         store: Store | str | None = None,
     ) -> None:
+        if runtime is not None:
+            raise WorkflowConfigurationError(
+                f"stepwork does not take a runtime (got {type(runtime).__name__}): every run "
+                "executes on stepwork's in-process driver. Drop runtime=...; to make runs "
+                "survive a crash, pass store='sqlite:///runs.db' (or a Store) instead."
+            )
         if num_concurrent_runs is not None and (
             isinstance(num_concurrent_runs, bool)
             or not isinstance(num_concurrent_runs, int)
@@ -117,6 +133,7 @@ class Workflow(DurableMethods):
         self._num_concurrent_runs = num_concurrent_runs
         self._slots: asyncio.Semaphore | None = None
         self._name = workflow_name
+        self.serializer = serializer
         self._clock: Clock = clock or SystemClock()
         self._store: Store | None = resolve_store(store)
         self._validated_version = -1
