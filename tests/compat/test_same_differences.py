@@ -190,3 +190,49 @@ async def test_difference_start_event_plus_keyword_arguments(lib: Lib) -> None:
             W().run(start_event=lib.StartEvent(a=1), b=2)
         assert isinstance(info.value, lib.WorkflowRuntimeError)
         assert isinstance(info.value, ValueError)
+
+
+@both()
+async def test_difference_parallel_retries_draw_their_own_jitter_in_stepwork(lib: Lib) -> None:
+    # The anchor seeds a retry from run, step and attempt number, so invocations of one step
+    # failing together draw the same "random" delay and retry in lockstep. stepwork draws a
+    # new seed for every failure (the delay is journaled, so replay needs no seed).
+    seeds: list[int | None] = []
+
+    class Recording:
+        def next(
+            self, elapsed_time: float, attempts: int, error: Exception, seed: int | None = None
+        ) -> float | None:
+            seeds.append(seed)
+            return 0.0 if attempts < 2 else None
+
+    class Job(lib.Event):
+        n: int
+
+    class Done(lib.Event):
+        n: int
+
+    failed: set[int] = set()
+
+    class FanOut(lib.Workflow):
+        @lib.step
+        async def spread(self, ctx: lib.Context, ev: lib.StartEvent) -> Job | None:
+            for n in range(3):
+                ctx.send_event(Job(n=n))
+            return None
+
+        @lib.step(retry_policy=Recording(), num_workers=3)
+        async def flaky(self, ev: Job) -> Done:
+            if ev.n not in failed:
+                failed.add(ev.n)
+                raise ConnectionError("rate limited")
+            return Done(n=ev.n)
+
+        @lib.step
+        async def gather(self, ctx: lib.Context, ev: Done) -> lib.StopEvent | None:
+            done = ctx.collect_events(ev, [Done] * 3)
+            return None if done is None else lib.StopEvent(result=len(done))
+
+    assert await FanOut().run() == 3
+    assert len(seeds) == 3
+    assert len(set(seeds)) == (1 if lib.name == "anchor" else 3)
