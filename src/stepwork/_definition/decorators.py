@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from stepwork._core.errors import WorkflowValidationError
 from stepwork._core.specs import CollectSpec, StepSpec
+from stepwork._definition.resources import ResourceDefinition
 from stepwork._definition.signature import ParsedSignature, parse_signature, resolve_hints
 
 if TYPE_CHECKING:
@@ -80,6 +81,17 @@ class StepConfig:
         """The name of the step's (first) event parameter."""
         params = self.parsed.event_params
         return params[0][0] if params else None
+
+    @property
+    def resources(self) -> list[ResourceDefinition]:
+        """The step's injected parameters: name, descriptor, and ``T`` of ``Annotated[T, ...]``."""
+        parsed = self.parsed
+        return [
+            ResourceDefinition(
+                name=name, resource=descriptor, type_annotation=parsed.resource_types.get(name)
+            )
+            for name, descriptor in parsed.resources.items()
+        ]
 
     @property
     def return_types(self) -> list[type]:

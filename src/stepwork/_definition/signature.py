@@ -32,6 +32,7 @@ class ParsedSignature:
     context_param: str | None = None
     state_type: type | None = None
     resources: dict[str, Any] = field(default_factory=dict)
+    resource_types: dict[str, Any] = field(default_factory=dict)
     returns: tuple[type, ...] = ()
     fan_out: tuple[type, ...] = ()
     takes_self: bool = False
@@ -47,8 +48,9 @@ def resolve_hints(func: Callable[..., Any], localns: Mapping[str, Any]) -> dict[
         return typing.get_type_hints(func, localns=dict(localns), include_extras=True)
     except NameError as error:
         raise WorkflowValidationError(
-            f"Step '{func.__name__}' has an annotation that cannot be resolved: {error}. Define "
-            "or import the name before the step, or annotate with the class itself.",
+            f"Failed to resolve type annotations of step '{func.__name__}': {error}.\n"
+            f"Step '{func.__name__}' has an annotation that cannot be resolved. Define or import "
+            "the name before the step, or annotate with the class itself.",
             step_name=func.__name__,
         ) from error
 
@@ -84,6 +86,7 @@ def parse_signature(
         resource = resource_param(hint)
         if resource is not None:
             parsed.resources[param.name] = resource[0]
+            parsed.resource_types[param.name] = resource[1]
             continue
         collect = _collect_param(hint)
         if collect is not None:
