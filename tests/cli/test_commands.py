@@ -138,8 +138,8 @@ def test_run_failing_workflow_json() -> None:
         (["single.py:INSTANCE", "--timeout", "5"], 2,
          "error: --timeout needs a workflow class, and single.py:INSTANCE is an instance"),
         (["several.py:Leaky"], 1,
-         "error: WorkflowValidationError: The following events are produced but never consumed: "
-         "Orphan Workflow 'Leaky' failed validation: - [never_produced] "),
+         "error: WorkflowValidationError: The following events are consumed but never produced: "
+         "Draft Workflow 'Leaky' failed validation: - [never_produced] "),
         (["several.py:Endless", "--timeout", "0.05"], 1,
          "error: WorkflowTimeoutError: Operation timed out after 0.05 seconds. "
          "Currently active steps: wait"),

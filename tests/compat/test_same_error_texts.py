@@ -221,3 +221,26 @@ async def test_a_wrong_start_event_object_is_a_value_error_with_the_same_sentenc
 
     with pytest.raises(ValueError, match=re.escape("must be an instance of 'StartEvent'")):
         W().run(start_event="not a StartEvent")
+
+
+@both()
+def test_with_events_missing_both_ways_the_unproduced_ones_come_first(lib: Lib) -> None:
+    class Draft(lib.Event):
+        pass
+
+    class Typo(lib.Event):
+        pass
+
+    class Broken(lib.Workflow):
+        @lib.step
+        async def write(self, ev: lib.StartEvent) -> Draft:
+            return Draft()
+
+        @lib.step
+        async def proofread(self, ev: Typo) -> lib.StopEvent:
+            return lib.StopEvent()
+
+    assert first_line(Broken) == (
+        "WorkflowValidationError",
+        "The following events are consumed but never produced: Typo",
+    )

@@ -17,7 +17,7 @@ from stepwork._core.graph import Finding
 __all__ = ["headline"]
 
 # The problem kinds in the order their sentences take precedence.
-_ORDER = ("accepts_stop", "never_consumed", "never_produced", "catch_error", "fan_in")
+_ORDER = ("accepts_stop", "never_produced", "never_consumed", "catch_error", "fan_in")
 _GRAPH = {"reachability": "Unreachable steps", "dead_end": "Dead-end steps"}
 
 
