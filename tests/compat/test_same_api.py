@@ -43,6 +43,9 @@ def test_constructor_arguments_keep_their_positions(lib: Lib) -> None:
     workflow = simple(lib)(12.0, False, False, None, 2, None, "named", {"dead_end"}, None)
     assert workflow.workflow_name == "named"
     assert workflow._timeout == 12.0
+    assert workflow.serializer is None
+    serializer = module(lib, "context").JsonSerializer()
+    assert simple(lib)(serializer=serializer).serializer is serializer
 
 
 @both()

@@ -62,7 +62,7 @@ class Workflow(DurableMethods):
         workflow_name: Name used in messages and by the server (default: module.QualName).
         skip_graph_checks: Graph checks to skip: ``reachability``, ``terminal_event``, ``dead_end``.
         serializer: The serializer this workflow's snapshots use when a call passes none (a
-            ``JsonSerializer`` or ``PickleSerializer``); kept as :attr:`serializer`.
+            ``JsonSerializer`` or ``PickleSerializer``); read back as :attr:`serializer`.
         clock: Source of time for timeouts and retries (``stepwork.testing.ManualClock`` in tests).
         store: Journal runs here so they survive a crash: a ``Store`` or a URL such as
             ``"sqlite:///runs.db"``; see ``resume`` and ``resume_all``.
@@ -133,7 +133,7 @@ class Workflow(DurableMethods):
         self._num_concurrent_runs = num_concurrent_runs
         self._slots: asyncio.Semaphore | None = None
         self._name = workflow_name
-        self.serializer = serializer
+        self._serializer = serializer
         self._clock: Clock = clock or SystemClock()
         self._store: Store | None = resolve_store(store)
         self._validated_version = -1
@@ -205,6 +205,11 @@ class Workflow(DurableMethods):
         return findings
 
     # -- properties -----------------------------------------------------------------------------
+
+    @property
+    def serializer(self) -> Any:
+        """The serializer given at construction (``None`` by default)."""
+        return self._serializer
 
     @property
     def workflow_name(self) -> str:
