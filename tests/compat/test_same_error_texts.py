@@ -244,3 +244,16 @@ def test_with_events_missing_both_ways_the_unproduced_ones_come_first(lib: Lib) 
         "WorkflowValidationError",
         "The following events are consumed but never produced: Typo",
     )
+
+
+@both()
+def test_a_catch_error_handler_for_another_event_is_refused_at_decoration(lib: Lib) -> None:
+    with pytest.raises(lib.WorkflowValidationError) as error:
+
+        @lib.catch_error
+        async def bad_handler(self: Any, ctx: lib.Context, ev: lib.StartEvent) -> lib.StopEvent:
+            return lib.StopEvent()
+
+    assert str(error.value).splitlines()[0] == (
+        "@catch_error handler 'bad_handler' must accept StepFailedEvent as its event parameter."
+    )

@@ -251,27 +251,37 @@ def catch_error(
             max_recoveries=max_recoveries,
             localns=localns,
         )
-        _attach(target, config, None)
         from stepwork._core.events import StepFailedEvent
 
-        if config._parsed is not None:
+        # The event type is checked first, as LlamaIndex Workflows does, then the attachment.
+        if _parse_now(config):
             params = config.parsed.event_params
             if len(params) != 1 or params[0][1] != (StepFailedEvent,):
                 raise WorkflowValidationError(
-                    f"@catch_error handler '{config.name}' must accept exactly StepFailedEvent.",
+                    f"@catch_error handler '{config.name}' must accept StepFailedEvent as its "
+                    "event parameter.\nAnnotate exactly one event parameter as StepFailedEvent.",
                     step_name=config.name,
                 )
+        _attach(target, config, None)
         return target
 
     return decorate(func) if func is not None else decorate
 
 
-def _attach(target: Callable[..., Any], config: StepConfig, workflow: type[Any] | None) -> None:
+def _parse_now(config: StepConfig) -> bool:
+    """Parse the signature now so its errors surface at decoration; False if a name it uses is
+    not defined yet (it is parsed again when the workflow class is first used)."""
     try:
-        config.parsed  # noqa: B018 - parse now so signature errors surface at decoration
+        config.parsed  # noqa: B018
     except WorkflowValidationError as error:
         if not isinstance(error.__cause__, NameError):
             raise
+        return False
+    return True
+
+
+def _attach(target: Callable[..., Any], config: StepConfig, workflow: type[Any] | None) -> None:
+    _parse_now(config)
     target._step_config = config  # type: ignore[attr-defined]
     if workflow is not None:
         workflow.add_step(target)

@@ -68,8 +68,9 @@ def parse_signature(
     name = func.__name__
     parsed = ParsedSignature()
     params = list(inspect.signature(func).parameters.values())
-    # A free function added with @step(workflow=W) may still take the workflow as "self".
-    if params and params[0].name not in hints and (is_method or params[0].name == "self"):
+    # A parameter named "self" is the workflow, annotated or not and in a free function added
+    # with @step(workflow=W) too; a method's unannotated first parameter is, whatever its name.
+    if params and (params[0].name == "self" or (is_method and params[0].name not in hints)):
         parsed.takes_self = True
         params = params[1:]
     for param in params:

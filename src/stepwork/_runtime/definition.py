@@ -140,6 +140,8 @@ def _handler_signature_findings(specs: dict[str, StepSpec]) -> list[Finding]:
             None,
             f"@catch_error handler '{spec.name}' must accept exactly StepFailedEvent.",
             "Annotate its event parameter as StepFailedEvent.",
+            f"@catch_error handler '{spec.name}' must accept StepFailedEvent as its event "
+            "parameter.",
         )
         for spec in specs.values()
         if spec.catch_error and spec.accepted != (StepFailedEvent,)
