@@ -6,7 +6,7 @@
     ├── WorkflowRuntimeError           (also a RuntimeError) something failed during a run
     │   ├── StartEventError            (also a ValueError) bad start event or keyword arguments
     │   └── WorkflowStalledError       the run can never finish
-    ├── WorkflowTimeoutError           (also a TimeoutError) the run exceeded its timeout
+    ├── WorkflowTimeoutError           the run exceeded its timeout (not an OSError)
     │   └── StepTimeoutError           one step invocation exceeded its own timeout
     ├── WorkflowCancelledByUser        the caller cancelled the run
     ├── ContextStateError              (also a RuntimeError) a Context call in the wrong place
@@ -30,8 +30,10 @@ Errors about a run carry ``run_id``; errors about a step carry ``step_name``.
 
 Example:
     >>> from stepwork.errors import StepworkError, WorkflowTimeoutError
-    >>> issubclass(WorkflowTimeoutError, (StepworkError, TimeoutError))
+    >>> issubclass(WorkflowTimeoutError, StepworkError)
     True
+    >>> issubclass(WorkflowTimeoutError, OSError)  # unlike the builtin TimeoutError
+    False
 """
 
 from stepwork._core.errors import (

@@ -12,6 +12,11 @@ from stepwork._definition.resource_config import ResourceConfig, ResourceConfigF
 from stepwork._definition.resources import Resource, ResourceDefinition, ResourceDescriptor
 from stepwork._runtime.resources import ResourceManager
 
+# LlamaIndex Workflows names the classes behind its Resource()/ResourceConfig() factories with a
+# leading underscore, and its users' tests import them for isinstance checks; keep those names.
+_Resource = Resource
+_ResourceConfig = ResourceConfig
+
 __all__ = [
     "Resource",
     "ResourceConfig",

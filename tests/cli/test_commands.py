@@ -165,7 +165,8 @@ def test_a_step_that_returns_none_finished_and_one_that_raised_failed() -> None:
         (["single.py:INSTANCE", "--timeout", "5"], 2,
          "error: --timeout needs a workflow class, and single.py:INSTANCE is an instance"),
         (["several.py:Leaky"], 1,
-         "error: WorkflowValidationError: Workflow 'Leaky' failed validation: - [never_produced] "),
+         "error: WorkflowValidationError: The following events are consumed but never produced: "
+         "Draft Workflow 'Leaky' failed validation: - [never_produced] "),
         (["several.py:Endless", "--timeout", "0.05"], 1,
          "error: WorkflowTimeoutError: Operation timed out after 0.05 seconds. "
          "Currently active steps: wait"),

@@ -33,6 +33,7 @@ from stepwork._drawing.trace import RunTrace, build_trace
 from stepwork._drawing.trace_mermaid import trace_to_mermaid
 from stepwork._drawing.trace_model import TraceEnding, TraceEvent, TraceInvocation
 from stepwork._runtime.trace_source import run_trace
+from stepwork.errors import WorkflowTimeoutError
 from stepwork.testing import ManualClock
 
 
@@ -235,7 +236,7 @@ async def test_run_timeout_and_cancellation_end_running_invocations() -> None:
     clock = ManualClock()
     handler = Slow(timeout=2, clock=clock).run()
     await clock.advance(2)
-    with pytest.raises(TimeoutError):
+    with pytest.raises(WorkflowTimeoutError):
         await handler
     trace = trace_of(handler)
     assert trace.status == "timed_out"

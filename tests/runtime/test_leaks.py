@@ -63,3 +63,35 @@ async def run_once() -> list[weakref.ref[object]]:
     handler = workflow.run()
     assert await handler == 1
     return [weakref.ref(workflow), weakref.ref(handler), weakref.ref(handler.ctx)]
+
+
+class LeavesATimer(Workflow):
+    """A step that schedules a callback for later and returns; the timer outlives the run."""
+
+    def __init__(self, handles: list[asyncio.TimerHandle]) -> None:
+        super().__init__()
+        self.handles = handles
+
+    @step
+    async def only(self, ev: StartEvent) -> StopEvent:
+        self.handles.append(asyncio.get_running_loop().call_later(3600, lambda: None))
+        return StopEvent(result="done")
+
+
+async def test_a_timer_left_by_a_step_does_not_keep_its_workflow_alive() -> None:
+    # A TimerHandle copies the step's contextvars; the run must not be reachable through them.
+    handles: list[asyncio.TimerHandle] = []
+    try:
+        refs = [await timer_run(handles) for _ in range(3)]
+        await live()
+        assert [ref() for ref in refs] == [None, None, None]
+        assert len(handles) == 3
+    finally:
+        for handle in handles:
+            handle.cancel()
+
+
+async def timer_run(handles: list[asyncio.TimerHandle]) -> weakref.ref[object]:
+    workflow = LeavesATimer(handles)
+    assert await workflow.run() == "done"
+    return weakref.ref(workflow)

@@ -23,6 +23,7 @@ from stepwork import (
 )
 from stepwork._core.reducer import fold
 from stepwork._runtime.snapshot import dump_run_state
+from stepwork.errors import WorkflowTimeoutError
 from stepwork.testing import ManualClock
 
 
@@ -142,7 +143,7 @@ async def test_timeout_replays_and_a_prefix_folds_to_a_mid_run_state() -> None:
 
     handler = Slow(timeout=5, clock=clock).run()
     await clock.advance(5)
-    with pytest.raises(TimeoutError):
+    with pytest.raises(WorkflowTimeoutError):
         await handler
     assert_replay_equals_live(handler)
     driver: Any = handler._driver

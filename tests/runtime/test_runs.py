@@ -331,10 +331,11 @@ async def test_run_id_can_be_chosen() -> None:
     await handler
 
 
-async def test_verbose_writes_step_progress_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_verbose_writes_step_progress_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     assert await JokeFlow(verbose=True).run(topic="x") == "A JOKE ABOUT X"
-    err = capsys.readouterr().err.splitlines()
-    assert err == [
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.splitlines() == [
         "[write:0] started from StartEvent",
         "[write:0] complete with Joke",
         "[judge:0] started from Joke",

@@ -41,27 +41,29 @@ class StepworkError(Exception):
     """Root of every error stepwork raises on purpose.
 
     Args:
-        message: What went wrong and how to fix it.
+        *args: What went wrong and how to fix it: usually one message; several arguments are
+            kept in ``args`` as any exception keeps them (LlamaIndex Workflows' errors accept
+            them too).
         run_id: The run concerned, when there is one.
         step_name: The step concerned, when there is one.
     """
 
     def __init__(
-        self, message: str = "", *, run_id: str | None = None, step_name: str | None = None
+        self, *args: object, run_id: str | None = None, step_name: str | None = None
     ) -> None:
-        super().__init__(message)
+        super().__init__(*args)
         self.run_id = run_id
         self.step_name = step_name
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keep errors picklable across processes despite keyword-only attributes.
-        return (_rebuild, (type(self), str(self), self.run_id, self.step_name))
+        return (_rebuild, (type(self), self.args, self.run_id, self.step_name))
 
 
 def _rebuild(
-    cls: type[StepworkError], message: str, run_id: str | None, step_name: str | None
+    cls: type[StepworkError], args: tuple[object, ...], run_id: str | None, step_name: str | None
 ) -> StepworkError:
-    return cls(message, run_id=run_id, step_name=step_name)
+    return cls(*args, run_id=run_id, step_name=step_name)
 
 
 class WorkflowValidationError(StepworkError):
@@ -84,8 +86,13 @@ class WorkflowStalledError(WorkflowRuntimeError):
     """The run can never finish: nothing is running, queued, scheduled or waiting for input."""
 
 
-class WorkflowTimeoutError(StepworkError, TimeoutError):
-    """The run exceeded its ``timeout``."""
+class WorkflowTimeoutError(StepworkError):
+    """The run exceeded its ``timeout``.
+
+    Not a builtin ``TimeoutError``, as in LlamaIndex Workflows: ``TimeoutError`` is an
+    ``OSError``, and ``except OSError`` around network code must not swallow a run's timeout.
+    Catch ``WorkflowTimeoutError`` (or ``StepworkError``).
+    """
 
 
 class StepTimeoutError(WorkflowTimeoutError):

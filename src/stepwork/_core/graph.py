@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from stepwork._core.events import (
     HumanResponseEvent,
@@ -21,9 +22,11 @@ from stepwork._core.events import (
 from stepwork._core.routing import accepts
 from stepwork._core.specs import StepSpec
 
-__all__ = ["GRAPH_CHECKS", "Finding", "check_graph"]
+__all__ = ["GRAPH_CHECKS", "Finding", "WorkflowGraphCheck", "check_graph"]
 
-GRAPH_CHECKS = ("reachability", "terminal_event", "dead_end")
+#: The names ``skip_graph_checks`` accepts (LlamaIndex Workflows' ``WorkflowGraphCheck``).
+WorkflowGraphCheck = Literal["reachability", "terminal_event", "dead_end"]
+GRAPH_CHECKS: tuple[WorkflowGraphCheck, ...] = get_args(WorkflowGraphCheck)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,8 @@ class Finding:
         event: The event type's name concerned, or ``None``.
         message: What is wrong.
         hint: How to fix it.
+        anchor: The sentence LlamaIndex Workflows uses for this problem, when it differs from
+            ``message``; the error's first line is built from it (see ``graph_summary``).
     """
 
     kind: str
@@ -44,6 +49,7 @@ class Finding:
     event: str | None
     message: str
     hint: str
+    anchor: str = ""
 
     def __str__(self) -> str:
         return f"[{self.kind}] {self.message} {self.hint}"
@@ -79,6 +85,8 @@ def check_graph(
                         accepted.__name__,
                         f"Step '{step.name}' cannot accept StopEvent ({accepted.__name__}).",
                         "A StopEvent ends the run; accept another event type.",
+                        f"Step '{step.name}' cannot accept StopEvent. StopEvent signals the end "
+                        "of the workflow. Use a different Event type instead.",
                     )
                 )
             elif not issubclass(
@@ -205,6 +213,8 @@ def _handler_findings(steps: dict[str, StepSpec]) -> list[Finding]:
                 None,
                 f"More than one @catch_error handler covers every step: {', '.join(wildcards)}.",
                 "Keep one wildcard handler and give the others for_steps=[...].",
+                "Only one wildcard @catch_error handler is allowed per workflow, found "
+                f"{len(wildcards)}: {', '.join(wildcards)}",
             )
         )
     claimed: dict[str, str] = {}
@@ -218,6 +228,8 @@ def _handler_findings(steps: dict[str, StepSpec]) -> list[Finding]:
                         None,
                         f"@catch_error handler '{handler.name}' names unknown step '{name}'.",
                         f"Use one of: {', '.join(steps)}.",
+                        f"@catch_error handler '{handler.name}' lists unknown step '{name}' "
+                        "in for_steps.",
                     )
                 )
             elif steps[name].catch_error:
@@ -228,6 +240,8 @@ def _handler_findings(steps: dict[str, StepSpec]) -> list[Finding]:
                         None,
                         f"@catch_error handler '{handler.name}' cannot cover handler '{name}'.",
                         "Handlers do not recover other handlers; remove it from for_steps.",
+                        f"@catch_error handler '{handler.name}' cannot cover another handler "
+                        f"step '{name}'.",
                     )
                 )
             elif name in claimed:
@@ -239,6 +253,8 @@ def _handler_findings(steps: dict[str, StepSpec]) -> list[Finding]:
                         f"Step '{name}' is covered by two handlers: "
                         f"'{claimed[name]}' and '{handler.name}'.",
                         "Name each step in one handler's for_steps only.",
+                        f"Step '{name}' is claimed by two @catch_error handlers: "
+                        f"'{claimed[name]}' and '{handler.name}'.",
                     )
                 )
             else:

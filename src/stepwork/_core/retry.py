@@ -11,8 +11,9 @@ Invariants:
       executions.
     * Policies are consulted in the order retry condition, wait, stop; stop conditions see the
       proposed delay as ``upcoming_sleep``.
-    * With the same inputs and ``seed`` a policy gives the same answer, which is what lets the
-      engine journal the decision and replay it.
+    * With the same inputs and ``seed`` a policy gives the same answer. The engine draws a fresh
+      seed for every failure (so parallel invocations and successive attempts spread out) and
+      journals the resulting delay; a replay reads the delay and never asks the policy again.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from stepwork._core.retry_stops import StopCondition, stop_after_attempt
 from stepwork._core.retry_waits import WaitStrategy, wait_exponential, wait_fixed
 
 __all__ = [
-    "ComposableRetryPolicy",
     "ConstantDelayRetryPolicy",
     "ExponentialBackoffRetryPolicy",
     "RetryInfo",
@@ -59,7 +59,7 @@ class RetryPolicy(Protocol):
             elapsed_time: Seconds since the step's first attempt started.
             attempts: Failed attempts so far, starting at 1.
             error: The error the last attempt raised.
-            seed: Seed for random delays, so a replay reaches the same decision.
+            seed: Seed for random delays; the engine draws a new one for every failure.
 
         Returns:
             The delay in seconds before the next attempt, or ``None`` to give up.
@@ -88,8 +88,11 @@ _DEFAULT_WAIT = wait_fixed(5)
 _DEFAULT_STOP = stop_after_attempt(3)
 
 
-class ComposableRetryPolicy:
-    """The policy :func:`retry_policy` builds; see there for the parameters."""
+class _ComposableRetryPolicy:
+    """The policy :func:`retry_policy` builds; see there for the parameters.
+
+    Private like LlamaIndex Workflows' class of the same name: build one with :func:`retry_policy`.
+    """
 
     def __init__(
         self,
@@ -153,7 +156,7 @@ def retry_policy(
         >>> policy.next(0.0, 1, KeyError("not retried")) is None
         True
     """
-    return ComposableRetryPolicy(retry=retry, wait=wait, stop=stop)
+    return _ComposableRetryPolicy(retry=retry, wait=wait, stop=stop)
 
 
 # The two deprecated factories keep the class-style names they had when they were classes.

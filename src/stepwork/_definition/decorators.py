@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from stepwork._core.errors import WorkflowValidationError
 from stepwork._core.specs import CollectSpec, StepSpec
+from stepwork._definition.resources import ResourceDefinition
 from stepwork._definition.signature import ParsedSignature, parse_signature, resolve_hints
 
 if TYPE_CHECKING:
@@ -69,6 +70,33 @@ class StepConfig:
             self._parsed = parse_signature(self.func, hints, is_method=self.is_method)
             self.localns = {}
         return self._parsed
+
+    @property
+    def accepted_events(self) -> list[type]:
+        """The event types the step accepts (LlamaIndex Workflows' name for them)."""
+        return [t for _, types in self.parsed.event_params for t in types]
+
+    @property
+    def event_name(self) -> str | None:
+        """The name of the step's (first) event parameter."""
+        params = self.parsed.event_params
+        return params[0][0] if params else None
+
+    @property
+    def resources(self) -> list[ResourceDefinition]:
+        """The step's injected parameters: name, descriptor, and ``T`` of ``Annotated[T, ...]``."""
+        parsed = self.parsed
+        return [
+            ResourceDefinition(
+                name=name, resource=descriptor, type_annotation=parsed.resource_types.get(name)
+            )
+            for name, descriptor in parsed.resources.items()
+        ]
+
+    @property
+    def return_types(self) -> list[type]:
+        """The event types the step's return annotation names."""
+        return list(self.parsed.returns)
 
     def spec(self) -> StepSpec:
         """The core's view of this step."""
@@ -223,34 +251,44 @@ def catch_error(
             max_recoveries=max_recoveries,
             localns=localns,
         )
-        _attach(target, config, None)
         from stepwork._core.events import StepFailedEvent
 
-        if config._parsed is not None:
+        # The event type is checked first, as LlamaIndex Workflows does, then the attachment.
+        if _parse_now(config):
             params = config.parsed.event_params
             if len(params) != 1 or params[0][1] != (StepFailedEvent,):
                 raise WorkflowValidationError(
-                    f"@catch_error handler '{config.name}' must accept exactly StepFailedEvent.",
+                    f"@catch_error handler '{config.name}' must accept StepFailedEvent as its "
+                    "event parameter.\nAnnotate exactly one event parameter as StepFailedEvent.",
                     step_name=config.name,
                 )
+        _attach(target, config, None)
         return target
 
     return decorate(func) if func is not None else decorate
 
 
-def _attach(target: Callable[..., Any], config: StepConfig, workflow: type[Any] | None) -> None:
+def _parse_now(config: StepConfig) -> bool:
+    """Parse the signature now so its errors surface at decoration; False if a name it uses is
+    not defined yet (it is parsed again when the workflow class is first used)."""
     try:
-        config.parsed  # noqa: B018 - parse now so signature errors surface at decoration
+        config.parsed  # noqa: B018
     except WorkflowValidationError as error:
         if not isinstance(error.__cause__, NameError):
             raise
+        return False
+    return True
+
+
+def _attach(target: Callable[..., Any], config: StepConfig, workflow: type[Any] | None) -> None:
+    _parse_now(config)
     target._step_config = config  # type: ignore[attr-defined]
     if workflow is not None:
         workflow.add_step(target)
     elif not config.is_method:
         raise WorkflowValidationError(
-            f"To decorate {target.__name__} please pass a workflow class to the @step decorator: "
-            "@step(workflow=MyWorkflow).",
+            f"To decorate {target.__name__} please pass a workflow class to the @step decorator.\n"
+            "Write @step(workflow=MyWorkflow) to add a free function as a step of MyWorkflow.",
             step_name=target.__name__,
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping
@@ -120,6 +121,9 @@ class Resource(ResourceDescriptor, Generic[T]):
     factory: Callable[..., T] | Callable[..., Awaitable[T]]
     cache: bool = True
     name: str = field(init=False)
+    # Names visible where Resource() was written, for the factory's string annotations: a
+    # factory defined inside a function may name that function's classes and variables.
+    _localns: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not callable(self.factory):
@@ -127,6 +131,9 @@ class Resource(ResourceDescriptor, Generic[T]):
                 f"Resource() needs a callable factory, got {self.factory!r}; "
                 "pass the function itself, e.g. Resource(make_client)."
             )
+        caller = sys._getframe(2)  # past this method and the dataclass __init__
+        if caller.f_locals is not caller.f_globals:
+            object.__setattr__(self, "_localns", dict(caller.f_locals))
         fallback = type(self.factory).__name__
         object.__setattr__(self, "name", getattr(self.factory, "__qualname__", fallback))
 
@@ -138,7 +145,7 @@ class Resource(ResourceDescriptor, Generic[T]):
             >>> Resource(dict).dependencies
             {}
         """
-        return factory_dependencies(self.factory)
+        return factory_dependencies(self.factory, self._localns)
 
     def get_dependencies(self) -> list[tuple[str, ResourceDescriptor, Any]]:
         """List the factory's injected parameters as ``(parameter, descriptor, type)`` triples.

@@ -32,6 +32,7 @@ class ParsedSignature:
     context_param: str | None = None
     state_type: type | None = None
     resources: dict[str, Any] = field(default_factory=dict)
+    resource_types: dict[str, Any] = field(default_factory=dict)
     returns: tuple[type, ...] = ()
     fan_out: tuple[type, ...] = ()
     takes_self: bool = False
@@ -47,8 +48,9 @@ def resolve_hints(func: Callable[..., Any], localns: Mapping[str, Any]) -> dict[
         return typing.get_type_hints(func, localns=dict(localns), include_extras=True)
     except NameError as error:
         raise WorkflowValidationError(
-            f"Step '{func.__name__}' has an annotation that cannot be resolved: {error}. Define "
-            "or import the name before the step, or annotate with the class itself.",
+            f"Failed to resolve type annotations of step '{func.__name__}': {error}.\n"
+            f"Step '{func.__name__}' has an annotation that cannot be resolved. Define or import "
+            "the name before the step, or annotate with the class itself.",
             step_name=func.__name__,
         ) from error
 
@@ -66,7 +68,9 @@ def parse_signature(
     name = func.__name__
     parsed = ParsedSignature()
     params = list(inspect.signature(func).parameters.values())
-    if is_method and params and params[0].name not in hints:
+    # A parameter named "self" is the workflow, annotated or not and in a free function added
+    # with @step(workflow=W) too; a method's unannotated first parameter is, whatever its name.
+    if params and (params[0].name == "self" or (is_method and params[0].name not in hints)):
         parsed.takes_self = True
         params = params[1:]
     for param in params:
@@ -83,6 +87,7 @@ def parse_signature(
         resource = resource_param(hint)
         if resource is not None:
             parsed.resources[param.name] = resource[0]
+            parsed.resource_types[param.name] = resource[1]
             continue
         collect = _collect_param(hint)
         if collect is not None:

@@ -23,6 +23,7 @@ from stepwork._core.events import (
     WorkflowTimedOutEvent,
 )
 from stepwork._core.graph import Finding, check_graph, handler_map
+from stepwork._core.graph_summary import headline
 from stepwork._core.reducer import Reducer
 from stepwork._core.specs import StepSpec, WorkflowSpec
 from stepwork._definition.decorators import StepConfig
@@ -79,7 +80,8 @@ class WorkflowDefinition:
             lines = "\n".join(f"  - {finding}" for finding in self.findings)
             first = self.findings[0]
             raise WorkflowValidationError(
-                f"Workflow '{self.name}' failed validation:\n{lines}", step_name=first.step
+                f"{headline(self.findings)}\nWorkflow '{self.name}' failed validation:\n{lines}",
+                step_name=first.step,
             )
 
 
@@ -124,8 +126,8 @@ def _only_one(name: str, specs: dict[str, StepSpec], base: type, verb: str, pick
     if len(found) > 1:
         names = ", ".join(sorted(t.__name__ for t in found))
         raise WorkflowConfigurationError(
-            f"Only one type of {kind} is allowed per workflow; workflow '{name}' has steps that "
-            f"{verb} {names}. Use one {kind} subclass throughout."
+            f"Only one type of {kind} is allowed per workflow, found {len(found)}: {names}.\n"
+            f"Workflow '{name}' has steps that {verb} {names}. Use one {kind} subclass throughout."
         )
     return next(iter(found))
 
@@ -138,6 +140,8 @@ def _handler_signature_findings(specs: dict[str, StepSpec]) -> list[Finding]:
             None,
             f"@catch_error handler '{spec.name}' must accept exactly StepFailedEvent.",
             "Annotate its event parameter as StepFailedEvent.",
+            f"@catch_error handler '{spec.name}' must accept StepFailedEvent as its event "
+            "parameter.",
         )
         for spec in specs.values()
         if spec.catch_error and spec.accepted != (StepFailedEvent,)

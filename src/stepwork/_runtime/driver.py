@@ -12,9 +12,9 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
 import threading
-import zlib
 from collections.abc import Callable
 from concurrent.futures import Future as ThreadFuture
 from contextvars import ContextVar
@@ -59,13 +59,44 @@ if TYPE_CHECKING:
     from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._runtime.journal import Journal
 
-__all__ = ["RunDriver", "current_step"]
+__all__ = ["RunDriver", "StepScope", "current_step", "running_step"]
 
 T = TypeVar("T")
 
-current_step: ContextVar[tuple[RunDriver, Invocation] | None] = ContextVar(
-    "stepwork_current_step", default=None
-)
+
+class StepScope:
+    """The run and invocation of the step running in a task, forgotten when the step ends.
+
+    Everything scheduled from inside a step (``loop.call_later``, tasks it starts) copies the
+    step's ``contextvars`` context and keeps it as long as it lives. The context var therefore
+    holds this small box, emptied when the step returns, rather than the driver itself: a timer
+    left behind by a step must not keep the run, its context and its workflow alive.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
+        self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
+
+
+_SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
+
+
+def running_step() -> tuple[RunDriver, Invocation] | None:
+    """The driver and invocation of the step running in this task, or ``None`` outside steps."""
+    scope = _SCOPE.get()
+    return None if scope is None else scope.value
+
+
+class _CurrentStep:
+    """Read-only view of the running step, read like a context var: ``current_step.get()``."""
+
+    def get(self) -> tuple[RunDriver, Invocation] | None:
+        """The driver and invocation of the step running in this task, or ``None``."""
+        return running_step()
+
+
+current_step = _CurrentStep()
 
 
 class RunDriver:
@@ -198,8 +229,8 @@ class RunDriver:
         return self.clock.now()
 
     def _say(self, invocation: Invocation, what: str) -> None:
-        # verbose=True writes progress lines for people watching a terminal.
-        sys.stderr.write(f"[{invocation.delivery.step}:{invocation.worker}] {what}\n")
+        # verbose=True writes progress lines to stdout, as LlamaIndex Workflows' print() does.
+        sys.stdout.write(f"[{invocation.delivery.step}:{invocation.worker}] {what}\n")
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -355,11 +386,15 @@ class RunDriver:
     # -- running a step ---------------------------------------------------------------------
 
     async def _invoke(self, invocation: Invocation) -> None:
-        current_step.set((self, invocation))
+        scope = StepScope(self, invocation)
+        _SCOPE.set(scope)
         tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)
         invoker = self._invokers[invocation.delivery.step]
         try:
-            result = await invoker.call(self, invocation)
+            try:
+                result = await invoker.call(self, invocation)
+            finally:
+                scope.value = None
         except asyncio.CancelledError:
             if self._tasks.pop(invocation.id, None) is not None:
                 # Cancelled by someone other than the driver: end the run rather than hang.
@@ -403,7 +438,9 @@ class RunDriver:
                     elapsed=now - (delivery.first_attempt_at or now),
                     attempts=delivery.attempts + 1,
                     error=error,
-                    seed=zlib.crc32(f"{self.run_id}/{delivery.step}".encode()),
+                    # A fresh seed per failure: each attempt and each invocation draws its own
+                    # jittered delay. The delay is journaled with the tick, so replay needs no seed.
+                    seed=random.getrandbits(32),
                 )
             except Exception as policy_error:
                 policy_error.__cause__ = error

@@ -153,16 +153,21 @@ class WorkflowHandler(asyncio.Future[Any]):
         async for item in driver.log.follow(start, internal=expose_internal):
             yield item
 
-    async def cancel_run(self) -> None:
+    async def cancel_run(self, *, timeout: float | None = 5.0) -> None:  # noqa: ASYNC109
         """Cancel the run gracefully: running steps are cancelled and the stream ends with a
         ``WorkflowCancelledEvent``; awaiting the handler then raises ``WorkflowCancelledByUser``.
+
+        Args:
+            timeout: How many seconds to wait for the run to wind down (a step that ignores its
+                cancellation can delay it); ``None`` waits as long as it takes. When the time is
+                up this returns anyway: the run is marked cancelled and ends when its steps do.
         """
         if self.done():
             return
         driver = await self._driver_ready()
         if not driver.state.done:
             driver.apply(TickCancel(driver.now()))
-        await asyncio.wait([self])
+        await asyncio.wait([self], timeout=timeout)
 
     def cancel(self, msg: Any | None = None) -> bool:
         """Abort the run at once (as ``asyncio`` does when an awaiting task is cancelled).

@@ -23,14 +23,13 @@ from typing import Any, ClassVar
 
 from stepwork._core.errors import (
     ContextStateError,
-    ResourceError,
     StartEventError,
+    WorkflowConfigurationError,
     WorkflowValidationError,
 )
 from stepwork._core.events import Event, StartEvent
 from stepwork._core.graph import GRAPH_CHECKS, Finding
 from stepwork._definition.decorators import StepConfig, step_config
-from stepwork._definition.resource_config import ResourceConfig
 from stepwork._runtime.clock import Clock, SystemClock
 from stepwork._runtime.context import Context
 from stepwork._runtime.definition import WorkflowDefinition, build_definition
@@ -38,6 +37,7 @@ from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.durable_methods import DurableMethods
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
+from stepwork._runtime.resource_checks import check_resources
 from stepwork._runtime.resources import ResourceManager
 from stepwork._stores.protocol import Store
 
@@ -52,11 +52,17 @@ class Workflow(DurableMethods):
     Args:
         timeout: Seconds a run may take; ``None`` for no limit.
         disable_validation: Skip the graph checks (start/stop inference still applies).
-        verbose: Print each step's start and end to standard error.
+        verbose: Print each step's start and end to standard output.
         resource_manager: Where ``Resource`` values are cached (one per workflow by default).
         num_concurrent_runs: Most runs of this instance at once; extra runs wait their turn.
+        runtime: Only ``None``. LlamaIndex Workflows lets a ``Runtime`` plugin (its basic or its
+            DBOS runtime) execute the runs; stepwork always runs them on its own in-process
+            driver, made durable by ``store=``. Any other value raises, rather than being
+            ignored. Kept in this position so positional arguments port unchanged.
         workflow_name: Name used in messages and by the server (default: module.QualName).
         skip_graph_checks: Graph checks to skip: ``reachability``, ``terminal_event``, ``dead_end``.
+        serializer: The serializer this workflow's snapshots use when a call passes none (a
+            ``JsonSerializer`` or ``PickleSerializer``); read back as :attr:`serializer`.
         clock: Source of time for timeouts and retries (``stepwork.testing.ManualClock`` in tests).
         store: Journal runs here so they survive a crash: a ``Store`` or a URL such as
             ``"sqlite:///runs.db"``; see ``resume`` and ``resume_all``.
@@ -70,7 +76,7 @@ class Workflow(DurableMethods):
 
     Raises:
         WorkflowConfigurationError: If no step or several accept a ``StartEvent`` type, or no
-            step or several return a ``StopEvent`` type.
+            step or several return a ``StopEvent`` type, or a ``runtime`` is given.
         WorkflowValidationError: If the graph has problems (all are listed) or an argument is
             invalid.
     """
@@ -93,11 +99,20 @@ class Workflow(DurableMethods):
         verbose: bool = False,
         resource_manager: ResourceManager | None = None,
         num_concurrent_runs: int | None = None,
+        runtime: None = None,
         workflow_name: str | None = None,
         skip_graph_checks: set[str] | None = None,
+        serializer: Any = None,
+        *,
         clock: Clock | None = None,
         store: Store | str | None = None,
     ) -> None:
+        if runtime is not None:
+            raise WorkflowConfigurationError(
+                f"stepwork does not take a runtime (got {type(runtime).__name__}): every run "
+                "executes on stepwork's in-process driver. Drop runtime=...; to make runs "
+                "survive a crash, pass store='sqlite:///runs.db' (or a Store) instead."
+            )
         if num_concurrent_runs is not None and (
             isinstance(num_concurrent_runs, bool)
             or not isinstance(num_concurrent_runs, int)
@@ -126,6 +141,7 @@ class Workflow(DurableMethods):
         self._num_concurrent_runs = num_concurrent_runs
         self._slots: asyncio.Semaphore | None = None
         self._name = workflow_name
+        self._serializer = serializer
         self._clock: Clock = clock or SystemClock()
         self._store: Store | None = resolve_store(store)
         self._validated_version = -1
@@ -170,12 +186,16 @@ class Workflow(DurableMethods):
         """
         config = step_config(func)
         if config is None:
+            name = getattr(func, "__name__", func)
             raise WorkflowValidationError(
-                f"{getattr(func, '__name__', func)!r} is not a step: decorate it with @step first."
+                f"Step function {name} is missing the `@step` decorator.\n"
+                f"{name!r} is not a step: decorate it with @step first."
             )
         if config.name in cls._step_configs():
             raise WorkflowValidationError(
-                f"A step named '{config.name}' already exists on {cls.__qualname__}; rename it.",
+                f"A step {config.name} is already part of this workflow, please choose another "
+                f"name.\nA step named '{config.name}' already exists on {cls.__qualname__}; "
+                "rename it.",
                 step_name=config.name,
             )
         cls._added_steps[config.name] = func
@@ -193,6 +213,11 @@ class Workflow(DurableMethods):
         return findings
 
     # -- properties -----------------------------------------------------------------------------
+
+    @property
+    def serializer(self) -> Any:
+        """The serializer given at construction (``None`` by default)."""
+        return self._serializer
 
     @property
     def workflow_name(self) -> str:
@@ -237,8 +262,16 @@ class Workflow(DurableMethods):
         definition.raise_for_problems()
         self._validated_version = type(self)._version
 
-    def validate(self, *, validate_resource_configs: bool = True) -> bool:
+    def validate(
+        self, *, validate_resource_configs: bool = True, validate_resources: bool = False
+    ) -> bool:
         """Check the workflow's graph (and resource config files) now.
+
+        Args:
+            validate_resource_configs: Load and validate every ``ResourceConfig`` file, those
+                that resource factories take included.
+            validate_resources: Also build every resource once, calling its factory, in a
+                scratch resource manager (nothing is cached for the runs).
 
         Returns:
             True when the workflow asks people for input (``InputRequiredEvent`` /
@@ -246,24 +279,17 @@ class Workflow(DurableMethods):
 
         Raises:
             WorkflowConfigurationError: If start/stop events cannot be inferred.
-            WorkflowValidationError: If the graph has problems, or a ``ResourceConfig`` file is
-                missing or does not validate (the message names the step and parameter).
+            WorkflowValidationError: If the graph has problems, a ``ResourceConfig`` file is
+                missing or does not validate, or a factory fails (the message names the step
+                and parameter).
         """
         self._validate_graph()
         definition = self._definition()
-        if validate_resource_configs:
-            problems = []
-            for name, config in definition.configs.items():
-                for param, descriptor in config.parsed.resources.items():
-                    if isinstance(descriptor, ResourceConfig):
-                        try:
-                            descriptor.load()
-                        except ResourceError as error:
-                            problems.append(f"  - In step '{name}', parameter '{param}': {error}")
-            if problems:
-                raise WorkflowValidationError(
-                    "Resource config validation failed:\n" + "\n".join(problems)
-                )
+        check_resources(
+            definition.configs,
+            config_files=validate_resource_configs,
+            factories=validate_resources,
+        )
         return definition.uses_human_input
 
     def run(
@@ -322,6 +348,7 @@ class Workflow(DurableMethods):
                 )
             if not isinstance(start_event, expected):
                 raise StartEventError(
+                    f"The 'start_event' argument must be an instance of '{expected.__name__}'.\n"
                     f"Workflow '{self.workflow_name}' starts from {expected.__name__}; got "
                     f"{type(start_event).__name__}. Pass {expected.__name__}(...) or its fields "
                     "as keyword arguments."
