@@ -6,8 +6,9 @@ import asyncio
 import json
 
 import pytest
-import stepwork.testing
 from both_libs import ANCHOR, Lib, both, drain, names
+
+import stepwork.testing
 
 
 @both()
