@@ -23,6 +23,7 @@ from stepwork._core.event_fields import qualified_name
 from stepwork._runtime.state_paths import MISSING, assign_path, read_path, split_path
 from stepwork._runtime.writer_lock import WriterLock
 from stepwork._stores.codec import TypeRegistry, dump_model_body, dump_value, load_model_body
+from stepwork._stores.finite import refuse_non_finite
 
 __all__ = ["MODEL_T", "DictState", "InMemoryStateStore", "infer_state_type"]
 
@@ -70,6 +71,9 @@ class InMemoryStateStore(Generic[MODEL_T]):
         self._state = initial_state
         self._on_commit = on_commit
         self._lock = WriterLock()
+        self.journaled = False
+        """True while the state belongs to a journaled run: NaN and infinities are refused
+        then (JSON cannot hold them); a run without a store keeps them in memory."""
 
     @property
     def state_type(self) -> type[MODEL_T]:
@@ -100,13 +104,16 @@ class InMemoryStateStore(Generic[MODEL_T]):
         """Write ``value`` at dotted ``path``, creating missing intermediate dicts.
 
         Raises:
-            StateSerializationError: If ``value`` cannot be serialised (the state is unchanged).
+            StateSerializationError: If ``value`` cannot be serialised, or holds NaN or an
+                infinity in a journaled run (the state is unchanged).
             StateStoreError: If the path is empty or cannot be written.
             ContextStateError: If called inside this store's ``edit_state()`` block.
         """
         self._refuse_inside_edit("set")
         segments = split_path(path, allow_empty=False)
         dump_value(value, path=path)
+        if self.journaled:
+            refuse_non_finite(value, path=path)
         async with self._lock:
             undo = assign_path(self._state, segments, value)
             if self._on_commit is not None:
@@ -206,6 +213,8 @@ class InMemoryStateStore(Generic[MODEL_T]):
 
     def _commit(self, state: MODEL_T) -> None:
         payload = self._json_of(state)  # refuses the state before it is installed
+        if self.journaled:
+            refuse_non_finite(state)
         self._state = state
         if self._on_commit is not None:
             self._on_commit(payload)

@@ -1,8 +1,10 @@
 """Reading requests: JSON bodies into request models, and typed query parameters.
 
 Every problem is a 422 ``ApiError`` naming the field: malformed JSON (including ``NaN`` and
-``Infinity``, which JSON does not have), a body that is not an object, a model that does not
-validate, a query value of the wrong type.
+``Infinity``, which JSON does not have), a number too large to be finite (``1e999``), a body
+nested deeper than ``MAX_JSON_DEPTH`` (refused before it is parsed, so parsing never recurses
+that deep), a body that is not an object, a model that does not validate, a query value of
+the wrong type.
 
 Example:
     >>> parse_json(b'{"at": 3}')
@@ -17,14 +19,20 @@ Example:
 from __future__ import annotations
 
 import json
+import re
+from math import isfinite
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from stepwork._server.errors import ApiError, from_validation
+from stepwork._stores.finite import find_non_finite
 
 __all__ = [
+    "MAX_JSON_DEPTH",
+    "json_too_deep",
+    "non_finite_input",
     "only_params",
     "parse_json",
     "query_bool",
@@ -36,20 +44,111 @@ __all__ = [
 _M = TypeVar("_M", bound=BaseModel)
 
 
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of arrays and objects a request body may have (the body itself is 1)."""
+
+# A JSON string, escapes included (unrolled, so matching never backtracks).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_STRING_OR_BRACKET = re.compile(_STRING.pattern + rb"|[\[\]{}]")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_AS_PARENS = bytes.maketrans(b"[]{}", b"()()")
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``raw`` nests arrays and objects deeper than ``limit``.
+
+    Linear and without parsing: strings are dropped and the brackets left are paired off one
+    level per pass (C-speed ``bytes`` operations). Malformed text is left for the parser to
+    refuse.
+
+    Example:
+        >>> json_too_deep(b'[[["]]]]]"]]]', 3), json_too_deep(b"[[[[1]]]]", 3)
+        (False, True)
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    brackets = _STRING.sub(b"", raw).translate(_AS_PARENS, delete=_NOT_BRACKETS)
+    for _ in range(limit):
+        inner = brackets.replace(b"()", b"")  # one level less, everywhere at once
+        if not inner:
+            return False
+        if len(inner) == len(brackets):
+            break  # unbalanced: count exactly below
+        brackets = inner
+    return _deeper_than(raw, limit)
+
+
+def _deeper_than(raw: bytes, limit: int) -> bool:
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(raw):
+        first = match.group()[0]
+        if first in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif first != 0x22:  # a closing bracket; strings are skipped whole
+            depth -= 1
+    return False
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+class _Floats:
+    """``parse_float`` for ``json.loads`` that notes whether a number overflowed (``1e999``)."""
+
+    __slots__ = ("overflowed",)
+
+    def __init__(self) -> None:
+        self.overflowed = False
+
+    def __call__(self, text: str) -> float:
+        value = float(text)
+        if not isfinite(value):
+            self.overflowed = True
+        return value
+
+
+def non_finite_input(value: Any, field: str) -> ApiError | None:
+    """A 422 naming where ``value`` (request JSON, or an event built from it) holds NaN or an
+    infinity, which no run can journal; ``field`` is prefixed to the path. ``None`` if none.
+
+    Example:
+        >>> non_finite_input({"x": [1, float("inf")]}, "input").field
+        'input.x.1'
+    """
+    found = find_non_finite(value)
+    if found is None:
+        return None
+    path, number = found
+    where = ".".join(part for part in (field, path) if part) or None
+    return ApiError(
+        "invalid",
+        f"{where or 'The body'}: {number!r} is not a finite number; JSON and the journal have "
+        "no NaN or Infinity. Send a finite number (or null, or a string, where the field "
+        "allows one).",
+        where,
+    )
 
 
 def parse_json(raw: bytes) -> Any:
     """The JSON value in ``raw`` (an empty body is ``{}``).
 
     Raises:
-        ApiError: 422 if ``raw`` is not UTF-8 JSON.
+        ApiError: 422 if ``raw`` is not UTF-8 JSON, nests deeper than ``MAX_JSON_DEPTH``, or
+            holds a number too large to be finite (naming where).
     """
     if not raw.strip():
         return {}
+    if json_too_deep(raw):
+        raise ApiError(
+            "invalid",
+            f"The body nests arrays and objects more than {MAX_JSON_DEPTH} deep; flatten it.",
+        )
+    floats = _Floats()
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants, parse_float=floats)
     except UnicodeDecodeError as error:
         raise ApiError("invalid", f"The body is not UTF-8: {error}.") from None
     except json.JSONDecodeError as error:
@@ -59,6 +158,9 @@ def parse_json(raw: bytes) -> Any:
         ) from None
     except (ValueError, RecursionError) as error:
         raise ApiError("invalid", f"Malformed JSON body: {error}.") from None
+    if floats.overflowed and (refused := non_finite_input(value, "")) is not None:
+        raise refused
+    return value
 
 
 async def read_model(request: Request, model: type[_M]) -> _M:

@@ -18,6 +18,7 @@ from typing import Any
 
 from stepwork._core.errors import ContextSerdeError
 from stepwork._core.event_fields import qualified_name
+from stepwork._core.events import Event
 from stepwork._core.ticks import (
     Tick,
     TickCancel,
@@ -32,6 +33,7 @@ from stepwork._core.ticks import (
     TickWait,
 )
 from stepwork._stores.codec import JSON, dump_value, load_value
+from stepwork._stores.finite import refuse_non_finite
 from stepwork._stores.state_codec import dump_run_state, load_run_state
 from stepwork._stores.type_registry import TypeRegistry
 
@@ -61,18 +63,24 @@ def dump_tick(tick: Tick) -> dict[str, JSON]:
     """``tick`` as a JSON-ready record.
 
     Raises:
-        StateSerializationError: If an event or value in the tick cannot be written as JSON
-            (the message names the field).
+        StateSerializationError: If an event or value in the tick cannot be written as JSON,
+            NaN and infinities included (the message names the field).
     """
-    record: dict[str, JSON] = {"kind": type(tick).kind}
+    kind = type(tick).kind
+    record: dict[str, JSON] = {"kind": kind}
     for item in fields(tick):
         name = item.name
         value = getattr(tick, name)
+        if isinstance(value, Event):  # named as people know it: ``Reading.value``
+            refuse_non_finite(value, path=type(value).__name__, label="event field")
+        elif name != "base":
+            refuse_non_finite(value, path=f"{kind}.{name}", label="tick field")
         if name in _VALUES:
             record[name] = dump_value(value, path=f"{type(tick).kind}.{name}", label="tick field")
         elif name == "base":
             if value is not None:  # only runs that continue a context have one
                 record[name] = dump_run_state(value)
+                refuse_non_finite(record[name], path=f"{kind}.base", label="tick field")
         elif name == "event_type":
             record[name] = qualified_name(value)
         elif name == "expected":
