@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from math import isfinite
 from typing import Any
@@ -30,7 +31,7 @@ from stepwork._core.events import StopEvent
 
 __all__ = ["find_non_finite", "non_finite_error", "refuse_non_finite"]
 
-_LEAVES = (str, int, bool, type(None), bytes)
+_LEAVES = frozenset({str, int, bool, type(None), bytes})
 
 
 def find_non_finite(value: Any) -> tuple[str, float] | None:
@@ -50,7 +51,7 @@ def _find(value: Any) -> tuple[list[str], float] | None:
     if kind is float:
         return None if isfinite(value) else ([], value)
     if kind is list or kind is tuple:
-        return _in_items(enumerate(value))
+        return _in_pairs(enumerate(value))
     if kind is dict:
         return _in_dict(value)
     if isinstance(value, BaseModel):
@@ -60,14 +61,17 @@ def _find(value: Any) -> tuple[list[str], float] | None:
     if isinstance(value, dict):
         return _in_dict(value)
     if isinstance(value, list | tuple | set | frozenset):
-        return _in_items(enumerate(value))
+        return _in_pairs(enumerate(value))
     if isinstance(value, Enum):
         return _find(value.value)
     return None
 
 
-def _in_items(items: Any) -> tuple[list[str], float] | None:
-    for key, item in items:
+def _in_pairs(pairs: Iterable[tuple[Any, Any]]) -> tuple[list[str], float] | None:
+    for key, item in pairs:
+        kind = type(item)
+        if kind in _LEAVES or (kind is float and isfinite(item)):
+            continue  # the common cases, without a call
         found = _find(item)
         if found is not None:
             found[0].append(str(key))
@@ -76,25 +80,32 @@ def _in_items(items: Any) -> tuple[list[str], float] | None:
 
 
 def _in_dict(value: dict[Any, Any]) -> tuple[list[str], float] | None:
-    for key, item in value.items():
-        found = _find(key)
-        if found is not None:
-            return [str(key)], found[1]
-        found = _find(item)
-        if found is not None:
-            found[0].append(str(key))
-            return found
-    return None
+    if type(next(iter(value), "")) is not str:  # keys may hold numbers too
+        for key in value:
+            found = _find(key)
+            if found is not None:
+                return [str(key)], found[1]
+    return _in_pairs(value.items())
 
 
 def _in_model(model: BaseModel) -> tuple[list[str], float] | None:
-    fields = model.__dict__
-    found = _in_items((name, fields.get(name)) for name in type(model).model_fields)
-    if found is None and model.__pydantic_extra__:
-        found = _in_items(model.__pydantic_extra__.items())
-    if found is None and isinstance(model, StopEvent) and model.__pydantic_private__:
-        found = _in_items([("result", model.__pydantic_private__.get("_result"))])
-    return found
+    values = model.__dict__  # declared fields; not a cached_property's value, never dumped
+    for name in type(model).__pydantic_fields__:
+        item: Any = values.get(name)
+        kind = type(item)
+        if kind in _LEAVES or (kind is float and isfinite(item)):
+            continue
+        found = _find(item)
+        if found is not None:
+            found[0].append(name)
+            return found
+    extra = model.__pydantic_extra__
+    if extra and (found := _in_pairs(extra.items())) is not None:
+        return found
+    private = model.__pydantic_private__
+    if private and isinstance(model, StopEvent):
+        return _in_pairs([("result", private.get("_result"))])
+    return None
 
 
 def non_finite_error(path: str, number: float, label: str) -> StateSerializationError:
