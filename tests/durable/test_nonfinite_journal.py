@@ -184,3 +184,30 @@ async def test_a_run_without_a_store_keeps_nan_in_memory_like_the_anchor() -> No
 
     result = await Writes(timeout=10).run(start_event=Begin(x=INF))
     assert result[0] == INF and math.isnan(result[1])
+
+
+class Ratios(BaseModel):
+    ratio: float = 1.0
+    history: list[float] = []
+
+
+async def test_a_typed_state_refuses_non_finite_fields_and_stays_as_it_was(store: Store) -> None:
+    seen: list[str] = []
+
+    class Typed(Workflow):
+        @step
+        async def only(self, ctx: Context[Ratios], ev: StartEvent) -> StopEvent:
+            try:
+                async with ctx.store.edit_state() as state:
+                    state.ratio = INF
+            except StateSerializationError as error:
+                seen.append(str(error))
+            try:
+                await ctx.store.set_state(Ratios(history=[0.5, NAN]))
+            except StateSerializationError as error:
+                seen.append(str(error))
+            await ctx.store.set("ratio", 2.0)
+            return StopEvent(result=(await ctx.store.get_state()).model_dump())
+
+    assert await Typed(store=store, timeout=10).run(run_id="r") == {"ratio": 2.0, "history": []}
+    assert ["'ratio'" in seen[0], "'history.1'" in seen[1]] == [True, True]

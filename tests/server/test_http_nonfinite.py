@@ -13,15 +13,18 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from http_helpers import error_of, read_events, wait_for_event, wait_for_status
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from live_server import ServerFactory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stepwork._server.inbound import MAX_JSON_DEPTH
+from stepwork._server.inbound import MAX_JSON_DEPTH, json_too_deep
 from stores.pg_server import (  # noqa: F401 (fixtures)
     BACKENDS,
     postgres_dsn,
@@ -202,3 +205,27 @@ def test_the_depth_limit_counts_containers_not_brackets_in_strings(
         assert post_raw(http, "/workflows/greeter/runs", over).status_code == 422
         brackets = json.dumps({"input": {"prompt": '[{\\"' * 200 + "]" * 10}})
         assert post_raw(http, "/workflows/greeter/runs", brackets).status_code == 202
+
+
+def reference_depth(value: Any) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(reference_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(reference_depth, value.values()), default=0)
+    return 0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='[]{}"\\ab\u2028', max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@given(value=JSON_VALUES, limit=st.integers(0, 12))
+@settings(max_examples=300, derandomize=True, database=None)
+def test_the_depth_scan_agrees_with_the_parsed_depth(value: Any, limit: int) -> None:
+    raw = json.dumps(value, ensure_ascii=False).encode()
+    assert json_too_deep(raw, limit) == (reference_depth(value) > limit)
