@@ -132,7 +132,12 @@ def test_a_fork_with_non_finite_numbers_is_422(start_server: ServerFactory) -> N
         sent = post_raw(http, "/runs/t/fork", event)
         assert sent.status_code == 422, sent.text
         assert error_of(sent)["field"] == "events.0.data.v"
-        assert [run["run_id"] for run in http.get("/runs").json()["runs"]] == ["t"]
+        http.post("/workflows/countdown/runs", json={"run_id": "c", "wait": True})
+        coerced = {"at": 1, "events": [{"type": "CountdownStart", "data": {"delay": "-inf"}}]}
+        refused = http.post("/runs/c/fork", json=coerced)
+        assert refused.status_code == 422, refused.text
+        assert error_of(refused)["field"] == "events.0.data.delay"
+        assert sorted(run["run_id"] for run in http.get("/runs").json()["runs"]) == ["c", "t"]
 
 
 def test_after_refused_input_a_restarted_server_finds_only_sound_runs(
