@@ -5,13 +5,25 @@ types, body and SSE event schemas); requests that break the document are refused
 from __future__ import annotations
 
 import copy
+import itertools
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from http_helpers import parse_sse
+from hypothesis import HealthCheck, seed, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
 from live_server import TOKEN, LiveServer
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -122,3 +134,162 @@ def test_the_document_is_valid_openapi_3_1(token_required: bool) -> None:
 
     document = openapi_document(stepwork.__version__, token_required=token_required)
     assert [str(error) for error in OPENAPI_31_VALIDATOR.iter_errors(document)] == []
+
+
+# -- stateful: sequences of calls on the runs earlier calls created ----------------------------
+#
+# Hypothesis drives the sequence (a rule per route, run ids flowing between them through a
+# bundle); schemathesis draws each request from the document, as above. Bodies are nudged only
+# where chance would never reach a live run's handlers: sent events get a real event type, and
+# start inputs lose the fields that set a countdown's length (a random count would run for
+# ever). Every answer must be below 500 and match the document, every run the server said it
+# started must exist, and every event it acknowledged (202) must be in its run's journal. The
+# seed and the number of examples and steps are fixed below, so every run makes the same calls
+# (only run ids and timings differ).
+
+STATEFUL_SEED = 12
+STATEFUL = settings(
+    max_examples=6,
+    stateful_step_count=20,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+PLAIN = schemathesis.openapi.from_dict(
+    DOCUMENT,
+    config=schemathesis.Config.from_dict({"auth": {"openapi": {"bearer": {"bearer": TOKEN}}}}),
+)
+WORKFLOWS = ["greeter", "survey", "countdown", "tally", "fails"]
+LIVE_FIRST = ["greeter", "survey"] * 3 + WORKFLOWS  # runs that wait for an answer, mostly
+EVENT_TYPES = ["Question", "Progress", "Answer", "StartEvent", "Nope"]
+MACHINES = itertools.count()
+
+
+class ApiUse(RuleBasedStateMachine):
+    """Starts, answers, forks, cancels, lists, reads and streams runs on one live server."""
+
+    runs = Bundle("runs")
+
+    def __init__(self, server: LiveServer) -> None:
+        super().__init__()
+        self.server = server
+        self.http = httpx.Client(base_url=server.url, headers=AUTH, timeout=10)
+        self.acknowledged: Counter[tuple[str, str]] = Counter()
+        self.started: list[str] = []
+        # Run ids a request chooses are made this machine's own: an id an earlier example took
+        # would make the same request 409 when hypothesis replays it.
+        self.prefix = f"m{next(MACHINES)}-"
+
+    def own_run_id(self, body: Any) -> None:
+        if isinstance(body, dict) and isinstance(body.get("run_id"), str):
+            body["run_id"] = (self.prefix + body["run_id"])[:128]
+
+    def call(self, case: schemathesis.Case) -> Any:
+        response = case.call(base_url=self.server.url, timeout=10)
+        assert response.status_code < 500, (case.method, case.path, response.text)
+        case.validate_response(response, excluded_checks=[positive_data_acceptance])
+        return response
+
+    def draw(self, data: st.DataObject, path: str, method: str, **parts: Any) -> Any:
+        return data.draw(PLAIN[path][method].as_strategy(**parts))
+
+    def created(self, *responses: Any) -> Any:
+        ids = [r.json()["run_id"] for r in responses if r.status_code in (200, 202)]
+        self.started.extend(ids)
+        return multiple(*ids)
+
+    def start_case(self, name: str, data: st.DataObject) -> Any:
+        case = self.draw(data, "/workflows/{name}/runs", "POST", path_parameters={"name": name})
+        if isinstance(case.body, dict):
+            case.body["wait"] = False  # a run that waits for a person would never answer
+            case.body.pop("continue_from", None)  # a random one names no run: always 404
+            self.own_run_id(case.body)
+            inputs = case.body.get("input")
+            if isinstance(inputs, dict):
+                for key in ("count", "delay", "add"):
+                    inputs.pop(key, None)
+        return self.call(case)
+
+    @initialize(target=runs, data=st.data())
+    def live_runs(self, data: st.DataObject) -> Any:
+        return self.created(*(self.start_case(name, data) for name in ("greeter", "survey")))
+
+    @rule(target=runs, name=st.sampled_from(LIVE_FIRST), data=st.data())
+    def start(self, name: str, data: st.DataObject) -> Any:
+        return self.created(self.start_case(name, data))
+
+    @rule(
+        run_id=runs,
+        kinds=st.lists(st.sampled_from(EVENT_TYPES), min_size=1, max_size=4),
+        data=st.data(),
+    )
+    def send(self, run_id: str, kinds: list[str], data: st.DataObject) -> None:
+        for kind in kinds:  # a burst, as a person's client may send
+            route = "/runs/{run_id}/events"
+            case = self.draw(data, route, "POST", path_parameters={"run_id": run_id})
+            if isinstance(case.body, dict):
+                case.body["type"] = kind
+                text = data.draw(st.text(max_size=20))
+                case.body.setdefault("data", {}).update({"text": text, "prompt": text, "left": 1})
+            if self.call(case).status_code == 202:
+                self.acknowledged[(run_id, kind)] += 1
+
+    @rule(target=runs, run_id=runs, data=st.data())
+    def fork(self, run_id: str, data: st.DataObject) -> Any:
+        case = self.draw(data, "/runs/{run_id}/fork", "POST", path_parameters={"run_id": run_id})
+        if isinstance(case.body, dict) and isinstance(case.body.get("at"), int):
+            case.body["at"] = 1 + case.body["at"] % 3
+        self.own_run_id(case.body)
+        return self.created(self.call(case))
+
+    @rule(
+        run_id=runs,
+        route=st.sampled_from(
+            ["/runs/{run_id}", "/runs/{run_id}/history"] * 2
+            + ["/runs/{run_id}/cancel", "/runs", "/workflows", "/workflows/{name}"]
+        ),
+        data=st.data(),
+    )
+    def visit(self, run_id: str, route: str, data: st.DataObject) -> None:
+        method = "POST" if route.endswith("/cancel") else "GET"
+        parts = {"run_id": run_id} if "{run_id}" in route else None
+        if "{name}" in route:
+            parts = {"name": data.draw(st.sampled_from(WORKFLOWS))}
+        self.call(self.draw(data, route, method, path_parameters=parts))
+
+    @rule(run_id=runs, data=st.data())
+    def stream(self, run_id: str, data: st.DataObject) -> None:
+        case = self.draw(data, "/runs/{run_id}/events", "GET", path_parameters={"run_id": run_id})
+        if self.http.get(f"/runs/{run_id}").json()["status"] != "running":
+            self.call(case)  # a finished run's stream ends: read and check it whole
+            return
+        # A live run's stream goes on: read it up to the first heartbeat after the backlog.
+        with self.http.stream("GET", f"/runs/{run_id}/events") as response:
+            assert response.status_code == 200, response.read()
+            for frame in parse_sse(response.iter_lines()):
+                if frame.comment is not None:
+                    break
+                assert frame.envelope["type"]
+
+    def teardown(self) -> None:
+        try:
+            for run_id in self.started:
+                assert self.http.get(f"/runs/{run_id}").status_code == 200, run_id
+            for (run_id, kind), count in self.acknowledged.items():
+                entries = self.http.get(f"/runs/{run_id}/history").json()["entries"]
+                journaled = sum(
+                    1
+                    for entry in entries
+                    if entry["kind"] == "event" and entry["summary"].startswith(f"{kind} ")
+                )
+                assert journaled >= count, (run_id, kind, count, entries)
+        finally:
+            self.http.close()
+
+
+def test_stateful_use_finds_no_5xx_and_loses_no_acknowledged_event(
+    positive_server: LiveServer,
+) -> None:
+    machine = seed(STATEFUL_SEED)(lambda: ApiUse(positive_server))
+    run_state_machine_as_test(machine, settings=STATEFUL)

@@ -167,3 +167,17 @@ def test_a_finished_run_streams_from_the_store(http: httpx.Client, fmt: str) -> 
         text = response.read().decode()
     assert "WorkflowFailedEvent" in text
     assert text.rstrip().endswith("}")
+
+
+@pytest.mark.parametrize("fmt", ["sse", "ndjson"])
+def test_unicode_line_separators_in_data_keep_each_frame_on_one_line(
+    http: httpx.Client, fmt: str
+) -> None:
+    # httpx's iter_lines (like str.splitlines) also breaks at U+0085, U+2028 and U+2029, so
+    # the streams write them as JSON escapes; the stateful fuzz test found this.
+    prompt = "a\u2028b\u2029c\x85d"
+    http.post("/workflows/greeter/runs", json={"run_id": "u", "input": {"prompt": prompt}})
+    with http.stream("GET", "/runs/u/events", params={"format": fmt}) as response:
+        line = next(line for line in response.iter_lines() if '"Question"' in line)
+    envelope = json.loads(line.removeprefix("data: "))
+    assert envelope["data"] == {"prompt": prompt}

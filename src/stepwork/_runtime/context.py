@@ -332,6 +332,7 @@ class Context(Generic[MODEL_T]):
 
     def _attach(self, driver: RunDriver) -> None:
         self._driver = driver
+        self._store.journaled = driver.journal is not None
         self._restored = None
         self._carry = True
 

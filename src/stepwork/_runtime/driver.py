@@ -182,7 +182,7 @@ class RunDriver:
             invocation = self.state.invocations.get(getattr(tick, "invocation", -1))
             if not isinstance(tick, TickStepDone) or invocation is None:
                 raise
-            self._failed(invocation, error)
+            self._failed(invocation, _returned_unjournalable(invocation, error, self.run_id))
             return
         self.ticks.append(tick)
         later: list[Command] = []
@@ -450,6 +450,19 @@ class RunDriver:
                 now, invocation.id, error, delay, fatal, delivery.step, format_traceback(error)
             )
         )
+
+
+def _returned_unjournalable(
+    invocation: Invocation, error: StateSerializationError, run_id: str
+) -> StateSerializationError:
+    step_name = invocation.delivery.step
+    named = StateSerializationError(
+        f"Step {step_name!r} returned what the journal cannot hold: {error}",
+        run_id=run_id,
+        step_name=step_name,
+    )
+    named.__cause__ = error
+    return named
 
 
 def _payload_name(payload: Any) -> str:

@@ -32,6 +32,7 @@ from stepwork._runtime.state_paths import MISSING, assign_path, read_path, split
 from stepwork._runtime.state_values import copy_for_edit, serialisable_part
 from stepwork._runtime.writer_lock import WriterLock
 from stepwork._stores.codec import TypeRegistry, dump_model_body, dump_value, load_model_body
+from stepwork._stores.finite import refuse_non_finite
 
 __all__ = [
     "MODEL_T",
@@ -124,6 +125,9 @@ class InMemoryStateStore(Generic[MODEL_T]):
         self._on_commit = on_commit
         self.strict = strict
         self._lock = WriterLock()
+        self.journaled = False
+        """True while the state belongs to a journaled run: NaN and infinities are refused
+        then (JSON cannot hold them); a run without a store keeps them in memory."""
 
     @property
     def state_type(self) -> type[MODEL_T]:
@@ -154,8 +158,8 @@ class InMemoryStateStore(Generic[MODEL_T]):
         """Write ``value`` at dotted ``path``, creating missing intermediate dicts.
 
         Raises:
-            StateSerializationError: In a strict store, if ``value`` cannot be serialised (the
-                state is unchanged).
+            StateSerializationError: In a strict store, if ``value`` cannot be serialised; in a
+                journaled run, if it holds NaN or an infinity (the state is unchanged).
             StateStoreError: If the path is empty or cannot be written.
             ContextStateError: If called inside this store's ``edit_state()`` block.
         """
@@ -163,6 +167,8 @@ class InMemoryStateStore(Generic[MODEL_T]):
         segments = split_path(path, allow_empty=False)
         if self.strict:
             dump_value(value, path=path)
+        if self.journaled:
+            refuse_non_finite(value, path=path)
         async with self._lock:
             undo = assign_path(self._state, segments, value)
             if self._on_commit is not None:
@@ -318,6 +324,8 @@ class InMemoryStateStore(Generic[MODEL_T]):
 
     def _commit(self, state: MODEL_T) -> None:
         payload = self._payload_of(state)
+        if self.journaled:
+            refuse_non_finite(state)
         self._state = state
         if self._on_commit is not None and payload is not None:
             self._on_commit(payload)

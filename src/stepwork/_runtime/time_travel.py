@@ -239,6 +239,7 @@ async def _copy(
     if state_patch:
         store_state = InMemoryStateStore.from_json(state.state, registry) if state.state else None
         patched = store_state or InMemoryStateStore(_default_state(workflow))
+        patched.journaled = True
         for key, value in state_patch.items():
             await patched.set(key, value)
         copied.append(dump_tick(TickStateWrite(last_at, patched.to_json())))

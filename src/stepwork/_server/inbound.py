@@ -1,8 +1,10 @@
 """Reading requests: JSON bodies into request models, and typed query parameters.
 
 Every problem is a 422 ``ApiError`` naming the field: malformed JSON (including ``NaN`` and
-``Infinity``, which JSON does not have), a body that is not an object, a model that does not
-validate, a query value of the wrong type.
+``Infinity``, which JSON does not have), a number too large to be finite (``1e999``), a body
+nested deeper than ``MAX_JSON_DEPTH`` (refused before it is parsed, so parsing never recurses
+that deep), a body that is not an object, a model that does not validate, a query value of
+the wrong type.
 
 Example:
     >>> parse_json(b'{"at": 3}')
@@ -23,8 +25,12 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from stepwork._server.errors import ApiError, from_validation
+from stepwork._stores.finite import find_non_finite
 
 __all__ = [
+    "MAX_JSON_DEPTH",
+    "json_too_deep",
+    "non_finite_input",
     "only_params",
     "parse_json",
     "query_bool",
@@ -36,20 +42,105 @@ __all__ = [
 _M = TypeVar("_M", bound=BaseModel)
 
 
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of arrays and objects a request body may have (the body itself is 1)."""
+
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_AS_PARENS = bytes.maketrans(b"[]{}", b"()()")
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``raw`` nests arrays and objects deeper than ``limit``.
+
+    Linear and without parsing, in C-speed ``bytes`` operations: strings are cut out, and the
+    brackets left are paired off one level per pass. Malformed text is left for the parser.
+
+    Example:
+        >>> json_too_deep(b'[[["]]]]]"]]]', 3), json_too_deep(b"[[[[1]]]]", 3)
+        (False, True)
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    # Escaped backslashes, then escaped quotes, go first; then every other piece between
+    # quotes is a string's contents.
+    if b"\\" in raw:
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(raw.split(b'"')[::2])
+    brackets = remaining = outside.translate(_AS_PARENS, delete=_NOT_BRACKETS)
+    for _ in range(limit):
+        inner = remaining.replace(b"()", b"")  # one level less, everywhere at once
+        if not inner:
+            return False
+        if len(inner) == len(remaining):
+            break  # unbalanced (malformed): count exactly below
+        remaining = inner
+    depth = 0
+    for bracket in brackets:
+        depth += 1 if bracket == 0x28 else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# A number is too large to be finite only with an exponent of three digits or more, or with
+# over 308 digits; with every digit read as 0, those show as plain substrings.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_MANY_DIGITS = b"0" * 309
+
+
+def _may_overflow(raw: bytes) -> bool:
+    zeroed = raw.translate(_DIGITS_AS_ZERO)
+    return b"000" in zeroed and (  # in every mark: most bodies stop here
+        b"e000" in zeroed
+        or b"E000" in zeroed
+        or b"e+000" in zeroed
+        or b"E+000" in zeroed
+        or _MANY_DIGITS in zeroed
+    )
+
+
+def non_finite_input(value: Any, field: str) -> ApiError | None:
+    """A 422 naming where ``value`` (request JSON, or an event built from it) holds NaN or an
+    infinity, which no run can journal; ``field`` is prefixed to the path. ``None`` if none.
+
+    Example:
+        >>> non_finite_input({"x": [1, float("inf")]}, "input").field
+        'input.x.1'
+    """
+    found = find_non_finite(value)
+    if found is None:
+        return None
+    path, number = found
+    where = ".".join(part for part in (field, path) if part) or None
+    return ApiError(
+        "invalid",
+        f"{where or 'The body'}: {number!r} is not a finite number; JSON and the journal have "
+        "no NaN or Infinity. Send a finite number (or null, or a string, where the field "
+        "allows one).",
+        where,
+    )
 
 
 def parse_json(raw: bytes) -> Any:
     """The JSON value in ``raw`` (an empty body is ``{}``).
 
     Raises:
-        ApiError: 422 if ``raw`` is not UTF-8 JSON.
+        ApiError: 422 if ``raw`` is not UTF-8 JSON, nests deeper than ``MAX_JSON_DEPTH``, or
+            holds a number too large to be finite (naming where).
     """
     if not raw.strip():
         return {}
+    if json_too_deep(raw):
+        raise ApiError(
+            "invalid",
+            f"The body nests arrays and objects more than {MAX_JSON_DEPTH} deep; flatten it.",
+        )
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+        value = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError as error:
         raise ApiError("invalid", f"The body is not UTF-8: {error}.") from None
     except json.JSONDecodeError as error:
@@ -59,6 +150,9 @@ def parse_json(raw: bytes) -> Any:
         ) from None
     except (ValueError, RecursionError) as error:
         raise ApiError("invalid", f"Malformed JSON body: {error}.") from None
+    if _may_overflow(raw) and (refused := non_finite_input(value, "")) is not None:
+        raise refused
+    return value
 
 
 async def read_model(request: Request, model: type[_M]) -> _M:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from stepwork._core.errors import StartEventError
 from stepwork._server.errors import ApiError, JsonResponse, from_validation
-from stepwork._server.inbound import only_params, read_model
+from stepwork._server.inbound import non_finite_input, only_params, read_model
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import StartRunRequest
 
@@ -40,7 +40,7 @@ async def start_run(request: Request) -> Response:
     """``POST /workflows/{name}/runs``: start a run, or continue from a finished one's state;
     202 at once, or 200 when ``wait`` and it has ended. 404 unknown workflow or run to continue
     from, 409 taken run id or unfinished run to continue from, 422 input that does not
-    validate."""
+    validate or holds NaN or an infinity."""
     only_params(request)
     registry = _registry(request)
     entry = registry.workflow(request.path_params["name"])
@@ -52,6 +52,8 @@ async def start_run(request: Request) -> Response:
         raise from_validation(error, "input") from None
     except (TypeError, ValueError) as error:
         raise ApiError("invalid", f"input: {error}", "input") from None
+    if (refused := non_finite_input(start_event, "input")) is not None:
+        raise refused  # e.g. "nan" in a float field: no run could journal it
     registry.check_accepting()
     if body.run_id is not None:
         await registry.ensure_absent(body.run_id)

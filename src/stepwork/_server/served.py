@@ -22,6 +22,7 @@ from stepwork._core.events import Event, InternalDispatchEvent
 from stepwork._runtime.snapshot import registry_for
 from stepwork._runtime.workflow import Workflow
 from stepwork._server.errors import ApiError, from_validation
+from stepwork._server.inbound import non_finite_input
 from stepwork._server.shapes import workflow_info
 from stepwork._stores.protocol import Store
 from stepwork._stores.type_registry import TypeRegistry
@@ -61,7 +62,8 @@ class ServedWorkflow:
         named in errors (``""``, ``events.0``).
 
         Raises:
-            ApiError: 422 if no such event class exists or ``data`` does not validate.
+            ApiError: 422 if no such event class exists, ``data`` does not validate, or the
+                event holds NaN or an infinity (naming the field).
         """
         prefix = f"{where}." if where else ""
         cls = self.registry.resolve(type_name)
@@ -74,11 +76,14 @@ class ServedWorkflow:
                 f"{prefix}type",
             )
         try:
-            return cls(**data)
+            event = cls(**data)
         except ValidationError as error:
             raise from_validation(error, f"{prefix}data") from None
         except (TypeError, ValueError) as error:
             raise ApiError("invalid", f"{prefix}data: {error}", f"{prefix}data") from None
+        if (refused := non_finite_input(event, f"{prefix}data")) is not None:
+            raise refused  # e.g. "nan" in a float field: no run could journal it
+        return event
 
 
 def _named(workflows: Mapping[str, Workflow] | Sequence[Workflow]) -> list[tuple[str, Workflow]]:

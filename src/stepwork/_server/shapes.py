@@ -133,5 +133,10 @@ def run_info(record: RunRecord, name: str, registry: TypeRegistry | None) -> dic
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text, as the streams send it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=repr)
+    """Compact JSON text, as the streams send it: one line, even for readers that also break
+    lines at U+0085, U+2028 and U+2029 (``str.splitlines``, httpx's ``iter_lines``), which
+    are written as ``\\u`` escapes."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=repr)
+    if text.isascii():
+        return text
+    return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")

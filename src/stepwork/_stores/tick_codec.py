@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import fields
+from math import isfinite
 from typing import Any
 
 from stepwork._core.errors import ContextSerdeError
 from stepwork._core.event_fields import qualified_name
+from stepwork._core.events import Event
 from stepwork._core.ticks import (
     Tick,
     TickCancel,
@@ -32,6 +34,7 @@ from stepwork._core.ticks import (
     TickWait,
 )
 from stepwork._stores.codec import JSON, dump_value, load_value
+from stepwork._stores.finite import non_finite_error, refuse_non_finite
 from stepwork._stores.state_codec import dump_run_state, load_run_state
 from stepwork._stores.type_registry import TypeRegistry
 
@@ -55,24 +58,34 @@ TICK_KINDS: dict[str, type] = {
 
 # Fields whose values are events, lists of events or exceptions: through the value codec.
 _VALUES = {"start_event", "event", "output", "error", "waiter_event"}
+# Fields that may hold NaN or infinities deep inside (the rest are scalars, checked in place).
+_CHECKED = _VALUES | {"requirements", "state"}
 
 
 def dump_tick(tick: Tick) -> dict[str, JSON]:
     """``tick`` as a JSON-ready record.
 
     Raises:
-        StateSerializationError: If an event or value in the tick cannot be written as JSON
-            (the message names the field).
+        StateSerializationError: If an event or value in the tick cannot be written as JSON,
+            NaN and infinities included (the message names the field).
     """
-    record: dict[str, JSON] = {"kind": type(tick).kind}
+    kind = type(tick).kind
+    record: dict[str, JSON] = {"kind": kind}
     for item in fields(tick):
         name = item.name
         value = getattr(tick, name)
+        if isinstance(value, Event):  # named as people know it: ``Reading.value``
+            refuse_non_finite(value, path=type(value).__name__, label="event field")
+        elif name in _CHECKED:
+            refuse_non_finite(value, path=f"{kind}.{name}", label="tick field")
+        elif type(value) is float and not isfinite(value):  # ``at``, ``timeout``, ``delay``...
+            raise non_finite_error(f"{kind}.{name}", value, "tick field")
         if name in _VALUES:
             record[name] = dump_value(value, path=f"{type(tick).kind}.{name}", label="tick field")
         elif name == "base":
             if value is not None:  # only runs that continue a context have one
                 record[name] = dump_run_state(value)
+                refuse_non_finite(record[name], path=f"{kind}.base", label="tick field")
         elif name == "event_type":
             record[name] = qualified_name(value)
         elif name == "expected":
