@@ -17,10 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+import server_app
 from http_helpers import error_of, read_events, wait_for_event, wait_for_status
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from live_server import ServerFactory
+from live_server import ServerFactory, fresh_workflows
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -122,8 +123,16 @@ def test_a_sent_event_with_a_non_finite_number_is_422_and_the_run_goes_on(
         assert http.get("/runs/s/history").status_code == 200
 
 
+class ForkableCountdown(server_app.Countdown):
+    """Countdown whose start event may be sent into a fork (reserved events are refused
+    otherwise, before their data is read)."""
+
+    externally_sendable = (server_app.CountdownStart,)
+
+
 def test_a_fork_with_non_finite_numbers_is_422(start_server: ServerFactory) -> None:
-    server = start_server()
+    workflows = {**fresh_workflows(), "countdown": ForkableCountdown(timeout=10)}
+    server = start_server(workflows=workflows)
     with httpx.Client(base_url=server.url, timeout=20) as http:
         http.post("/workflows/tally/runs", json={"run_id": "t", "wait": True})
         patch = post_raw(http, "/runs/t/fork", '{"at": 1, "state_patch": {"total": 1e999}}')
