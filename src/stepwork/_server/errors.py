@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
@@ -30,6 +30,7 @@ from stepwork._core.errors import (
     RunNotFoundError,
     StoreError,
 )
+from stepwork._server.schemas import ErrorCode
 
 __all__ = [
     "STATUS_OF",
@@ -42,18 +43,6 @@ __all__ = [
     "from_validation",
 ]
 
-ErrorCode = Literal[
-    "not_found",
-    "conflict",
-    "journal_corrupt",
-    "invalid",
-    "unauthorized",
-    "forbidden",
-    "too_large",
-    "unsupported_media_type",
-    "unavailable",
-    "internal",
-]
 
 STATUS_OF: dict[str, int] = {
     "not_found": 404,

@@ -15,6 +15,7 @@ __all__ = [
     "MAX_IDEMPOTENCY_KEY",
     "RUN_ID_PATTERN",
     "ErrorBody",
+    "ErrorCode",
     "ErrorDetail",
     "EventEnvelope",
     "EventInput",
@@ -41,6 +42,21 @@ MAX_IDEMPOTENCY_KEY = 200
 
 RunStatusName = Literal["running", "completed", "failed", "timed_out", "cancelled"]
 """A run's status: ``running`` until it ends, then how it ended."""
+
+
+#: Every error code the API answers with (one HTTP status each; see ``_server.errors``).
+ErrorCode = Literal[
+    "not_found",
+    "conflict",
+    "journal_corrupt",
+    "invalid",
+    "unauthorized",
+    "forbidden",
+    "too_large",
+    "unsupported_media_type",
+    "unavailable",
+    "internal",
+]
 
 
 class _Request(BaseModel):
@@ -231,18 +247,7 @@ class HistoryOut(BaseModel):
 class ErrorDetail(BaseModel):
     """What went wrong."""
 
-    code: Literal[
-        "not_found",
-        "conflict",
-        "journal_corrupt",
-        "invalid",
-        "unauthorized",
-        "forbidden",
-        "too_large",
-        "unsupported_media_type",
-        "unavailable",
-        "internal",
-    ] = Field(
+    code: ErrorCode = Field(
         description="Machine-readable kind of error, one per HTTP status: `not_found` 404 (and "
         "405), `conflict` 409, `journal_corrupt` 409 (the run's journal is damaged: a record "
         "is missing or cannot be read, or the run's row cannot be), `invalid` 422, "
