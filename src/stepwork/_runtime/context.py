@@ -20,7 +20,7 @@ from stepwork._core.events import Event, StopEvent
 from stepwork._core.retry import RetryInfo
 from stepwork._core.state import Invocation
 from stepwork._core.ticks import TickCollect, TickEvent, TickPublish, TickStateWrite, TickWait
-from stepwork._runtime.driver import RunDriver, current_step
+from stepwork._runtime.driver import RunDriver, running_step
 from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
 
@@ -222,7 +222,7 @@ class Context(Generic[MODEL_T]):
         Raises:
             WorkflowRuntimeError: If no step is running in the current task.
         """
-        current = current_step.get()
+        current = running_step()
         if current is None:
             raise WorkflowRuntimeError("get_step_context() is only available from within a step.")
         context: Context[Any] = current[0].context
@@ -341,7 +341,7 @@ class Context(Generic[MODEL_T]):
         return restored
 
     def _step_of(self, driver: RunDriver) -> Invocation | None:
-        current = current_step.get()
+        current = running_step()
         if current is None or current[0] is not driver:
             return None
         return current[1]

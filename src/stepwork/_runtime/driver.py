@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._runtime.journal import Journal
 
-__all__ = ["RunDriver", "StepScope", "current_step", "running_step"]
+__all__ = ["RunDriver", "StepScope", "running_step"]
 
 T = TypeVar("T")
 
@@ -86,17 +86,6 @@ def running_step() -> tuple[RunDriver, Invocation] | None:
     """The driver and invocation of the step running in this task, or ``None`` outside steps."""
     scope = _SCOPE.get()
     return None if scope is None else scope.value
-
-
-class _CurrentStep:
-    """Read-only view of the running step, read like a context var: ``current_step.get()``."""
-
-    def get(self) -> tuple[RunDriver, Invocation] | None:
-        """The driver and invocation of the step running in this task, or ``None``."""
-        return running_step()
-
-
-current_step = _CurrentStep()
 
 
 class RunDriver:
