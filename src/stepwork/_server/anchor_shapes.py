@@ -24,13 +24,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from stepwork._core.errors import ContextSerdeError
 from stepwork._core.event_fields import qualified_name
 from stepwork._core.events import Event, StartEvent
 from stepwork._server.errors import ApiError
 from stepwork._server.served import ServedWorkflow
-from stepwork._server.shapes import jsonable
-from stepwork._stores.codec import load_event
+from stepwork._server.shapes import event_fields, stored_result_event
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord
 from stepwork._stores.type_registry import TypeRegistry
 
@@ -100,18 +98,10 @@ def _result_envelope(record: RunRecord, registry: TypeRegistry | None) -> dict[s
     stored = record.result
     if stored is None or record.status != "completed":
         return None
-    if registry is not None:
-        try:
-            stop = load_event(stored, registry)
-        except ContextSerdeError:
-            stop = None
-        if isinstance(stop, Event):
-            cls = type(stop)
-            try:
-                value = stop.model_dump(mode="json")
-            except Exception:  # a field pydantic cannot serialise becomes its repr
-                value = jsonable(stop.model_dump())
-            return anchor_envelope(cls, cls.__name__, qualified_name(cls), value)
+    stop = stored_result_event(record, registry)
+    if stop is not None:
+        cls = type(stop)
+        return anchor_envelope(cls, cls.__name__, qualified_name(cls), event_fields(stop))
     name = str(stored.get("__model__", "StopEvent")) if isinstance(stored, dict) else "StopEvent"
     fields = stored.get("value") if isinstance(stored, dict) else None
     return anchor_envelope(None, name.rpartition(".")[2], name, fields)

@@ -27,8 +27,10 @@ __all__ = [
     "dumps",
     "envelope",
     "envelope_from_record",
+    "event_fields",
     "jsonable",
     "run_info",
+    "stored_result_event",
     "workflow_info",
 ]
 
@@ -38,7 +40,8 @@ def jsonable(value: Any) -> Any:
     return to_jsonable_python(value, fallback=repr)
 
 
-def _fields(event: Event) -> dict[str, Any]:
+def event_fields(event: Event) -> dict[str, Any]:
+    """``event``'s fields as JSON (a field pydantic cannot serialise becomes its repr)."""
     try:
         data: dict[str, Any] = event.model_dump(mode="json")
     except Exception:  # a field pydantic cannot serialise: that field becomes its repr
@@ -62,7 +65,7 @@ def envelope(offset: int, event: Event) -> dict[str, Any]:
         "offset": offset,
         "type": type(event).__name__,
         "qualified_name": qualified_name(type(event)),
-        "data": _fields(event),
+        "data": event_fields(event),
         "internal": isinstance(event, InternalDispatchEvent),
         "terminal": isinstance(event, StopEvent),
     }
@@ -91,19 +94,27 @@ def envelope_from_record(
         }
 
 
+def stored_result_event(record: RunRecord, registry: TypeRegistry | None) -> Event | None:
+    """The event a completed run ended with, loaded from its stored result through
+    ``registry`` (its workflow's classes); ``None`` if there is none or it cannot be loaded."""
+    if record.result is None or record.status != "completed" or registry is None:
+        return None
+    try:
+        stop = load_event(record.result, registry)
+    except ContextSerdeError:
+        return None
+    return stop if isinstance(stop, Event) else None
+
+
 def _result(record: RunRecord, registry: TypeRegistry | None) -> Any:
     stored = record.result
     if stored is None or record.status != "completed":
         return None
-    if registry is not None:
-        try:
-            stop = load_event(stored, registry)
-        except ContextSerdeError:
-            stop = None
-        if isinstance(stop, StopEvent):
-            if type(stop) is StopEvent:
-                return jsonable(stop.result)
-            return _fields(stop)
+    stop = stored_result_event(record, registry)
+    if isinstance(stop, StopEvent):
+        if type(stop) is StopEvent:
+            return jsonable(stop.result)
+        return event_fields(stop)
     if isinstance(stored, dict) and str(stored.get("__model__", "")).endswith(".StopEvent"):
         return stored.get("result")
     return stored.get("value") if isinstance(stored, dict) else stored
