@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stepwork._core.errors import ServerConfigurationError
 from stepwork._server.errors import ApiError, error_response
 
-__all__ = ["OPEN_PATHS", "BearerAuth", "BodyLimit", "check_token"]
+__all__ = ["OPEN_PATHS", "BearerAuth", "BodyLimit", "check_token", "header"]
 
 OPEN_PATHS = frozenset({"/health", "/"})
 """Paths served without a token."""
@@ -64,7 +64,8 @@ def check_token(token: str | None) -> None:
         )
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The raw value of request header ``name`` (lower-case) in ASGI ``scope``, or ``None``."""
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
             found: bytes = value
@@ -88,8 +89,8 @@ class BearerAuth:
         """True if the request carries the token (or needs none)."""
         if self._token is None or scope.get("path") in OPEN_PATHS:
             return True
-        header = _header(scope, b"authorization") or b""
-        scheme, _, presented = header.partition(b" ")
+        authorization = header(scope, b"authorization") or b""
+        scheme, _, presented = authorization.partition(b" ")
         # Compared even when the scheme is wrong, so timing says nothing about the token.
         same = hmac.compare_digest(presented.strip(), self._token)
         return same and scheme.lower() == b"bearer"
@@ -121,7 +122,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit():
             if int(declared) > self.max_bytes:
                 await self._refuse(scope, receive, send)

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from stepwork._core.errors import ServerConfigurationError
+from stepwork._server.auth import header
 from stepwork._server.errors import ApiError, error_response
 
 __all__ = ["BrowserGuard", "check_allowed_hosts", "host_allowed", "is_loopback", "same_origin"]
@@ -125,10 +126,8 @@ def same_origin(origin: str, host: str) -> bool:
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
+    value = header(scope, name)
+    return None if value is None else value.decode("latin-1")
 
 
 def _has_body(scope: Scope) -> bool:
