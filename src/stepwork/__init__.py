@@ -8,6 +8,7 @@ Example:
     ...         return StopEvent(result="hi")
 """
 
+from stepwork._version import __version__ as __version__
 from stepwork.collect import (
     All,
     Cardinality,
@@ -124,8 +125,6 @@ from stepwork.stores import (
 from stepwork.workflow import (
     Workflow,
 )
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "All",

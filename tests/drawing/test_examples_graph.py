@@ -42,7 +42,7 @@ def test_every_example_has_workflows() -> None:
 def test_graph_and_drawings_of_examples(cls: type[Workflow], render_dot: object) -> None:
     graph = workflow_graph(cls)
     steps = {node.label for node in graph.nodes if node.kind == "step"}
-    assert steps == set(cls._definition().specs)
+    assert steps == set(cls.definition().specs)
     ids = {node.id for node in graph.nodes}
     assert all(edge.source in ids and edge.target in ids for edge in graph.edges)
     chart = parse_flowchart(graph_to_mermaid(graph))

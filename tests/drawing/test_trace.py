@@ -281,7 +281,7 @@ async def test_a_prefix_of_the_ticks_is_the_run_as_it_was_then() -> None:
     FlakyFanOut.failures = 0
     handler = FlakyFanOut(timeout=10).run()
     await handler
-    driver: Any = handler._driver
+    driver: Any = handler.driver
     for length in range(len(handler.ticks) + 1):
         trace = build_trace(driver.reducer, handler.ticks[:length])
         assert trace.ending is None or length == len(handler.ticks)
@@ -374,7 +374,7 @@ def test_trace_mermaid_escapes_and_shortens_labels() -> None:
 
 
 def test_a_resumed_run_marks_the_invocations_the_old_process_lost() -> None:
-    reducer = Slow._definition().reducer  # type: ignore[attr-defined]
+    reducer = Slow.definition().reducer
     ticks = [
         TickStart(100.0, "r", StartEvent(), None),
         TickStart(107.0, "r", None, None),  # the process died; the run resumes from its journal

@@ -36,7 +36,7 @@ async def test_recorded_ticks_fold_into_the_recorded_state(name: str) -> None:
         log.write_text("".join(json.dumps(d) + "\n" for d in dumped))
     registry = registry_for(workflow)
     ticks = [load_tick(json.loads(line), registry) for line in log.read_text().splitlines()]
-    reducer = workflow._definition().reducer
+    reducer = workflow.definition().reducer
     folded = fold(reducer, ticks, reducer.new_state(""))
     if REGENERATE:
         # Folded from the log as written (without tracebacks), which the live run matches.

@@ -94,7 +94,7 @@ class Failing(Workflow):
 
 
 def assert_replay_equals_live(handler: WorkflowHandler) -> None:
-    driver = handler._driver
+    driver = handler.driver
     assert driver is not None
     folded = fold(driver.reducer, handler.ticks, driver.reducer.new_state(""))
     assert dump_run_state(folded) == dump_run_state(driver.state)
@@ -146,7 +146,7 @@ async def test_timeout_replays_and_a_prefix_folds_to_a_mid_run_state() -> None:
     with pytest.raises(WorkflowTimeoutError):
         await handler
     assert_replay_equals_live(handler)
-    driver: Any = handler._driver
+    driver: Any = handler.driver
     mid = fold(driver.reducer, handler.ticks[:1], driver.reducer.new_state(""))
     assert mid.status == "running" and list(mid.invocations) == [0]
 
@@ -156,7 +156,7 @@ async def test_state_writes_are_ticks_and_replay_into_the_state() -> None:
     await handler
     writes = [t for t in handler.ticks if type(t).__name__ == "TickStateWrite"]
     assert len(writes) == 1
-    driver: Any = handler._driver
+    driver: Any = handler.driver
     assert driver.state.state == writes[0].state == handler.ctx.store.to_json()
 
 

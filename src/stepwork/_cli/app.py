@@ -91,7 +91,7 @@ def _resolve(out: Output, spec: str) -> Target:
 
 def _version(value: bool) -> None:
     if value:
-        from stepwork import __version__
+        from stepwork._version import __version__
 
         Output().line(f"stepwork {__version__}")
         raise typer.Exit()

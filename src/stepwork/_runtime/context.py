@@ -18,9 +18,9 @@ from typing_extensions import TypeVar
 from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
 from stepwork._core.events import Event, StopEvent
 from stepwork._core.retry import RetryInfo
-from stepwork._core.state import Invocation
-from stepwork._core.ticks import TickCollect, TickEvent, TickPublish, TickStateWrite, TickWait
-from stepwork._runtime.driver import RunDriver, running_step
+from stepwork._core.ticks import TickCollect, TickPublish, TickWait
+from stepwork._runtime.context_wiring import ContextWiring
+from stepwork._runtime.driver import running_step
 from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
 
@@ -61,35 +61,41 @@ class Context(Generic[MODEL_T]):
         self, workflow: Any, previous_context: dict[str, Any] | None = None, serializer: Any = None
     ) -> None:
         self._workflow = workflow
-        definition = workflow._definition()
+        definition = workflow.definition()
         self._state_type = infer_state_type(definition.state_types)
-        self._driver: RunDriver | None = None
-        self._restored: RunState | None = None
-        self._store: InMemoryStateStore[Any] = InMemoryStateStore(self._state_type())
-        # True once the store holds state from elsewhere (a snapshot, an earlier run): the
-        # next run records it as its base.
-        self._carry = previous_context is not None
+        restored: RunState | None = None
+        store: InMemoryStateStore[Any] = InMemoryStateStore(self._state_type())
         if previous_context is not None:
-            self._restored, self._store = load_snapshot(workflow, previous_context, serializer)
+            restored, store = load_snapshot(workflow, previous_context, serializer)
         # A journaled run refuses, at the write, a value its journal could not hold; a run
         # without a store accepts any value (a snapshot must then serialise it).
-        self._store.strict = getattr(workflow, "store", None) is not None
-        # Every committed write becomes a tick, so the run's log carries its state too.
-        self._store._on_commit = self._state_committed
+        self._wiring = ContextWiring(
+            store,
+            restored,
+            carry=previous_context is not None,
+            strict=getattr(workflow, "store", None) is not None,
+        )
+
+    @property
+    def wiring(self) -> ContextWiring:
+        """How the engine attaches this context to a run (engine-internal, not for steps)."""
+        return self._wiring
 
     # -- state --------------------------------------------------------------------------------
 
     @property
     def store(self) -> InMemoryStateStore[MODEL_T]:
         """The run's state store: ``await ctx.store.get("a.b", default=0)``, ``set``, ..."""
-        return self._store
+        store: InMemoryStateStore[MODEL_T] = self._wiring.store
+        return store
 
     @property
     def is_running(self) -> bool:
         """True while a run of this context is in progress (or restored mid-run)."""
-        if self._driver is not None:  # a run whose journal stopped writing is not running
-            return not self._driver.state.done and self._driver.writable
-        return self._restored is not None and not self._restored.done
+        driver = self._wiring.driver
+        if driver is not None:  # a run whose journal stopped writing is not running
+            return not driver.view.done and driver.writable
+        return self._wiring.resumes_restored
 
     # -- services -----------------------------------------------------------------------------
 
@@ -101,38 +107,7 @@ class Context(Generic[MODEL_T]):
             WorkflowRuntimeError: If ``step`` does not exist or does not accept the event, or
                 the run has already finished (called from outside a step).
         """
-        self._send_event(message, step, None)
-
-    def _send_event(self, message: Event, step: str | None, idempotency_key: str | None) -> None:
-        """:meth:`send_event`, journaling the caller's ``idempotency_key`` with the tick.
-
-        Raises:
-            ContextStateError: If the context has not been run yet.
-            WorkflowRuntimeError: If ``step`` does not exist or does not accept the event, or
-                the run has already finished (called from outside a step).
-        """
-        driver = self._driver
-        if driver is None:
-            raise ContextStateError(
-                "send_event requires a running workflow. Call workflow.run() first."
-            )
-        if not isinstance(message, Event):
-            raise WorkflowRuntimeError(
-                f"send_event takes an Event, got {type(message).__name__}.", run_id=driver.run_id
-            )
-        if step is not None:
-            self._check_target(driver, message, step)
-        inside = self._step_of(driver)
-        if driver.state.done:
-            if inside is not None:
-                return  # the run ended while this step was finishing; it is being cancelled
-            raise WorkflowRuntimeError(
-                f"Run '{driver.run_id}' has already finished; {type(message).__name__} was not "
-                "delivered. Start a new run to continue.",
-                run_id=driver.run_id,
-            )
-        source = inside.id if inside is not None else None
-        driver.call_soon(TickEvent, message, step, source, idempotency_key)
+        self._wiring.send(message, step, None)
 
     def write_event_to_stream(self, ev: Event | None) -> None:
         """Publish ``ev`` to the run's event stream (``None`` is ignored).
@@ -140,7 +115,7 @@ class Context(Generic[MODEL_T]):
         Raises:
             ContextStateError: If called outside a step of this context's run.
         """
-        driver, invocation = self._inside("write_event_to_stream")
+        driver, invocation = self._wiring.inside("write_event_to_stream")
         if ev is not None:
             driver.call_soon(TickPublish, invocation.id, ev)
 
@@ -154,7 +129,7 @@ class Context(Generic[MODEL_T]):
         Raises:
             ContextStateError: If called outside a step of this context's run.
         """
-        driver, invocation = self._inside("collect_events")
+        driver, invocation = self._wiring.inside("collect_events")
         if not expected:
             return []
         buffer = driver.state.steps[invocation.delivery.step].buffers.get(buffer_id or "default")
@@ -184,7 +159,7 @@ class Context(Generic[MODEL_T]):
             ContextStateError: If called outside a step of this context's run.
             TimeoutError: If nothing matching arrives within ``timeout`` seconds.
         """
-        driver, invocation = self._inside("wait_for_event")
+        driver, invocation = self._wiring.inside("wait_for_event")
         pairs = tuple(sorted((requirements or {}).items()))
         key = waiter_id or (
             f"{invocation.delivery.step}:{event_type.__qualname__}:{pairs}:"
@@ -201,7 +176,7 @@ class Context(Generic[MODEL_T]):
         Raises:
             ContextStateError: If called outside a step of this context's run.
         """
-        driver, invocation = self._inside("retry_info")
+        driver, invocation = self._wiring.inside("retry_info")
         delivery = invocation.delivery
         if not delivery.attempts:
             return RetryInfo(
@@ -230,7 +205,8 @@ class Context(Generic[MODEL_T]):
 
     async def running_steps(self) -> list[str]:
         """Names of the steps running right now."""
-        return self._driver.state.active_steps() if self._driver is not None else []
+        driver = self._wiring.driver
+        return driver.view.active_steps() if driver is not None else []
 
     async def stream_events(self) -> AsyncGenerator[Event, None]:
         """Every event published by the current run, internal ones included, until it ends.
@@ -238,9 +214,10 @@ class Context(Generic[MODEL_T]):
         Raises:
             ContextStateError: If the context has not been run yet.
         """
-        if self._driver is None:
+        driver = self._wiring.driver
+        if driver is None:
             raise ContextStateError("stream_events requires a running workflow. Call run() first.")
-        async for _, event in self._driver.log.follow(0):
+        async for _, event in driver.log.follow(0):
             yield event
 
     # -- snapshots ----------------------------------------------------------------------------
@@ -257,13 +234,13 @@ class Context(Generic[MODEL_T]):
             StateSerializationError: If a state value cannot be written (the message names its
                 key and type); a value under the key ``memory`` is left out with a warning.
         """
-        driver = self._driver
-        state = driver.state if driver is not None else self._restored
-        if driver is not None and driver.state.status == "cancelled":
+        driver = self._wiring.driver
+        state = driver.state if driver is not None else self._wiring.restored
+        if driver is not None and driver.view.cancelled:
             # A cancelled run's snapshot resumes it where it was, as in LlamaIndex Workflows.
             state = state_before_cancel(driver.definition.reducer, driver.run_id, driver.ticks)
         return dump_snapshot(
-            self._workflow, state, self._store if include_state else None, serializer
+            self._workflow, state, self._wiring.store if include_state else None, serializer
         )
 
     @classmethod
@@ -287,18 +264,18 @@ class Context(Generic[MODEL_T]):
             DeprecationWarning,
             stacklevel=2,
         )
-        driver = self._driver
+        driver = self._wiring.driver
         if driver is None:
             raise ContextStateError("get_result requires a running workflow. Call run() first.")
-        state = driver.state
-        if not state.done or state.error is not None:
+        view = driver.view
+        if not view.done or view.error is not None:
             raise WorkflowRuntimeError(
                 "The workflow run has not completed yet: await the handler first."
-                if not state.done
-                else f"The workflow run failed: {state.error!r}",
+                if not view.done
+                else f"The workflow run failed: {view.error!r}",
                 run_id=driver.run_id,
             )
-        stop = state.stop_event
+        stop = view.stop_event
         return stop.result if type(stop) is StopEvent else stop
 
     # -- internals ----------------------------------------------------------------------------
@@ -314,66 +291,9 @@ class Context(Generic[MODEL_T]):
         Raises:
             ContextStateError: If called outside a step of this context's run.
         """
-        driver, invocation = self._inside("step_key")
+        driver, invocation = self._wiring.inside("step_key")
         delivery = invocation.delivery
         return f"{driver.run_id}:{delivery.step}:{delivery.key}"
-
-    def _restore_store(self, data: dict[str, Any], registry: Any) -> None:
-        strict = self._store.strict
-        self._store = InMemoryStateStore.from_json(data, registry)
-        self._store.strict = strict
-        self._store._on_commit = self._state_committed
-        self._carry = True
-
-    def _state_committed(self, payload: dict[str, Any]) -> None:
-        driver = self._driver
-        if driver is not None:
-            driver.call_soon(TickStateWrite, payload)
-
-    def _attach(self, driver: RunDriver) -> None:
-        self._driver = driver
-        self._store.journaled = driver.journal is not None
-        self._restored = None
-        self._carry = True
-
-    def _take_restored(self) -> RunState | None:
-        restored, self._restored = self._restored, None
-        return restored
-
-    def _step_of(self, driver: RunDriver) -> Invocation | None:
-        current = running_step()
-        if current is None or current[0] is not driver:
-            return None
-        return current[1]
-
-    def _inside(self, what: str) -> tuple[RunDriver, Invocation]:
-        driver = self._driver
-        invocation = self._step_of(driver) if driver is not None else None
-        if driver is None or invocation is None:
-            raise ContextStateError(
-                f"{what} is only available from within step functions of this context's run."
-            )
-        return driver, invocation
-
-    def _check_target(self, driver: RunDriver, message: Event, step: str) -> None:
-        specs = driver.definition.specs
-        target = specs.get(step)
-        if target is None:
-            raise WorkflowRuntimeError(
-                f"Step {step} does not exist. Steps of this workflow: {', '.join(specs)}.",
-                run_id=driver.run_id,
-            )
-        event_type = type(message)
-        if target.collect is not None or not (
-            event_type in target.input_types
-            or (target.accept_subclasses and issubclass(event_type, target.input_types))
-        ):
-            raise WorkflowRuntimeError(
-                f"Step {step} does not accept event of type {event_type}. It accepts "
-                f"{', '.join(t.__name__ for t in target.input_types)}.",
-                run_id=driver.run_id,
-                step_name=step,
-            )
 
 
 def _run_length(expected: list[type[Event]]) -> tuple[tuple[type, int], ...]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future as ThreadFuture
 from contextvars import ContextVar
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from stepwork._core.commands import (
     Command,
@@ -52,14 +52,17 @@ from stepwork._core.ticks import (
 from stepwork._runtime.clock import Clock, TimerHandle
 from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
+from stepwork._runtime.run_view import RunView
 from stepwork._runtime.stream import EventLog
 from stepwork._runtime.tracebacks import format_traceback
 
 if TYPE_CHECKING:
+    from stepwork._runtime.context import Context
     from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._runtime.journal import Journal
+    from stepwork._runtime.resources import ResourceManager
 
-__all__ = ["RunDriver", "StepScope", "running_step"]
+__all__ = ["RunDriver", "StepOwner", "StepScope", "running_step"]
 
 T = TypeVar("T")
 
@@ -88,6 +91,23 @@ def running_step() -> tuple[RunDriver, Invocation] | None:
     return None if scope is None else scope.value
 
 
+class StepOwner(Protocol):
+    """What the driver needs of the workflow whose steps it runs (``Workflow`` is one).
+
+    The steps are methods: the workflow is also passed to them as ``self``.
+    """
+
+    @property
+    def verbose(self) -> bool:
+        """True to print each step's start and end."""
+        ...
+
+    @property
+    def resource_manager(self) -> ResourceManager:
+        """Where the steps' ``Resource`` values are cached."""
+        ...
+
+
 class RunDriver:
     """Executes one run: the reducer decides, the driver does.
 
@@ -105,8 +125,8 @@ class RunDriver:
     def __init__(
         self,
         definition: WorkflowDefinition,
-        workflow: Any,
-        context: Any,
+        workflow: StepOwner,
+        context: Context[Any],
         run_id: str,
         state: RunState,
         clock: Clock,
@@ -134,7 +154,7 @@ class RunDriver:
         self._waits: dict[tuple[int, str], asyncio.Future[Any]] = {}
         self._reply: Any = None
         self._invokers: dict[str, StepInvoker] = definition.invokers
-        self._verbose = bool(getattr(workflow, "_verbose", False))
+        self._verbose = workflow.verbose
         self._execute = {
             CommandRunStep: self._run_step,
             CommandPublish: self._publish,
@@ -315,6 +335,11 @@ class RunDriver:
         if self.journal is not None and self.journal.failure is None:
             self.journal.failure = reason
         self._stop_work(steps=True)
+
+    @property
+    def view(self) -> RunView:
+        """Read-only questions about the run's state (is it over, how did it end)."""
+        return RunView(self.state)
 
     @property
     def writable(self) -> bool:

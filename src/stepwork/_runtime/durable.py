@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stepwork._core.errors import (
     ContextSerdeError,
@@ -27,6 +27,7 @@ from stepwork._runtime.context import Context
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
+from stepwork._runtime.launch import LaunchedWorkflow
 from stepwork._runtime.snapshot import registry_for
 from stepwork._stores.codec import load_event
 from stepwork._stores.records import corrupt_record
@@ -34,18 +35,36 @@ from stepwork._stores.tick_codec import load_tick
 
 if TYPE_CHECKING:
     from stepwork._core.state import RunState
-    from stepwork._runtime.workflow import Workflow
+    from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._stores.protocol import Store
     from stepwork._stores.type_registry import TypeRegistry
 
-__all__ = ["JOURNALED_TRACEBACK_NOTE", "load_context", "resume_all", "resume_run"]
+__all__ = [
+    "JOURNALED_TRACEBACK_NOTE",
+    "DurableWorkflow",
+    "load_context",
+    "resume_all",
+    "resume_run",
+]
+
+
+class DurableWorkflow(LaunchedWorkflow, Protocol):
+    """What resuming, loading and time travel need of a workflow (``Workflow`` is one)."""
+
+    def definition(self, skips: frozenset[str] = ...) -> WorkflowDefinition:
+        """The workflow class's steps, spec and reducer."""
+        ...
+
+
+# Resume tasks in flight (the loop holds tasks weakly).
+_RESUMING: set[asyncio.Task[None]] = set()
 
 #: First line of the note that carries a resumed run's journaled step traceback.
 JOURNALED_TRACEBACK_NOTE = "The step's traceback, as journaled when it failed:"
 
 
 def resume_run(
-    workflow: Workflow,
+    workflow: DurableWorkflow,
     run_id: str,
     before: Callable[[], Awaitable[None]] | None = None,
 ) -> WorkflowHandler:
@@ -62,11 +81,13 @@ def resume_run(
     task = asyncio.get_running_loop().create_task(
         _resume(workflow, store, context, handler, before)
     )
-    handler._resuming = task  # keep a reference: the loop only holds tasks weakly
+    # Keep a reference until it ends: the loop only holds tasks weakly.
+    _RESUMING.add(task)
+    task.add_done_callback(_RESUMING.discard)
     return handler
 
 
-async def resume_all(workflow: Workflow) -> list[WorkflowHandler]:
+async def resume_all(workflow: DurableWorkflow) -> list[WorkflowHandler]:
     """Resume every unfinished run of ``workflow`` in its store.
 
     Raises:
@@ -78,7 +99,7 @@ async def resume_all(workflow: Workflow) -> list[WorkflowHandler]:
     return [resume_run(workflow, run.run_id) for run in runs]
 
 
-async def load_context(workflow: Workflow, run_id: str) -> Context[Any]:
+async def load_context(workflow: DurableWorkflow, run_id: str) -> Context[Any]:
     """A new context holding the final ``ctx.store`` state of finished run ``run_id``.
 
     Raises:
@@ -105,8 +126,8 @@ async def load_context(workflow: Workflow, run_id: str) -> Context[Any]:
     return context
 
 
-def _store_of(workflow: Workflow) -> Store:
-    store = workflow._store
+def _store_of(workflow: DurableWorkflow) -> Store:
+    store = workflow.store
     if store is None:
         raise WorkflowRuntimeError(
             f"Workflow '{workflow.workflow_name}' has no store to resume from: construct it "
@@ -116,7 +137,7 @@ def _store_of(workflow: Workflow) -> Store:
 
 
 async def _resume(
-    workflow: Workflow,
+    workflow: DurableWorkflow,
     store: Store,
     context: Context[Any],
     handler: WorkflowHandler,
@@ -131,7 +152,7 @@ async def _resume(
         registry = registry_for(workflow)
         ticks, state = await _fold_journal(workflow, store, run_id, context, registry)
         events = await store.load_events(run_id)
-        definition = workflow._definition()
+        definition = workflow.definition()
         journal = Journal(
             store,
             run_id,
@@ -146,18 +167,18 @@ async def _resume(
             context,
             run_id,
             state,
-            workflow._clock,
-            handler._complete,
+            workflow.clock,
+            handler.complete,
             journal,
         )
         driver.ticks.extend(ticks)
         for offset, record in events:
             driver.log.append(_load_event(record, registry, run_id, offset))
-        context._attach(driver)
-        handler._bind(driver)
+        context.wiring.attach(driver)
+        handler.bind(driver)
         if state.done:
             driver.log.close()
-            handler._complete(state.stop_event, _with_journaled_traceback(state))
+            handler.complete(state.stop_event, _with_journaled_traceback(state))
         else:
             driver.start(None, workflow.timeout)
     except Exception as error:
@@ -167,7 +188,11 @@ async def _resume(
 
 
 async def _fold_journal(
-    workflow: Workflow, store: Store, run_id: str, context: Context[Any], registry: TypeRegistry
+    workflow: DurableWorkflow,
+    store: Store,
+    run_id: str,
+    context: Context[Any],
+    registry: TypeRegistry,
 ) -> tuple[list[Tick], RunState]:
     """Load run ``run_id``'s ticks, fold them from a fresh state (no step runs), and give
     ``context`` the run's ``ctx.store`` state.
@@ -176,7 +201,7 @@ async def _fold_journal(
         JournalCorruptError: If a tick record cannot be read or is missing, or the journal does
             not begin with the run's start tick (names the run and the record).
     """
-    definition = workflow._definition()
+    definition = workflow.definition()
     records = await store.load_ticks(run_id)
     ticks = [
         _load(record, registry, definition.specs, run_id, seq) for seq, record in enumerate(records)
@@ -188,7 +213,7 @@ async def _fold_journal(
     state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
     if state.state is not None:
         try:
-            context._restore_store(state.state, registry)
+            context.wiring.restore_store(state.state, registry)
         except ContextSerdeError as error:
             raise JournalCorruptError(
                 f"The journal of run {run_id!r} is corrupt: the ctx.store state its ticks "

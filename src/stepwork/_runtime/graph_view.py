@@ -13,6 +13,7 @@ import textwrap
 from typing import Any
 
 from stepwork._drawing.model import GraphEdge, GraphNode, WorkflowGraph, event_role
+from stepwork._runtime.workflow import Workflow
 
 __all__ = ["workflow_graph"]
 
@@ -42,8 +43,6 @@ def workflow_graph(workflow: Any, *, include_children: bool = True) -> WorkflowG
 
 
 def _workflow_class(workflow: Any) -> type:
-    from stepwork._runtime.workflow import Workflow
-
     cls = workflow if isinstance(workflow, type) else type(workflow)
     if not issubclass(cls, Workflow):
         raise TypeError(f"Expected a Workflow subclass or instance, got {workflow!r}.")
@@ -57,7 +56,7 @@ class _Builder:
         self.edges: list[GraphEdge] = []
 
     def build(self, cls: type, prefix: str, seen: set[type]) -> WorkflowGraph:
-        definition = cls._definition()  # type: ignore[attr-defined]
+        definition = cls.definition()  # type: ignore[attr-defined]
         seen = seen | {cls}
         produced_by: dict[type, list[str]] = {}
         for spec in definition.specs.values():
@@ -173,8 +172,6 @@ class _Builder:
 
 
 def _children(func: Any) -> list[type]:
-    from stepwork._runtime.workflow import Workflow
-
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
     except (OSError, TypeError, SyntaxError):

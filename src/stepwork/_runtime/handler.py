@@ -42,7 +42,6 @@ class WorkflowHandler(asyncio.Future[Any]):
         self._consumed = False
         self._stop: StopEvent | None = None
         self._hard_cancel = False
-        self._resuming: asyncio.Task[None] | None = None
 
     def __str__(self) -> str:
         return (
@@ -50,14 +49,32 @@ class WorkflowHandler(asyncio.Future[Any]):
             f"result={self._stop})"
         )
 
-    # -- wiring (used by Workflow.run) ---------------------------------------------------------
+    # -- wiring (engine-internal: the launcher, resuming and the server use these) -------------
 
-    def _bind(self, driver: RunDriver) -> None:
+    @property
+    def driver(self) -> RunDriver | None:
+        """The driver executing the run here, once it started (``None`` before)."""
+        return self._driver
+
+    def bind(self, driver: RunDriver) -> None:
+        """Attach the driver that executes the run; waiters on :meth:`attached` wake."""
         self._driver = driver
         if not self._ready.done():
             self._ready.set_result(None)
 
-    def _complete(self, stop: StopEvent, error: BaseException | None) -> None:
+    async def attached(self) -> bool:
+        """Wait until the run has a driver (started, or resumed) or the handler is done.
+
+        Returns:
+            True when the run has a driver; False when it ended before it had one (for
+            example, a resume that could not read the journal).
+        """
+        if self._driver is None and not self.done():
+            await asyncio.wait([self._ready, self], return_when=asyncio.FIRST_COMPLETED)
+        return self._driver is not None
+
+    def complete(self, stop: StopEvent, error: BaseException | None) -> None:
+        """End the handler with the run's terminal event ``stop`` or its ``error``."""
         self._stop = stop
         if self.done():
             return
@@ -165,7 +182,7 @@ class WorkflowHandler(asyncio.Future[Any]):
         if self.done():
             return
         driver = await self._driver_ready()
-        if not driver.state.done:
+        if not driver.view.done:
             driver.apply(TickCancel(driver.now()))
         await asyncio.wait([self], timeout=timeout)
 
@@ -179,7 +196,7 @@ class WorkflowHandler(asyncio.Future[Any]):
             return False
         self._hard_cancel = True
         driver = self._driver
-        if driver is not None and not driver.state.done:
+        if driver is not None and not driver.view.done:
             driver.apply(TickCancel(driver.now()))
         if not self.done():
             super().cancel(msg)
@@ -206,4 +223,4 @@ class WorkflowHandler(asyncio.Future[Any]):
         if idempotency_key is not None and driver.has_sent(idempotency_key):
             return
         driver.check_writable()
-        self.ctx._send_event(event, step, idempotency_key)
+        self.ctx.wiring.send(event, step, idempotency_key)

@@ -56,7 +56,7 @@ class _Builder:
         self.resources: dict[int, str] = {}
 
     def build(self, cls: type) -> WorkflowGraph:
-        definition = cls._definition()  # type: ignore[attr-defined]
+        definition = cls.definition()  # type: ignore[attr-defined]
         for spec in definition.specs.values():
             for event_type in spec.returns:
                 self.produced_by.setdefault(event_type, []).append(spec.name)

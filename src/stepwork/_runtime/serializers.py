@@ -74,13 +74,12 @@ class JsonSerializer(BaseSerializer):
     """
 
     def __init__(self, *, allowed_types: Iterable[type] | None = None) -> None:
-        self._registry = TypeRegistry.default().with_types(*(allowed_types or ()))
+        self._allowed = tuple(allowed_types or ())
+        self._registry = TypeRegistry.default().with_types(*self._allowed)
 
     def with_types(self, *classes: type) -> JsonSerializer:
         """A copy that may also load ``classes``."""
-        copy = type(self)()
-        copy._registry = self._registry.with_types(*classes)
-        return copy
+        return type(self)(allowed_types=(*self._allowed, *classes))
 
     def resolve_class(self, qualified_name: str) -> type[Any]:
         """The class called ``qualified_name`` (``module.QualName``), without importing.

@@ -12,7 +12,7 @@ the state's values.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from stepwork._core.errors import ContextSerdeError
 from stepwork._core.events import Event
@@ -20,12 +20,16 @@ from stepwork._core.reducer import Reducer, fold
 from stepwork._core.state import RunState
 from stepwork._core.ticks import Tick, TickCancel
 from stepwork._runtime.state_snapshot import state_from_dict
-from stepwork._runtime.state_store import InMemoryStateStore
+from stepwork._runtime.state_store import InMemoryStateStore, infer_state_type
 from stepwork._stores.codec import TypeRegistry
 from stepwork._stores.state_codec import dump_run_state, load_run_state
 
+if TYPE_CHECKING:
+    from stepwork._runtime.definition import WorkflowDefinition
+
 __all__ = [
     "FORMAT",
+    "SnapshotWorkflow",
     "dump_run_state",
     "dump_snapshot",
     "load_run_state",
@@ -37,14 +41,27 @@ __all__ = [
 FORMAT = "stepwork.context/1"
 
 
-def registry_for(workflow: Any) -> TypeRegistry:
+class SnapshotWorkflow(Protocol):
+    """What snapshots need of a workflow (``Workflow`` is one): its name and definition."""
+
+    @property
+    def workflow_name(self) -> str:
+        """The name a snapshot records."""
+        ...
+
+    def definition(self, skips: frozenset[str] = ...) -> WorkflowDefinition:
+        """The workflow class's steps, spec and the types its snapshots may name."""
+        ...
+
+
+def registry_for(workflow: SnapshotWorkflow) -> TypeRegistry:
     """The allow-list of types a snapshot of ``workflow`` may name.
 
     That is the framework's events, every event and state type in the workflow's step
     signatures, and the ``Event`` subclasses defined at the top level of the workflow class's
     own module (events used only with ``wait_for_event`` or ``send_event`` live there).
     """
-    definition = workflow._definition()
+    definition = workflow.definition()
     extra: list[type] = list(definition.events)
     extra.extend(definition.state_types)
     module = sys.modules.get(type(workflow).__module__)
@@ -73,7 +90,7 @@ def state_before_cancel(reducer: Reducer, run_id: str, ticks: list[Tick]) -> Run
 
 
 def dump_snapshot(
-    workflow: Any,
+    workflow: SnapshotWorkflow,
     state: RunState | None,
     store: InMemoryStateStore[Any] | None,
     serializer: Any = None,
@@ -95,7 +112,7 @@ def dump_snapshot(
 
 
 def load_snapshot(
-    workflow: Any, data: Any, serializer: Any = None
+    workflow: SnapshotWorkflow, data: Any, serializer: Any = None
 ) -> tuple[RunState | None, InMemoryStateStore[Any]]:
     """Rebuild ``(run_state, store)`` from :func:`dump_snapshot` output.
 
@@ -111,9 +128,7 @@ def load_snapshot(
     registry = registry_for(workflow)
     try:
         store_data = data.get("state")
-        definition = workflow._definition()
-        from stepwork._runtime.state_store import infer_state_type
-
+        definition = workflow.definition()
         if store_data is not None:
             store: InMemoryStateStore[Any] = InMemoryStateStore(
                 state_from_dict(store_data, serializer, registry)

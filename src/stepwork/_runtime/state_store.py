@@ -11,7 +11,7 @@ works on an isolated deep copy that readers do not see until it commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from types import TracebackType
@@ -122,7 +122,8 @@ class InMemoryStateStore(Generic[MODEL_T]):
         strict: bool = False,
     ) -> None:
         self._state = initial_state
-        self._on_commit = on_commit
+        self.on_commit = on_commit
+        """Called with the state's JSON after every committed write (``Context`` journals it)."""
         self.strict = strict
         self._lock = WriterLock()
         self.journaled = False
@@ -171,14 +172,14 @@ class InMemoryStateStore(Generic[MODEL_T]):
             refuse_non_finite(value, path=path)
         async with self._lock:
             undo = assign_path(self._state, segments, value)
-            if self._on_commit is not None:
+            if self.on_commit is not None:
                 try:
                     payload = self._payload_of(self._state)
                 except ContextSerdeError:
                     undo()
                     raise
                 if payload is not None:
-                    self._on_commit(payload)
+                    self.on_commit(payload)
 
     async def set_state(self, state: MODEL_T) -> None:
         """Replace the state, or merge a parent-type instance's fields into it.
@@ -232,7 +233,7 @@ class InMemoryStateStore(Generic[MODEL_T]):
         exception; readers see the old state until then. Other writers wait for the block.
         Calling a writer of this store inside the block raises ``ContextStateError``.
         """
-        return _EditSession(self)
+        return _EditSession(self._open_edit, self._close_edit, id(self))
 
     def to_json(self) -> dict[str, Any]:
         """Return ``{"state_type": "module.QualName", "state_data": ...}`` for the state.
@@ -327,8 +328,24 @@ class InMemoryStateStore(Generic[MODEL_T]):
         if self.journaled:
             refuse_non_finite(state)
         self._state = state
-        if self._on_commit is not None and payload is not None:
-            self._on_commit(payload)
+        if self.on_commit is not None and payload is not None:
+            self.on_commit(payload)
+
+    async def _open_edit(self) -> MODEL_T:
+        self._refuse_inside_edit("edit_state")
+        await self._lock.acquire()
+        try:
+            return copy_for_edit(self._state)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _close_edit(self, draft: MODEL_T | None) -> None:
+        try:
+            if draft is not None:
+                self._commit(draft)
+        finally:
+            self._lock.release()
 
     def _refuse_inside_edit(self, method: str) -> None:
         if id(self) in _EDITING.get():
@@ -339,24 +356,28 @@ class InMemoryStateStore(Generic[MODEL_T]):
 
 
 class _EditSession(Generic[MODEL_T]):
-    """The async context manager behind :meth:`InMemoryStateStore.edit_state`."""
+    """The async context manager behind :meth:`InMemoryStateStore.edit_state`.
 
-    __slots__ = ("_draft", "_outer", "_store")
+    It holds the store's own open and close steps, not the store, so the store's lock and
+    state stay the store's business.
+    """
 
-    def __init__(self, store: InMemoryStateStore[MODEL_T]) -> None:
-        self._store = store
+    __slots__ = ("_close", "_draft", "_open", "_outer", "_store_id")
+
+    def __init__(
+        self,
+        open_edit: Callable[[], Awaitable[MODEL_T]],
+        close_edit: Callable[[MODEL_T | None], None],
+        store_id: int,
+    ) -> None:
+        self._open = open_edit
+        self._close = close_edit
+        self._store_id = store_id
 
     async def __aenter__(self) -> MODEL_T:
-        store = self._store
-        store._refuse_inside_edit("edit_state")
-        await store._lock.acquire()
-        try:
-            self._draft = copy_for_edit(store._state)
-        except BaseException:
-            store._lock.release()
-            raise
+        self._draft = await self._open()
         self._outer = _EDITING.get()
-        _EDITING.set(self._outer | {id(store)})
+        _EDITING.set(self._outer | {self._store_id})
         return self._draft
 
     async def __aexit__(
@@ -366,11 +387,7 @@ class _EditSession(Generic[MODEL_T]):
         traceback: TracebackType | None,
     ) -> None:
         _EDITING.set(self._outer)
-        try:
-            if exc_type is None:
-                self._store._commit(self._draft)
-        finally:
-            self._store._lock.release()
+        self._close(self._draft if exc_type is None else None)
 
 
 def infer_state_type(types: Iterable[type]) -> type[BaseModel]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stepwork._core.commands import (
     CommandCancelStep,
@@ -25,16 +25,14 @@ from stepwork._core.notices import StepNotice
 from stepwork._core.reducer import Reducer
 from stepwork._core.state import RunState
 from stepwork._core.ticks import TickEvent, TickStateWrite
+from stepwork._runtime.durable import DurableWorkflow, resume_run
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.snapshot import registry_for
-from stepwork._runtime.state_store import InMemoryStateStore
+from stepwork._runtime.state_store import InMemoryStateStore, infer_state_type
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Store
 from stepwork._stores.records import corrupt_record
 from stepwork._stores.tick_codec import dump_tick, load_tick
-
-if TYPE_CHECKING:
-    from stepwork._runtime.workflow import Workflow
 
 __all__ = ["HistoryEntry", "ReplayReport", "fork_run", "run_history", "replay_run"]
 
@@ -89,7 +87,7 @@ class ReplayReport:
 
 
 async def _records(
-    workflow: Workflow, run_id: str, limit: int | None = None
+    workflow: DurableWorkflow, run_id: str, limit: int | None = None
 ) -> tuple[Store, list[dict[str, Any]]]:
     store = workflow.store
     if store is None:
@@ -107,7 +105,7 @@ def _tick(record: dict[str, Any], registry: Any, steps: Any, run_id: str, seq: i
         raise corrupt_record(run_id, "tick", seq, f"it cannot be read: {error}") from error
 
 
-async def run_history(workflow: Workflow, run_id: str) -> list[HistoryEntry]:
+async def run_history(workflow: DurableWorkflow, run_id: str) -> list[HistoryEntry]:
     """One entry per tick of run ``run_id``, with what each changed.
 
     Raises:
@@ -117,7 +115,7 @@ async def run_history(workflow: Workflow, run_id: str) -> list[HistoryEntry]:
     """
     _, records = await _records(workflow, run_id)
     registry = registry_for(workflow)
-    definition = workflow._definition()
+    definition = workflow.definition()
     reducer: Reducer = definition.reducer
     state = reducer.new_state(run_id)
     entries = []
@@ -132,7 +130,7 @@ async def run_history(workflow: Workflow, run_id: str) -> list[HistoryEntry]:
     return entries
 
 
-async def replay_run(workflow: Workflow, run_id: str) -> ReplayReport:
+async def replay_run(workflow: DurableWorkflow, run_id: str) -> ReplayReport:
     """Rebuild run ``run_id`` from its journal with today's code, without calling any step.
 
     Raises:
@@ -141,7 +139,7 @@ async def replay_run(workflow: Workflow, run_id: str) -> ReplayReport:
     store, records = await _records(workflow, run_id)
     recorded = await store.get_run(run_id)
     registry = registry_for(workflow)
-    definition = workflow._definition()
+    definition = workflow.definition()
     reducer: Reducer = definition.reducer
     state = reducer.new_state(run_id)
     problems: list[str] = []
@@ -178,7 +176,7 @@ async def replay_run(workflow: Workflow, run_id: str) -> ReplayReport:
 
 
 def fork_run(
-    workflow: Workflow,
+    workflow: DurableWorkflow,
     run_id: str,
     *,
     at: int,
@@ -193,8 +191,6 @@ def fork_run(
             ``RunNotFoundError`` for an unknown run and ``ValueError`` for an ``at`` outside
             the journal.
     """
-    from stepwork._runtime.durable import resume_run
-
     if workflow.store is None:
         raise WorkflowRuntimeError(
             f"Workflow '{workflow.workflow_name}' has no store: forks copy journaled runs."
@@ -208,7 +204,7 @@ def fork_run(
 
 
 async def _copy(
-    workflow: Workflow,
+    workflow: DurableWorkflow,
     run_id: str,
     target: str,
     at: int,
@@ -221,7 +217,7 @@ async def _copy(
         total = (await store.get_run(run_id)).ticks
         raise ValueError(f"at must be between 1 and {total} (the run's ticks), got {at}.")
     registry = registry_for(workflow)
-    definition = workflow._definition()
+    definition = workflow.definition()
     reducer: Reducer = definition.reducer
     state: RunState = reducer.new_state(target)
     copied: list[dict[str, Any]] = []
@@ -252,10 +248,8 @@ async def _copy(
     await store.append(batch)
 
 
-def _default_state(workflow: Workflow) -> Any:
-    from stepwork._runtime.state_store import infer_state_type
-
-    return infer_state_type(workflow._definition().state_types)()
+def _default_state(workflow: DurableWorkflow) -> Any:
+    return infer_state_type(workflow.definition().state_types)()
 
 
 def _name(value: Any) -> str:

@@ -32,7 +32,7 @@ def run_trace(handler: WorkflowHandler) -> RunTrace:
         >>> await handler                                  # doctest: +SKIP
         >>> print(trace_to_mermaid(run_trace(handler)))    # doctest: +SKIP
     """
-    driver = handler._driver
+    driver = handler.driver
     if driver is None:
         raise WorkflowRuntimeError(
             "The run has not started yet, so it has no trace.", run_id=handler.run_id

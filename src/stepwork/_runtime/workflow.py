@@ -33,10 +33,9 @@ from stepwork._definition.decorators import StepConfig, step_config
 from stepwork._runtime.clock import Clock, SystemClock
 from stepwork._runtime.context import Context
 from stepwork._runtime.definition import WorkflowDefinition, build_definition
-from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.durable_methods import DurableMethods
 from stepwork._runtime.handler import WorkflowHandler
-from stepwork._runtime.journal import Journal
+from stepwork._runtime.launch import launch
 from stepwork._runtime.resource_checks import check_resources
 from stepwork._runtime.resources import ResourceManager
 from stepwork._stores.protocol import Store
@@ -145,7 +144,7 @@ class Workflow(DurableMethods):
         self._clock: Clock = clock or SystemClock()
         self._store: Store | None = resolve_store(store)
         self._validated_version = -1
-        definition = self._definition()
+        definition = self.definition()
         if definition.config_error is not None:
             raise definition.config_error
         if not disable_validation:
@@ -169,7 +168,12 @@ class Workflow(DurableMethods):
         return configs
 
     @classmethod
-    def _definition(cls, skips: frozenset[str] = frozenset()) -> WorkflowDefinition:
+    def definition(cls, skips: frozenset[str] = frozenset()) -> WorkflowDefinition:
+        """The class's compiled steps, spec and reducer (engine-internal; cached per class).
+
+        Args:
+            skips: Graph checks to leave out of the findings.
+        """
         cached = cls._cached
         if cached is not None and cached[0] == cls._version and cached[1] == skips:
             return cached[2]
@@ -204,7 +208,7 @@ class Workflow(DurableMethods):
     @classmethod
     def check(cls) -> list[Finding]:
         """Every configuration and graph problem of this workflow class, without raising."""
-        definition = cls._definition()
+        definition = cls.definition()
         findings = list(definition.findings)
         if definition.config_error is not None:
             findings.insert(
@@ -227,7 +231,7 @@ class Workflow(DurableMethods):
     @property
     def start_event_class(self) -> type[StartEvent]:
         """The ``StartEvent`` type this workflow starts from."""
-        spec = self._definition().spec
+        spec = self.definition().spec
         assert spec is not None
         start: type[StartEvent] = spec.start_event
         return start
@@ -235,7 +239,7 @@ class Workflow(DurableMethods):
     @property
     def stop_event_class(self) -> type[Event]:
         """The ``StopEvent`` type this workflow ends with."""
-        spec = self._definition().spec
+        spec = self.definition().spec
         assert spec is not None
         stop: type[Event] = spec.stop_event
         return stop
@@ -243,7 +247,7 @@ class Workflow(DurableMethods):
     @property
     def events(self) -> list[type[Event]]:
         """Every event type a step of this workflow accepts or returns."""
-        return self._definition().events
+        return self.definition().events
 
     @property
     def resource_manager(self) -> ResourceManager:
@@ -255,10 +259,33 @@ class Workflow(DurableMethods):
         """Seconds a run may take, or ``None``."""
         return self._timeout
 
+    @property
+    def clock(self) -> Clock:
+        """The source of time for this workflow's runs' timeouts and retries."""
+        return self._clock
+
+    @property
+    def verbose(self) -> bool:
+        """True when each step's start and end is printed to standard output."""
+        return self._verbose
+
+    @property
+    def given_name(self) -> str | None:
+        """The ``workflow_name`` given at construction (or adopted), else ``None``."""
+        return self._name
+
+    def adopt_name(self, name: str) -> None:
+        """Take ``name`` as this workflow's name unless one was given at construction.
+
+        The server calls this so a workflow journals its runs under the name it is served as.
+        """
+        if self._name is None:
+            self._name = name
+
     # -- validation and running ---------------------------------------------------------------
 
     def _validate_graph(self) -> None:
-        definition = self._definition(self._skips)
+        definition = self.definition(self._skips)
         definition.raise_for_problems()
         self._validated_version = type(self)._version
 
@@ -284,7 +311,7 @@ class Workflow(DurableMethods):
                 and parameter).
         """
         self._validate_graph()
-        definition = self._definition()
+        definition = self.definition()
         check_resources(
             definition.configs,
             config_files=validate_resource_configs,
@@ -315,23 +342,22 @@ class Workflow(DurableMethods):
             WorkflowValidationError: If steps were added since the last check and the graph
                 now has problems.
         """
-        definition = self._definition()
+        definition = self.definition()
         if definition.config_error is not None:
             raise definition.config_error
         if not self._disable_validation and self._validated_version != type(self)._version:
             self._validate_graph()
         context = ctx if ctx is not None else Context(self)
-        if context._driver is not None and not context._driver.state.done:
+        if context.wiring.running:
             raise ContextStateError(
                 "Cannot start a new run while context is already running. Await the current "
                 "run (or cancel it) first, or use a new Context."
             )
-        restored = context._restored is not None and not context._restored.done
-        event = None if restored else self._start_event(start_event, kwargs)
+        event = None if context.wiring.resumes_restored else self._start_event(start_event, kwargs)
         run_id = run_id or "".join(secrets.choice(_ALPHABET) for _ in range(10))
         handler = WorkflowHandler(context, run_id, self.workflow_name)
         if self._num_concurrent_runs is None:
-            self._launch(definition, context, handler, event)
+            launch(self, definition, context, handler, event)
         else:
             asyncio.get_running_loop().create_task(
                 self._queued(definition, context, handler, event)
@@ -362,42 +388,6 @@ class Workflow(DurableMethods):
                 f"arguments: {kwargs!r}. {error}"
             ) from error
 
-    def _launch(
-        self,
-        definition: WorkflowDefinition,
-        context: Context[Any],
-        handler: WorkflowHandler,
-        start_event: StartEvent | None,
-        on_end: Callable[[], None] | None = None,
-    ) -> None:
-        # A restored snapshot, or ctx.store state carried over from an earlier run, goes into
-        # the run's first tick as its base, so the tick log (and the journal) is the whole run.
-        carried = context._carry
-        restored = base = context._take_restored()
-        if base is None and carried:
-            base = definition.reducer.new_state(handler.run_id, context._store.to_json())
-        state = definition.reducer.new_state(handler.run_id)
-
-        def finished(stop: Any, error: BaseException | None) -> None:
-            handler._complete(stop, error)
-            if on_end is not None:
-                on_end()
-
-        journal = None
-        if self._store is not None:
-            journal = Journal(self._store, handler.run_id, self.workflow_name)
-        driver = RunDriver(
-            definition, self, context, handler.run_id, state, self._clock, finished, journal
-        )
-        context._attach(driver)
-        handler._bind(driver)
-        try:
-            driver.start(start_event, self._timeout, base)
-        except BaseException:
-            # The run never started: the context stays as it was, reusable.
-            context._driver, context._restored, context._carry = None, restored, carried
-            raise
-
     async def _queued(
         self,
         definition: WorkflowDefinition,
@@ -412,7 +402,7 @@ class Workflow(DurableMethods):
         if handler.done():
             slots.release()
             return
-        self._launch(definition, context, handler, start_event, on_end=slots.release)
+        launch(self, definition, context, handler, start_event, on_end=slots.release)
 
 
 def resolve_store(store: Store | str | None) -> Store | None:

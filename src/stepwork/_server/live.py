@@ -3,9 +3,10 @@
 The server must tell when a run's first journal write is done (so a 202 means the run is in
 the store), whether steps are still running (graceful shutdown waits for them), and how to
 let go of a run at shutdown without writing anything to its journal (so it stays resumable).
-The handler's public API does not say these things, so this module reads the driver and the
-journal behind it; it is the one place in the server that does, so a change there has one
-place to follow.
+The handler's public API does not say these things, so this module asks the driver behind it
+(``WorkflowHandler.driver``) through the driver's named queries (``RunDriver.view``,
+``busy``, ``journal``); it is the one place in the server that does, so a change there has
+one place to follow.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class DetachedError(StoreError):
 
 
 def _driver(handler: WorkflowHandler) -> RunDriver | None:
-    return handler._driver
+    return handler.driver
 
 
 async def wait_started(handler: WorkflowHandler) -> bool:
@@ -52,9 +53,7 @@ async def wait_started(handler: WorkflowHandler) -> bool:
         True when the run's events can be followed in memory; False when it failed before
         it had any (for example, a resume that could not read the journal).
     """
-    if handler._driver is None and not handler.done():
-        await asyncio.wait([handler._ready, handler], return_when=asyncio.FIRST_COMPLETED)
-    return handler._driver is not None
+    return await handler.attached()
 
 
 async def wait_journaled(handler: WorkflowHandler) -> None:
@@ -128,7 +127,7 @@ def is_finished(handler: WorkflowHandler) -> bool:
     if handler.done():
         return True
     driver = _driver(handler)
-    return driver is not None and driver.state.done
+    return driver is not None and driver.view.done
 
 
 def is_busy(handler: WorkflowHandler) -> bool:
@@ -160,10 +159,10 @@ def log_failure(handler: WorkflowHandler, log: logging.Logger) -> None:
     driver = _driver(handler)
     if driver is None or not handler.done() or handler.cancelled():
         return
-    state = driver.state
-    if state.status != "failed" or handler.exception() is None:
+    view = driver.view
+    if not view.failed or handler.exception() is None:
         return
-    step = getattr(state.stop_event, "step_name", None) or None
+    step = view.failed_step
     error = handler.exception()
-    trace = state.error_traceback or f"{type(error).__name__}: {error}"
+    trace = view.error_traceback or f"{type(error).__name__}: {error}"
     log.error("run %r failed in step %r:\n%s", handler.run_id, step, trace.rstrip())

@@ -60,7 +60,7 @@ async def openapi(request: Request) -> Response:
     state = request.app.state
     document = getattr(state, "openapi", None)
     if document is None:
-        from stepwork import __version__
+        from stepwork._version import __version__
 
         document = state.openapi = openapi_document(
             __version__, token_required=state.token_required, host_check=state.host_check

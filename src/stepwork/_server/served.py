@@ -89,7 +89,7 @@ class ServedWorkflow:
 def _named(workflows: Mapping[str, Workflow] | Sequence[Workflow]) -> list[tuple[str, Workflow]]:
     if isinstance(workflows, Mapping):
         return [(str(name), workflow) for name, workflow in workflows.items()]
-    return [(workflow._name or type(workflow).__name__, workflow) for workflow in workflows]
+    return [(workflow.given_name or type(workflow).__name__, workflow) for workflow in workflows]
 
 
 def serve_workflows(
@@ -121,8 +121,7 @@ def serve_workflows(
                 f"The same workflow instance is served twice (as {name!r})."
             )
         _give_store(name, workflow, store)
-        if workflow._name is None:
-            workflow._name = name
+        workflow.adopt_name(name)
         journal_name = workflow.workflow_name
         if journal_name in journal_names:
             raise ServerConfigurationError(
@@ -139,7 +138,7 @@ def serve_workflows(
 def _give_store(name: str, workflow: Workflow, store: Store) -> None:
     own = workflow.store
     if own is None or own is store or workflow in _ASSIGNED:
-        workflow._store = store
+        workflow.use_store(store)
         _ASSIGNED.add(workflow)
         return
     raise ServerConfigurationError(

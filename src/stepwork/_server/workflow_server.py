@@ -197,7 +197,7 @@ class WorkflowServer:
 
     def openapi_schema(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of stepwork's own routes (``GET /openapi.json``)."""
-        from stepwork import __version__
+        from stepwork._version import __version__
 
         return openapi_document(__version__, token_required=self._token is not None)
 
