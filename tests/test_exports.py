@@ -150,3 +150,68 @@ def test_modules_stay_small() -> None:
         lines = len(path.read_text().splitlines())
         if relative not in SIZE_EXCEPTIONS:
             assert lines <= 500, f"{relative} has {lines} lines (cap 500)"
+
+
+PUBLIC_MODULES = [
+    "stepwork",
+    *(
+        f"stepwork.{name}"
+        for name in (
+            "events errors retry_policy resource collect context decorators handler workflow "
+            "testing testing.runner context.context context.serializers context.state_store "
+            "context.external_context context.internal_context context.pre_context "
+            "representation representation.types representation.build types compat drawing "
+            "stores server client"
+        ).split()
+    ),
+]
+
+
+def test_every_exported_class_reports_a_public_module_that_exports_it() -> None:
+    import pickle
+
+    from stepwork._core.event_fields import qualified_name
+    from stepwork._core.public_names import PRIVATE_NAMES
+    from stepwork._stores.type_registry import TypeRegistry
+
+    registry = TypeRegistry.default()
+    for name in PUBLIC_MODULES:
+        module = importlib.import_module(name)
+        for attribute in module.__all__:
+            cls = getattr(module, attribute)
+            if not isinstance(cls, type) or not cls.__module__.startswith("stepwork"):
+                continue
+            home = importlib.import_module(cls.__module__)
+            assert not any(part.startswith("_") for part in cls.__module__.split(".")), (
+                f"{name}.{attribute} reports {cls.__module__}"
+            )
+            assert getattr(home, cls.__qualname__) is cls
+            assert pickle.loads(pickle.dumps(cls)) is cls
+            if cls in registry:  # names written before public names still load
+                olds = [old for old, known in PRIVATE_NAMES.items() if known is cls]
+                assert olds and all(registry.lookup(old) is cls for old in olds)
+                assert registry.lookup(qualified_name(cls)) is cls
+
+
+def test_public_names_do_not_depend_on_import_order() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import stepwork.{first} as m, stepwork;"
+        "from stepwork.context import DictState;"
+        "print(stepwork.StopEvent.__module__, stepwork.Context.__module__, DictState.__module__,"
+        " stepwork.WorkflowRuntimeError.__module__)"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", probe.format(first=first)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for first in ("context.pre_context", "events", "server", "testing")
+    }
+    assert seen == {
+        "stepwork.events stepwork.context.context stepwork.context.state_store stepwork.errors\n"
+    }

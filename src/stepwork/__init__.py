@@ -8,6 +8,15 @@ Example:
     ...         return StopEvent(result="hi")
 """
 
+# Every exported class reports its public module (``stepwork.events.StopEvent``): those are
+# the names journals, snapshots and HTTP bodies carry. The submodules imported here are the
+# deepest public homes of names exported above (the anchor's ``workflows.context.context``).
+import sys as _sys
+
+import stepwork.context.context as _context_module  # noqa: F401 (published below)
+import stepwork.context.serializers as _serializers_module  # noqa: F401 (published below)
+import stepwork.context.state_store as _state_store_module  # noqa: F401 (published below)
+from stepwork._core.public_names import publish_imported as _publish_imported
 from stepwork._version import __version__ as __version__
 from stepwork.collect import (
     All,
@@ -125,6 +134,8 @@ from stepwork.stores import (
 from stepwork.workflow import (
     Workflow,
 )
+
+_publish_imported(_sys.modules)
 
 __all__ = [
     "All",

@@ -29,3 +29,10 @@ __all__ = [
     "registry_of",
     "serve",
 ]
+
+# Public names for the classes exported here (see ``stepwork._core.public_names``).
+import sys as _sys
+
+from stepwork._core.public_names import publish_imported as _publish_imported
+
+_publish_imported(_sys.modules)

@@ -56,7 +56,7 @@ def test_python_dash_m_runs_an_unported_program_on_stepwork(tmp_path: Path) -> N
     done = _python("-m", "stepwork.compat", "app.py", "Ada", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "stepwork._runtime.workflow stepwork",
+        "stepwork.workflow stepwork",
         "hi Ada True",
         "WorkflowTestResult hi Bo",
         "no twin: workflows.runtime",
@@ -88,7 +88,7 @@ def test_python_dash_m_can_run_a_module(tmp_path: Path) -> None:
     )
     done = _python("-m", "stepwork.compat", "-m", "probe", "x", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "stepwork._core.events ['x']"
+    assert done.stdout.strip() == "stepwork.events ['x']"
 
 
 def test_install_refuses_when_the_real_package_is_already_imported(tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ def test_event_envelope_shape() -> None:
         "data": {"qty": 2},
     }
     assert dump_event(StopEvent(result=1)) == {
-        "__model__": "stepwork._core.events.StopEvent",
+        "__model__": "stepwork.events.StopEvent",
         "value": {},
         "result": 1,
     }

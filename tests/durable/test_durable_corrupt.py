@@ -7,6 +7,7 @@ conformance tests damage it; SQLite and PostgreSQL are damaged over HTTP in
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -92,3 +93,21 @@ async def test_a_state_that_cannot_be_read_back_is_named_as_corrupt() -> None:
     ) as caught:
         await Short(store=store, timeout=None).resume("hurt")
     assert (caught.value.run_id, caught.value.record) == ("hurt", "tick")
+
+
+async def test_a_journal_from_a_newer_stepwork_is_refused_and_history_names_the_writer() -> None:
+    from stepwork._runtime.envelopes import process_writer_id
+
+    store = MemoryStore()
+    workflow = Short(store=store, timeout=None)
+    assert await workflow.run(run_id="new", n=2) == 4
+    history = await workflow.history("new")
+    assert {(entry.writer, entry.epoch) for entry in history} == {(process_writer_id(), 0)}
+    record = (await store.load_ticks("new", after_seq=1, limit=1))[0]
+    await write_row(store, "new", "ticks", 2, json.dumps({**record, "env": {"v": 99}}))
+    with pytest.raises(JournalCorruptError, match=r"seq 2: .*newer stepwork.*upgrade") as caught:
+        await Short(store=store, timeout=None).resume("new")
+    assert (caught.value.run_id, caught.value.seq) == ("new", 2)
+    with pytest.raises(JournalCorruptError, match=r"seq 2: .*newer stepwork"):
+        await workflow.history("new")
+    assert not (await workflow.replay("new")).agrees

@@ -26,6 +26,7 @@ from stepwork import (
     WorkflowRuntimeError,
     step,
 )
+from stepwork._runtime.envelopes import process_writer_id
 from stepwork.errors import StateSerializationError
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -81,11 +82,21 @@ async def test_resume_all_continues_every_unfinished_run(tmp_path: Path) -> None
     db = tmp_path / "runs.db"
     start_waiting_runs_then_kill(db)
 
-    resumed = await Waits(store=f"sqlite:///{db}", timeout=None, workflow_name="waits").resume_all()
+    workflow = Waits(store=f"sqlite:///{db}", timeout=None, workflow_name="waits")
+    before = await workflow.history("w0")
+    resumed = await workflow.resume_all()
     assert sorted(h.run_id for h in resumed) == ["w0", "w1", "w2"]
     for handler in resumed:
         await handler.send_event(Reply(n=int(handler.run_id[1:])))
     assert sorted(await asyncio.gather(*resumed)) == [0, 1, 2]
+
+    # Each tick's envelope names the process that wrote it: the killed child, then this one.
+    after = await workflow.history("w0")
+    (child,) = {entry.writer for entry in before}
+    assert child != process_writer_id() and child.split(":")[-2].isdigit()
+    assert [entry.writer for entry in after[: len(before)]] == [child] * len(before)
+    assert {entry.writer for entry in after[len(before) :]} == {process_writer_id()}
+    assert {entry.epoch for entry in after} == {0}
 
 
 async def test_runs_from_carried_or_restored_state_resume_with_that_state(

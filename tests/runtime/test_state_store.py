@@ -271,9 +271,13 @@ class TestSnapshots:
         await store.set("seen", {1, 2})
         await store.set("plain", {"k": [1, "two"]})
         data = json.loads(json.dumps(store.to_json()))
-        assert data["state_type"] == "stepwork._runtime.state_store.DictState"
+        assert data["state_type"] == "stepwork.context.state_store.DictState"
         back = InMemoryStateStore.from_json(data, TypeRegistry.default().with_types(Profile, User))
         assert await back.get("profile") == Profile(count=2, user=User(name="Ada", tags=["x"]))
+        # Snapshots written before public names carry the private path: still read.
+        data["state_type"] = "stepwork._runtime.state_store.DictState"
+        old = InMemoryStateStore.from_json(data, TypeRegistry.default().with_types(Profile, User))
+        assert old.state_type is DictState and await old.get("plain.k.1") == "two"
         assert await back.get("seen") == {1, 2}
         assert await back.get("plain.k.1") == "two"
 

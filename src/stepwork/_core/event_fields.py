@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from pydantic import PlainSerializer, PlainValidator, ValidationInfo
 
 from stepwork._core import errors as _errors
+from stepwork._core.public_names import PRIVATE_NAMES
 
 if TYPE_CHECKING:
     from stepwork._core.events import Event
@@ -93,6 +94,12 @@ def _stepwork_errors() -> dict[str, type]:
     return found
 
 
+def _legacy(name: str, base: type) -> type | None:
+    """The stepwork class that was called ``name`` before it got its public name."""
+    found = PRIVATE_NAMES.get(name)
+    return found if found is not None and issubclass(found, base) else None
+
+
 def _resolver(info: ValidationInfo | None) -> TypeResolver | None:
     context = info.context if info is not None else None
     if isinstance(context, dict):
@@ -108,7 +115,7 @@ def _resolve_exception_class(name: str, resolver: TypeResolver | None) -> type |
         return getattr(builtins, attr, None)
     if resolver is not None:
         return resolver.resolve(name)
-    return _stepwork_errors().get(name)
+    return _stepwork_errors().get(name) or _legacy(name, BaseException)
 
 
 def load_exception(data: Any, resolver: TypeResolver | None = None) -> BaseException:
@@ -174,6 +181,7 @@ def _known_event_class(name: str, resolver: TypeResolver | None) -> type[Event] 
             if qualified_name(candidate) == name:
                 cls = candidate
             pending.extend(candidate.__subclasses__())
+        cls = cls or _legacy(name, Event)
     if isinstance(cls, type) and issubclass(cls, Event):
         return cls
     return None

@@ -32,6 +32,7 @@ from stepwork._core.commands import (
     CommandRunStep,
     CommandSchedule,
 )
+from stepwork._core.envelope import TickLog
 from stepwork._core.errors import (
     JournalWriteError,
     StateSerializationError,
@@ -50,6 +51,7 @@ from stepwork._core.ticks import (
     TickTimer,
 )
 from stepwork._runtime.clock import Clock, TimerHandle
+from stepwork._runtime.envelopes import Stamper
 from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.run_view import RunView
@@ -120,6 +122,11 @@ class RunDriver:
         clock: Source of time and timers.
         on_finish: Called once with ``(stop_event, error)`` when the run ends.
         journal: For a durable run, where ticks are written before their effects.
+
+    Attributes:
+        ticks: The run's tick log: its ticks in order, each in the envelope it was recorded
+            in (``ticks.envelopes``).
+        stamper: Puts each tick in its envelope (writer, lease epoch, metadata).
     """
 
     def __init__(
@@ -140,7 +147,8 @@ class RunDriver:
         self.state = state
         self.clock = clock
         self.reducer = definition.reducer
-        self.ticks: list[Tick] = []
+        self.ticks = TickLog()
+        self.stamper = Stamper()
         self._caller_tags = caller_tags()
         self.log = EventLog()
         self.journal = journal
@@ -179,21 +187,22 @@ class RunDriver:
                 written as JSON (a step's returned event fails the step instead).
         """
         journal = self.journal
+        envelope = self.stamper.stamp(tick)
         if journal is None:
-            self.ticks.append(tick)
+            self.ticks.append(envelope)
             execute = self._execute
             for command in self.reducer.reduce(self.state, tick):
                 execute[type(command)](command)  # type: ignore[operator]
             return
         try:
-            record = journal.record(tick)
+            record = journal.record(envelope)
         except StateSerializationError as error:
             invocation = self.state.invocations.get(getattr(tick, "invocation", -1))
             if not isinstance(tick, TickStepDone) or invocation is None:
                 raise
             self._failed(invocation, _returned_unjournalable(invocation, error, self.run_id))
             return
-        self.ticks.append(tick)
+        self.ticks.append(envelope)
         later: list[Command] = []
         for command in self.reducer.reduce(self.state, tick):
             if type(command) is CommandCollected:

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any, Protocol
 
+from stepwork._core.envelope import TickEnvelope
 from stepwork._core.errors import (
     ContextSerdeError,
     ContextStateError,
@@ -22,7 +23,7 @@ from stepwork._core.errors import (
 )
 from stepwork._core.events import Event
 from stepwork._core.reducer import fold
-from stepwork._core.ticks import Tick, TickStart
+from stepwork._core.ticks import TickStart
 from stepwork._runtime.context import Context
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
@@ -31,7 +32,7 @@ from stepwork._runtime.launch import LaunchedWorkflow
 from stepwork._runtime.snapshot import registry_for
 from stepwork._stores.codec import load_event
 from stepwork._stores.records import corrupt_record
-from stepwork._stores.tick_codec import load_tick
+from stepwork._stores.tick_codec import load_envelope
 
 if TYPE_CHECKING:
     from stepwork._core.state import RunState
@@ -150,14 +151,14 @@ async def _resume(
             await before()
         await store.get_run(run_id)
         registry = registry_for(workflow)
-        ticks, state = await _fold_journal(workflow, store, run_id, context, registry)
+        envelopes, state = await _fold_journal(workflow, store, run_id, context, registry)
         events = await store.load_events(run_id)
         definition = workflow.definition()
         journal = Journal(
             store,
             run_id,
             workflow.workflow_name,
-            next_seq=len(ticks),
+            next_seq=len(envelopes),
             next_offset=len(events),
             create=False,
         )
@@ -171,7 +172,7 @@ async def _resume(
             handler.complete,
             journal,
         )
-        driver.ticks.extend(ticks)
+        driver.ticks.extend(envelopes)
         for offset, record in events:
             driver.log.append(_load_event(record, registry, run_id, offset))
         context.wiring.attach(driver)
@@ -193,9 +194,9 @@ async def _fold_journal(
     run_id: str,
     context: Context[Any],
     registry: TypeRegistry,
-) -> tuple[list[Tick], RunState]:
-    """Load run ``run_id``'s ticks, fold them from a fresh state (no step runs), and give
-    ``context`` the run's ``ctx.store`` state.
+) -> tuple[list[TickEnvelope], RunState]:
+    """Load run ``run_id``'s ticks (in their envelopes), fold them from a fresh state (no step
+    runs), and give ``context`` the run's ``ctx.store`` state.
 
     Raises:
         JournalCorruptError: If a tick record cannot be read or is missing, or the journal does
@@ -203,9 +204,10 @@ async def _fold_journal(
     """
     definition = workflow.definition()
     records = await store.load_ticks(run_id)
-    ticks = [
+    envelopes = [
         _load(record, registry, definition.specs, run_id, seq) for seq, record in enumerate(records)
     ]
+    ticks = [envelope.tick for envelope in envelopes]
     if not ticks or not isinstance(ticks[0], TickStart):
         # Folding without it would run the workflow from nothing: never resume that.
         found = f"a {ticks[0].kind!r} tick" if ticks else "no tick at all"
@@ -222,7 +224,7 @@ async def _fold_journal(
                 run_id=run_id,
                 record="tick",
             ) from error
-    return ticks, state
+    return envelopes, state
 
 
 def _with_journaled_traceback(state: RunState) -> BaseException | None:
@@ -239,9 +241,18 @@ def _with_journaled_traceback(state: RunState) -> BaseException | None:
     return error
 
 
-def _load(record: Any, registry: Any, steps: Collection[str], run_id: str, seq: int) -> Tick:
+def _load(
+    record: Any, registry: Any, steps: Collection[str], run_id: str, seq: int
+) -> TickEnvelope:
     try:
-        return load_tick(record, registry, steps)
+        return load_envelope(record, registry, steps)
+    except JournalCorruptError as error:  # a newer schema: say which run and record
+        raise JournalCorruptError(
+            f"Run {run_id!r}, tick record seq {seq}: {error}",
+            run_id=run_id,
+            record="tick",
+            seq=seq,
+        ) from error
     except ContextSerdeError as error:
         raise corrupt_record(run_id, "tick", seq, f"it cannot be read: {error}") from error
 

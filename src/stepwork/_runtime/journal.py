@@ -15,14 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from stepwork._core.commands import Command, CommandFinish, CommandPublish
+from stepwork._core.envelope import TickEnvelope
 from stepwork._core.errors import JournalConflictError, JournalWriteError, StoreError
 from stepwork._core.events import StopEvent
 from stepwork._core.notices import StepNotice
 from stepwork._core.state import RunState
-from stepwork._core.ticks import Tick
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Store
-from stepwork._stores.tick_codec import dump_tick
+from stepwork._stores.tick_codec import dump_envelope
 
 __all__ = ["Journal"]
 
@@ -63,10 +63,10 @@ class Journal:
         self.on_failure: Callable[[BaseException], None] | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
-    def record(self, tick: Tick) -> dict[str, Any]:
-        """The tick's record; raises ``StateSerializationError`` (naming the field) if an event
-        or value in it cannot be written as JSON. Call before reducing the tick."""
-        return dump_tick(tick)
+    def record(self, envelope: TickEnvelope) -> dict[str, Any]:
+        """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if
+        an event or value in it cannot be written as JSON. Call before reducing the tick."""
+        return dump_envelope(envelope)
 
     def stage(
         self,

@@ -12,6 +12,7 @@ the state's values.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stepwork._core.errors import ContextSerdeError
@@ -76,7 +77,7 @@ def registry_for(workflow: SnapshotWorkflow) -> TypeRegistry:
     return TypeRegistry.default().with_types(*extra)
 
 
-def state_before_cancel(reducer: Reducer, run_id: str, ticks: list[Tick]) -> RunState | None:
+def state_before_cancel(reducer: Reducer, run_id: str, ticks: Sequence[Tick]) -> RunState | None:
     """The run's state just before the caller cancelled it, rebuilt from its ticks.
 
     A snapshot of a cancelled run holds this state, so restoring it resumes the run where it

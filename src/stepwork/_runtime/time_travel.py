@@ -19,20 +19,22 @@ from stepwork._core.commands import (
     CommandRunStep,
     CommandSchedule,
 )
-from stepwork._core.errors import ContextSerdeError, WorkflowRuntimeError
+from stepwork._core.envelope import TickEnvelope
+from stepwork._core.errors import ContextSerdeError, JournalCorruptError, WorkflowRuntimeError
 from stepwork._core.events import Event
 from stepwork._core.notices import StepNotice
 from stepwork._core.reducer import Reducer
 from stepwork._core.state import RunState
 from stepwork._core.ticks import TickEvent, TickStateWrite
 from stepwork._runtime.durable import DurableWorkflow, resume_run
+from stepwork._runtime.envelopes import Stamper
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.snapshot import registry_for
 from stepwork._runtime.state_store import InMemoryStateStore, infer_state_type
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Store
 from stepwork._stores.records import corrupt_record
-from stepwork._stores.tick_codec import dump_tick, load_tick
+from stepwork._stores.tick_codec import dump_envelope, load_envelope
 
 __all__ = ["HistoryEntry", "ReplayReport", "fork_run", "run_history", "replay_run"]
 
@@ -50,6 +52,9 @@ class HistoryEntry:
         summary: What the tick was, in words.
         effects: What followed from it: steps started, events published, timers, the ending.
         status: The run's status after the tick.
+        writer: Id of the process that wrote the tick (``"host:pid:random"``), ``""`` for
+            ticks written before envelopes existed.
+        epoch: Lease epoch the tick was written under (0: without a lease).
     """
 
     seq: int
@@ -58,6 +63,8 @@ class HistoryEntry:
     summary: str
     effects: list[str] = field(default_factory=list)
     status: str = "running"
+    writer: str = ""
+    epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,9 +105,15 @@ async def _records(
     return store, await store.load_ticks(run_id, limit=limit)
 
 
-def _tick(record: dict[str, Any], registry: Any, steps: Any, run_id: str, seq: int) -> Any:
+def _envelope(
+    record: dict[str, Any], registry: Any, steps: Any, run_id: str, seq: int
+) -> TickEnvelope:
     try:
-        return load_tick(record, registry, steps)
+        return load_envelope(record, registry, steps)
+    except JournalCorruptError as error:  # a newer schema: say which run and record
+        raise JournalCorruptError(
+            f"Run {run_id!r}, tick record seq {seq}: {error}", run_id=run_id, record="tick", seq=seq
+        ) from error
     except ContextSerdeError as error:
         raise corrupt_record(run_id, "tick", seq, f"it cannot be read: {error}") from error
 
@@ -120,11 +133,19 @@ async def run_history(workflow: DurableWorkflow, run_id: str) -> list[HistoryEnt
     state = reducer.new_state(run_id)
     entries = []
     for seq, record in enumerate(records):
-        tick = _tick(record, registry, definition.specs, run_id, seq)
+        envelope = _envelope(record, registry, definition.specs, run_id, seq)
+        tick = envelope.tick
         commands = reducer.reduce(state, tick)
         entries.append(
             HistoryEntry(
-                seq, tick.at, tick.kind, _summary(record), _effects(commands), state.status
+                seq,
+                tick.at,
+                tick.kind,
+                _summary(record),
+                _effects(commands),
+                state.status,
+                envelope.writer,
+                envelope.epoch,
             )
         )
     return entries
@@ -145,8 +166,8 @@ async def replay_run(workflow: DurableWorkflow, run_id: str) -> ReplayReport:
     problems: list[str] = []
     for seq, record in enumerate(records):
         try:
-            tick = load_tick(record, registry, definition.specs)
-        except ContextSerdeError as error:
+            tick = load_envelope(record, registry, definition.specs).tick
+        except (ContextSerdeError, JournalCorruptError) as error:
             problems.append(f"tick {seq} ({record.get('kind')}): cannot be read: {error}")
             continue
         number = record.get("invocation")
@@ -224,7 +245,7 @@ async def _copy(
     published: list[dict[str, Any]] = []
     for seq, record in enumerate(records[:at]):
         record = {**record, "run_id": target} if record["kind"] == "start" else record
-        tick = _tick(record, registry, definition.specs, run_id, seq)
+        tick = _envelope(record, registry, definition.specs, run_id, seq).tick
         for command in reducer.reduce(state, tick):
             if isinstance(command, CommandPublish):
                 event = command.event
@@ -232,15 +253,16 @@ async def _copy(
                 published.append(dump_event(event))
         copied.append(record)
     last_at = state.last_at or 0.0
+    stamper = Stamper()  # the copied ticks keep their envelopes; what the fork adds is ours
     if state_patch:
         store_state = InMemoryStateStore.from_json(state.state, registry) if state.state else None
         patched = store_state or InMemoryStateStore(_default_state(workflow))
         patched.journaled = True
         for key, value in state_patch.items():
             await patched.set(key, value)
-        copied.append(dump_tick(TickStateWrite(last_at, patched.to_json())))
+        copied.append(dump_envelope(stamper.stamp(TickStateWrite(last_at, patched.to_json()))))
     for event in events or ():
-        copied.append(dump_tick(TickEvent(last_at, event)))
+        copied.append(dump_envelope(stamper.stamp(TickEvent(last_at, event))))
     # The fork's row and its copied journal in one transaction: a failed copy leaves no run.
     batch = JournalBatch(
         target, 0, copied, 0, published, workflow=workflow.workflow_name, created_at=last_at

@@ -1,8 +1,14 @@
 """Ticks as JSON records, and back: the format of journals and of the golden tick logs.
 
-A record is ``{"kind": <tick kind>, <field>: <JSON>, ...}``. Events, exceptions and other
-values go through the value codec; event types are written as qualified names. Loading looks
-every class up in a :class:`TypeRegistry`, so a record can never import or run code.
+A record is ``{"kind": <tick kind>, <field>: <JSON>, ..., "env": {"v": 2, ...}}``. Events,
+exceptions and other values go through the value codec; event types are written as qualified
+names. Loading looks every class up in a :class:`TypeRegistry`, so a record can never import or
+run code.
+
+``env`` is the tick's envelope (:class:`TickEnvelope`): ``v`` the record schema (always
+written), then ``writer``, ``epoch`` and ``meta`` when they are not their defaults. A record
+without ``env`` was written before envelopes existed and loads as schema 1; a record of a newer
+schema than :data:`TICK_SCHEMA` is refused, never guessed at.
 
 Example:
     >>> from stepwork._core.ticks import TickTimer
@@ -17,7 +23,8 @@ from dataclasses import fields
 from math import isfinite
 from typing import Any
 
-from stepwork._core.errors import ContextSerdeError
+from stepwork._core.envelope import EMPTY_META, LEGACY_TICK_SCHEMA, TICK_SCHEMA, TickEnvelope
+from stepwork._core.errors import ContextSerdeError, JournalCorruptError
 from stepwork._core.event_fields import qualified_name
 from stepwork._core.events import Event
 from stepwork._core.ticks import (
@@ -38,7 +45,7 @@ from stepwork._stores.finite import non_finite_error, refuse_non_finite
 from stepwork._stores.state_codec import dump_run_state, load_run_state
 from stepwork._stores.type_registry import TypeRegistry
 
-__all__ = ["TICK_KINDS", "dump_tick", "load_tick"]
+__all__ = ["TICK_KINDS", "dump_envelope", "dump_tick", "load_envelope", "load_tick"]
 
 TICK_KINDS: dict[str, type] = {
     cls.kind: cls
@@ -58,6 +65,8 @@ TICK_KINDS: dict[str, type] = {
 
 # Fields whose values are events, lists of events or exceptions: through the value codec.
 _VALUES = {"start_event", "event", "output", "error", "waiter_event"}
+# The envelope's key in a record; a tick field of that name would be shadowed, so none may have it.
+_ENV = "env"
 # Fields that may hold NaN or infinities deep inside (the rest are scalars, checked in place).
 _CHECKED = _VALUES | {"requirements", "state"}
 
@@ -144,3 +153,76 @@ def load_tick(record: Any, registry: TypeRegistry, steps: Collection[str] | None
             raise
         raise ContextSerdeError(f"Malformed {kind!r} tick record: {error}.") from error
     return tick
+
+
+def dump_envelope(envelope: TickEnvelope) -> dict[str, JSON]:
+    """``envelope`` as a JSON-ready record: its tick's record plus an ``env`` key.
+
+    Example:
+        >>> from stepwork._core.ticks import TickTimer
+        >>> record = dump_envelope(TickEnvelope(TickTimer(1.5, "run"), writer="h:1:ab", epoch=3))
+        >>> record["kind"], record["env"]
+        ('timer', {'v': 2, 'writer': 'h:1:ab', 'epoch': 3})
+
+    Raises:
+        StateSerializationError: As :func:`dump_tick`.
+    """
+    record = dump_tick(envelope.tick)
+    env: dict[str, JSON] = {"v": TICK_SCHEMA}
+    if envelope.writer:
+        env["writer"] = envelope.writer
+    if envelope.epoch:
+        env["epoch"] = envelope.epoch
+    if envelope.meta:
+        env["meta"] = dict(envelope.meta)
+    record[_ENV] = env
+    return record
+
+
+def load_envelope(
+    record: Any, registry: TypeRegistry, steps: Collection[str] | None = None
+) -> TickEnvelope:
+    """Rebuild an envelope (and its tick) from :func:`dump_envelope` output; a record written
+    before envelopes existed (no ``env``) loads as schema 1 with default writer, epoch and meta.
+
+    Raises:
+        JournalCorruptError: If the record was written by a newer stepwork (its schema is above
+            :data:`TICK_SCHEMA`): upgrade to read it.
+        ContextSerdeError: If the record or its envelope is malformed (see :func:`load_tick`).
+    """
+    env = record.get(_ENV) if isinstance(record, dict) else None
+    if env is None:
+        return TickEnvelope(load_tick(record, registry, steps), schema=LEGACY_TICK_SCHEMA)
+    if not isinstance(env, dict) or type(env.get("v")) is not int:
+        raise ContextSerdeError(
+            f"A tick record's envelope must be an object with an integer 'v', got {env!r:.100}."
+        )
+    schema: int = env["v"]
+    if schema > TICK_SCHEMA:
+        raise JournalCorruptError(
+            f"The tick record was written by a newer stepwork (tick schema {schema}; this "
+            f"version reads schemas up to {TICK_SCHEMA}): upgrade stepwork to read this run.",
+            record="tick",
+        )
+    writer = env.get("writer", "")
+    epoch = env.get("epoch", 0)
+    meta = env.get("meta")
+    if (
+        not isinstance(writer, str)
+        or type(epoch) is not int
+        or not (
+            meta is None
+            or (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values()))
+        )
+    ):
+        raise ContextSerdeError(
+            "A tick record's envelope needs a string 'writer', an integer 'epoch' and a 'meta' "
+            f"object of strings, got {env!r:.200}."
+        )
+    return TickEnvelope(
+        load_tick(record, registry, steps),
+        schema=schema,
+        writer=writer,
+        epoch=epoch,
+        meta=EMPTY_META if not meta else meta,
+    )

@@ -3,11 +3,13 @@
 Loading a snapshot or a journal never imports a module and never unpickles: a class named in
 the JSON must be in the registry, looked up by its qualified name (``module.QualName``) or, when
 that is not known, by its bare class name (so ``__main__.MyEvent`` still finds ``app.MyEvent``
-once the script is imported as a module). One more kind of class is allowed without being
-registered: an ``Event`` subclass whose module is *already imported* in this process (found in
-``sys.modules``, never imported on behalf of the data). Loading it runs no code the process did
-not already run, so it is as safe as an allow-listed class. Registries are immutable;
-``with_types`` returns an extended copy.
+once the script is imported as a module). Names stepwork's own classes had before they were
+given public names (``stepwork._core.events.StopEvent``, now ``stepwork.events.StopEvent``)
+still find them, so journals written then still load. One more kind of class is allowed
+without being registered: an ``Event`` subclass whose module is *already imported* in this
+process (found in ``sys.modules``, never imported on behalf of the data). Loading it runs no
+code the process did not already run, so it is as safe as an allow-listed class. Registries
+are immutable; ``with_types`` returns an extended copy.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from enum import Enum
 from stepwork._core import errors as _errors
 from stepwork._core import events as _events
 from stepwork._core.event_fields import qualified_name
+from stepwork._core.public_names import PRIVATE_NAMES
 
 __all__ = ["TypeRegistry", "imported_event_class"]
 
@@ -85,6 +88,8 @@ class TypeRegistry:
     def resolve(self, name: str) -> type | None:
         """Return the allowed class called ``name`` (qualified or bare), or ``None``."""
         found = self._by_qualified.get(name)
+        if found is None and name in PRIVATE_NAMES:  # written before public names
+            found = self._by_qualified.get(qualified_name(PRIVATE_NAMES[name]))
         if found is None:
             found = self._by_bare.get(name.rpartition(".")[2])
         if found is None or found is _AMBIGUOUS:

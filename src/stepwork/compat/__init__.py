@@ -10,7 +10,7 @@ Example:
     >>> stepwork.compat.install()              # doctest: +SKIP
     >>> from workflows import Workflow         # doctest: +SKIP
     >>> Workflow.__module__                    # doctest: +SKIP
-    'stepwork._runtime.workflow'
+    'stepwork.workflow'
 """
 
 from stepwork._compat.finder import install, is_installed, uninstall

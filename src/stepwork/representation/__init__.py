@@ -33,3 +33,12 @@ __all__ = [
     "WorkflowStepNode",
     "get_workflow_representation",
 ]
+
+# Public names for the classes exported here (see ``stepwork._core.public_names``).
+import sys as _sys
+
+import stepwork.representation.build as _build_module  # noqa: F401 (published below)
+import stepwork.representation.types as _types_module  # noqa: F401 (published below)
+from stepwork._core.public_names import publish_imported as _publish_imported
+
+_publish_imported(_sys.modules)
