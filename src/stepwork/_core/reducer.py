@@ -152,6 +152,17 @@ class Reducer(FanIn):
             pace_run_timeout(state, tick.at, out)
         return out
 
+    def stop_unwritable(self, state: RunState, error: BaseException) -> list[Command]:
+        """End the run in memory because its journal cannot be written (``error`` says why).
+
+        Not a tick: nothing more reaches the journal, so the store still holds the run as it
+        was last written and can resume it. Whatever the in-memory state said, an ending that
+        was never written did not happen: the run ends ``failed`` with ``error`` here.
+        """
+        out: list[Command] = []
+        finish(state, "failed", WorkflowFailedEvent(step_name="", exception=error), error, out)
+        return out
+
     # -- ticks ------------------------------------------------------------------------------
 
     def _start(
