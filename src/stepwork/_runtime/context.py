@@ -19,7 +19,7 @@ from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
 from stepwork._core.events import Event, StopEvent
 from stepwork._core.retry import RetryInfo
 from stepwork._core.state import Invocation
-from stepwork._core.ticks import TickCollect, TickEvent, TickPublish, TickStateWrite, TickWait
+from stepwork._core.ticks import TickEvent, TickPublish, TickStateWrite, TickWait
 from stepwork._runtime.driver import RunDriver, running_step
 from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
@@ -157,12 +157,8 @@ class Context(Generic[MODEL_T]):
         driver, invocation = self._inside("collect_events")
         if not expected:
             return []
-        buffer = driver.state.steps[invocation.delivery.step].buffers.get(buffer_id or "default")
-        count = len(expected)
-        rle = _run_length(expected) if (len(buffer) if buffer else 0) + 1 >= count else None
-        key = buffer_id or "default"
         result: list[Event] | None = driver.collect(
-            lambda: TickCollect(driver.now(), invocation.id, key, ev, count, rle)
+            invocation, buffer_id or "default", ev, list(expected)
         )
         return result
 
@@ -374,13 +370,3 @@ class Context(Generic[MODEL_T]):
                 run_id=driver.run_id,
                 step_name=step,
             )
-
-
-def _run_length(expected: list[type[Event]]) -> tuple[tuple[type, int], ...]:
-    runs: list[tuple[type, int]] = []
-    for event_type in expected:
-        if runs and runs[-1][0] is event_type:
-            runs[-1] = (event_type, runs[-1][1] + 1)
-        else:
-            runs.append((event_type, 1))
-    return tuple(runs)

@@ -22,7 +22,6 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future as ThreadFuture
-from contextvars import ContextVar
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
@@ -43,6 +42,7 @@ from stepwork._core.errors import (
     StepTimeoutError,
     WorkflowRuntimeError,
 )
+from stepwork._core.fanin import run_length
 from stepwork._core.state import Invocation, RunState
 from stepwork._core.ticks import (
     Tick,
@@ -57,39 +57,16 @@ from stepwork._runtime.clock import Clock, TimerHandle
 from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.step_failure import failure_tick, returned_unjournalable
+from stepwork._runtime.step_scope import SCOPE, StepScope, running_step
 from stepwork._runtime.stream import EventLog
 
 if TYPE_CHECKING:
     from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._runtime.journal import Journal
 
-__all__ = ["RunDriver", "StepScope", "running_step"]
+__all__ = ["RunDriver", "StepScope", "running_step"]  # the scope's names, for their importers
 
 T = TypeVar("T")
-
-
-class StepScope:
-    """The run and invocation of the step running in a task, forgotten when the step ends.
-
-    Everything scheduled from inside a step (``loop.call_later``, tasks it starts) copies the
-    step's ``contextvars`` context and keeps it as long as it lives. The context var therefore
-    holds this small box, emptied when the step returns, rather than the driver itself: a timer
-    left behind by a step must not keep the run, its context and its workflow alive.
-    """
-
-    __slots__ = ("value",)
-
-    def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
-        self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
-
-
-_SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
-
-
-def running_step() -> tuple[RunDriver, Invocation] | None:
-    """The driver and invocation of the step running in this task, or ``None`` outside steps."""
-    scope = _SCOPE.get()
-    return None if scope is None else scope.value
 
 
 class RunDriver:
@@ -365,18 +342,25 @@ class RunDriver:
 
     # -- in-step services -------------------------------------------------------------------
 
-    def collect(self, make_tick: Callable[[], TickCollect]) -> list[Any] | None:
+    def collect(
+        self, invocation: Invocation, buffer_id: str, event: Any, expected: list[type]
+    ) -> list[Any] | None:
         """Apply a ``TickCollect`` and return what the reducer released (``None``: not yet).
 
-        With a journal, a step in a worker thread gets the answer once the tick is written
-        (and a ``JournalWriteError`` if it never is). A step on the loop's thread gets it at
-        once: a synchronous call cannot wait for the store. What it then does reaches the
-        journal after the collect tick, and a crash before that tick is written runs the step
-        again from the top, against the buffer as the journal has it.
-
-        Raises:
-            JournalWriteError: The tick could not be written (worker threads only).
+        The tick is built on the loop's thread, against the buffer as it is then. With a
+        journal, a step in a worker thread gets the answer once the tick is written (and a
+        ``JournalWriteError`` if it never is). A step on the loop's thread gets it at once: a
+        synchronous call cannot wait for the store. What it then does reaches the journal
+        after the collect tick, and a crash before that tick is written runs the step again.
         """
+
+        def make_tick() -> TickCollect:
+            buffer = self.state.steps[invocation.delivery.step].buffers.get(buffer_id, ())
+            count = len(expected)
+            # Run-length encoding costs O(len(expected)): only when the buffer may release.
+            rle = run_length(expected) if len(buffer) + 1 >= count else None
+            return TickCollect(self.clock.now(), invocation.id, buffer_id, event, count, rle)
+
         if threading.get_ident() == self._thread:
             return _released(self.apply(make_tick()))
         done: ThreadFuture[list[Any] | None] = ThreadFuture()
@@ -387,11 +371,10 @@ class RunDriver:
             except BaseException as error:  # handed back to the calling thread
                 done.set_exception(error)
                 return
-            journal = self.journal
-            if journal is None:
+            if self.journal is None:
                 done.set_result(released)
             else:
-                task = self.loop.create_task(self._answer_when_written(journal, released, done))
+                task = self.loop.create_task(self._answer_when_written(released, done))
                 self._answers.add(task)
                 task.add_done_callback(self._answers.discard)
 
@@ -399,8 +382,10 @@ class RunDriver:
         return done.result()
 
     async def _answer_when_written(
-        self, journal: Journal, released: list[Any] | None, done: ThreadFuture[list[Any] | None]
+        self, released: list[Any] | None, done: ThreadFuture[list[Any] | None]
     ) -> None:
+        journal = self.journal
+        assert journal is not None
         count = journal.staged
         try:
             await journal.written(count)
@@ -426,7 +411,7 @@ class RunDriver:
 
     async def _invoke(self, invocation: Invocation) -> None:
         scope = StepScope(self, invocation)
-        _SCOPE.set(scope)
+        SCOPE.set(scope)
         tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)
         invoker = self._invokers[invocation.delivery.step]
         try:
