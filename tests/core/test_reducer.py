@@ -173,7 +173,7 @@ def test_retry_delay_schedules_a_timer_and_reruns_with_attempt_count() -> None:
     reducer.reduce(state, TickStart(10.0, "run-1", START, None))
     out = reducer.reduce(state, TickStepFailed(11.0, 0, ValueError("x"), retry_delay=5.0))
     assert [c for c in out if isinstance(c, CommandSchedule)] == [CommandSchedule("retry:0", 16.0)]
-    assert finish(out) is None and not state.is_idle()
+    assert finish(out) is None and not state.is_quiet()
     out = reducer.reduce(state, TickTimer(16.0, "retry:0"))
     (again,) = [c.invocation for c in out if isinstance(c, CommandRunStep)]
     assert again.delivery.attempts == 1 and again.delivery.first_attempt_at == 10.0

@@ -89,6 +89,11 @@ async def test_a_failed_send_ends_the_handler_and_a_keyed_retry_counts_once(faul
         with pytest.raises(JournalWriteError) as caught:
             await asyncio.wait_for(handler, 30)
         assert caught.value.run_id == "s1"
+        # The run ended through the reducer: its state, its context and its handler agree.
+        driver: Any = handler._driver
+        assert driver.state.status == "failed" and driver.state.error is caught.value
+        assert handler.ctx is not None and not handler.ctx.is_running
+        assert handler.cancel() is False
         with pytest.raises(JournalWriteError):  # nothing sent now would be stored
             await handler.send_event(Reply(text="later"))
         fault.free()

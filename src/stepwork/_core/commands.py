@@ -75,7 +75,11 @@ class CommandResolveWaiter:
 
 @dataclass(slots=True)
 class CommandCollected:
-    """The answer to a ``TickCollect``: the released events, or ``None`` while incomplete."""
+    """The answer to a ``TickCollect``: the released events, or ``None`` while incomplete.
+
+    The driver reads it from the commands ``apply`` returns and hands it to the collecting
+    step; executing it does nothing.
+    """
 
     invocation: int
     events: list[Any] | None

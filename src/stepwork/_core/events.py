@@ -206,7 +206,9 @@ class IdleReleasedEvent(StopEvent):
 
 
 class StepFailedEvent(Event):
-    """Published each time a step attempt fails, whether or not it will be retried.
+    """What a ``@catch_error`` handler receives once a step has failed for good (retries used up).
+
+    Built by the reducer as the handler's input; it is not published to the stream.
 
     Attributes:
         step_name: The step that failed.

@@ -19,7 +19,7 @@ from stepwork._core.routing import Router
 from stepwork._core.scheduling import Scheduler
 from stepwork._core.state import Delivery, FanOutStream, RunState, Scope
 
-__all__ = ["FanIn", "release_collected"]
+__all__ = ["FanIn", "release_collected", "run_length"]
 
 Recoveries = tuple[tuple[str, int], ...]
 
@@ -156,3 +156,19 @@ def release_collected(
     taken = set(chosen)
     buffer[:] = [event for index, event in enumerate(buffer) if index not in taken]
     return released
+
+
+def run_length(expected: list[type]) -> tuple[tuple[type, int], ...]:
+    """``expected`` run-length encoded, as :func:`release_collected` takes it.
+
+    Example:
+        >>> run_length([int, int, str])
+        ((<class 'int'>, 2), (<class 'str'>, 1))
+    """
+    runs: list[tuple[type, int]] = []
+    for event_type in expected:
+        if runs and runs[-1][0] is event_type:
+            runs[-1] = (event_type, runs[-1][1] + 1)
+        else:
+            runs.append((event_type, 1))
+    return tuple(runs)

@@ -4,8 +4,8 @@ Invariants:
 - Pure: the outcome depends only on the spec, the state and the tick. No clock, no I/O.
 - Once the run is done, ticks still arriving (a cancelled step finishing late, a state write)
   change nothing but the store's JSON and the tick count.
-- Every path that ends the run goes through ``_finish``, which cancels running invocations and
-  timers and emits exactly one ``CommandFinish``.
+- Every path that ends the run goes through ``endings.finish``, which cancels running
+  invocations and timers and emits exactly one ``CommandFinish``.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from typing import Any, assert_never
 from stepwork._core.commands import (
     Command,
     CommandCancelStep,
-    CommandCancelTimer,
     CommandCollected,
-    CommandFinish,
     CommandPublish,
     CommandResolveWaiter,
     CommandSchedule,
 )
+from stepwork._core.endings import dead_end, finish, not_running
 from stepwork._core.errors import (
     WorkflowCancelledByUser,
     WorkflowStalledError,
@@ -34,7 +33,6 @@ from stepwork._core.errors import (
 from stepwork._core.events import (
     InputRequiredEvent,
     StepFailedEvent,
-    StepState,
     StopEvent,
     UnhandledEvent,
     WorkflowCancelledEvent,
@@ -43,12 +41,11 @@ from stepwork._core.events import (
     WorkflowTimedOutEvent,
 )
 from stepwork._core.fanin import FanIn, release_collected
-from stepwork._core.notices import StepNotice
 from stepwork._core.routing import Router
 from stepwork._core.run_timeout import pace_run_timeout
-from stepwork._core.scheduling import trigger_event
+from stepwork._core.scheduling import cancel_timer, trigger_event
 from stepwork._core.specs import WorkflowSpec
-from stepwork._core.state import Delivery, RunState, Scope, StepRuntime, Timer, Waiter
+from stepwork._core.state import Delivery, RunState, Scope, StepRuntime, Waiter
 from stepwork._core.ticks import (
     Tick,
     TickCancel,
@@ -62,10 +59,17 @@ from stepwork._core.ticks import (
     TickTimer,
     TickWait,
 )
+from stepwork._core.timers import (
+    RUN_TIMER,
+    RetryTimer,
+    RunTimer,
+    StepTimer,
+    WaitTimer,
+    retry_timer_id,
+    wait_timer_id,
+)
 
 __all__ = ["Reducer", "fold"]
-
-_DEAD_ENDS_KEPT = 5
 
 
 class Reducer(FanIn):
@@ -128,7 +132,7 @@ class Reducer(FanIn):
             case TickTimer():
                 self._timer(state, tick, out)
             case TickCancel():
-                self._finish(
+                finish(
                     state,
                     "cancelled",
                     WorkflowCancelledEvent(),
@@ -146,6 +150,17 @@ class Reducer(FanIn):
             else:
                 state.idle_announced = False
             pace_run_timeout(state, tick.at, out)
+        return out
+
+    def stop_unwritable(self, state: RunState, error: BaseException) -> list[Command]:
+        """End the run in memory because its journal cannot be written (``error`` says why).
+
+        Not a tick: nothing more reaches the journal, so the store still holds the run as it
+        was last written and can resume it. Whatever the in-memory state said, an ending that
+        was never written did not happen: the run ends ``failed`` with ``error`` here.
+        """
+        out: list[Command] = []
+        finish(state, "failed", WorkflowFailedEvent(step_name="", exception=error), error, out)
         return out
 
     # -- ticks ------------------------------------------------------------------------------
@@ -168,7 +183,7 @@ class Reducer(FanIn):
             for timer in state.timers.values():
                 timer.at += downtime
         elif tick.timeout is not None:
-            state.timers["run"] = Timer(tick.at + tick.timeout, "run")
+            state.timers[RUN_TIMER] = RunTimer(tick.at + tick.timeout)
         for timer_id, timer in state.timers.items():
             out.append(CommandSchedule(timer_id, timer.at))
         if resuming:
@@ -211,9 +226,9 @@ class Reducer(FanIn):
             return
         delivery = invocation.delivery
         output = tick.output
-        out.append(CommandPublish(_not_running(delivery, invocation.worker, output)))
+        out.append(CommandPublish(not_running(delivery, invocation.worker, output)))
         if output is None:
-            self._dead_end(state, delivery.step, f"step '{delivery.step}' returned None")
+            dead_end(state, delivery.step, f"step '{delivery.step}' returned None")
         elif isinstance(output, list):
             self.open_stream(
                 state, delivery.step, output, delivery.scope, delivery.recoveries, tick.at, out
@@ -230,14 +245,14 @@ class Reducer(FanIn):
         delivery.attempts += 1
         delivery.last_error = tick.error
         delivery.last_failed_at = tick.at
-        out.append(CommandPublish(_not_running(delivery, invocation.worker, None, failed=True)))
+        out.append(CommandPublish(not_running(delivery, invocation.worker, None, failed=True)))
         if tick.retry_delay is not None and not tick.fatal:
             number = state.next_timer
             state.next_timer = number + 1
-            timer_id = f"retry:{number}"
+            timer_id = retry_timer_id(number)
             delivery.not_before = tick.at + tick.retry_delay
             state.steps[delivery.step].delayed[number] = delivery
-            state.timers[timer_id] = Timer(delivery.not_before, "retry", (delivery.step, number))
+            state.timers[timer_id] = RetryTimer(delivery.not_before, delivery.step, number)
             out.append(CommandSchedule(timer_id, delivery.not_before))
             self.fill(state, delivery.step, tick.at, out)
             return
@@ -273,7 +288,7 @@ class Reducer(FanIn):
             elapsed_seconds=elapsed,
         )
         state.error_traceback = tick.traceback
-        self._finish(state, "failed", failed_event, tick.error, out)
+        finish(state, "failed", failed_event, tick.error, out)
 
     def _collect(self, state: RunState, tick: TickCollect, out: list[Command]) -> None:
         buffer = state.steps[state.invocations[tick.invocation].delivery.step].buffers.setdefault(
@@ -307,33 +322,38 @@ class Reducer(FanIn):
             if isinstance(tick.waiter_event, InputRequiredEvent):
                 state.input_requested = True
             out.append(CommandPublish(tick.waiter_event))
-        if tick.timeout is not None and f"wait:{key}" not in state.timers:
-            state.timers[f"wait:{key}"] = Timer(tick.at + tick.timeout, "wait", key)
-            out.append(CommandSchedule(f"wait:{key}", tick.at + tick.timeout))
+        timer_id = wait_timer_id(key)
+        if tick.timeout is not None and timer_id not in state.timers:
+            state.timers[timer_id] = WaitTimer(tick.at + tick.timeout, key)
+            out.append(CommandSchedule(timer_id, tick.at + tick.timeout))
 
     def _timer(self, state: RunState, tick: TickTimer, out: list[Command]) -> None:
         timer = state.timers.pop(tick.timer_id, None)
         if timer is None:
             return
-        if timer.kind == "run":
-            active = state.active_steps()
-            detail = f"Currently active steps: {', '.join(active)}" if active else "No steps active"
-            error = WorkflowTimeoutError(
-                f"Operation timed out after {float(state.timeout or 0.0)} seconds. {detail}",
-                run_id=state.run_id,
-            )
-            timed_out = WorkflowTimedOutEvent(timeout=state.timeout or 0.0, active_steps=active)
-            self._finish(state, "timed_out", timed_out, error, out)
-        elif timer.kind == "retry":
-            step_name, number = timer.ref
-            delivery = state.steps[step_name].delayed.pop(number)
-            self.enqueue(state, delivery, tick.at, out, front=True)
-        elif timer.kind == "wait":
-            waiter = state.waiters.pop(timer.ref, None)
-            if waiter is not None and waiter.invocation >= 0:
-                out.append(CommandResolveWaiter(waiter.invocation, timer.ref, None))
-        else:
-            out.append(CommandCancelStep(timer.ref, timed_out=True))
+        match timer:
+            case RunTimer():
+                active = state.active_steps()
+                detail = (
+                    f"Currently active steps: {', '.join(active)}" if active else "No steps active"
+                )
+                error = WorkflowTimeoutError(
+                    f"Operation timed out after {float(state.timeout or 0.0)} seconds. {detail}",
+                    run_id=state.run_id,
+                )
+                timed_out = WorkflowTimedOutEvent(timeout=state.timeout or 0.0, active_steps=active)
+                finish(state, "timed_out", timed_out, error, out)
+            case RetryTimer(step=step_name, number=number):
+                delivery = state.steps[step_name].delayed.pop(number)
+                self.enqueue(state, delivery, tick.at, out, front=True)
+            case WaitTimer(waiter=key):
+                waiter = state.waiters.pop(key, None)
+                if waiter is not None and waiter.invocation >= 0:
+                    out.append(CommandResolveWaiter(waiter.invocation, key, None))
+            case StepTimer(invocation=number):
+                out.append(CommandCancelStep(number, timed_out=True))
+            case _:
+                assert_never(timer)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -353,7 +373,7 @@ class Reducer(FanIn):
         ``idle`` says the run was idle when the event arrived (reported on ``UnhandledEvent``).
         """
         if isinstance(event, StopEvent):
-            self._finish(state, "completed", event, None, out)
+            finish(state, "completed", event, None, out)
             return
         human = isinstance(event, InputRequiredEvent)
         if human:
@@ -386,7 +406,7 @@ class Reducer(FanIn):
                     )
                 )
             )
-            self._dead_end(state, target or "", f"no step accepts {event_type.__name__}")
+            dead_end(state, target or "", f"no step accepts {event_type.__name__}")
 
     def _resolve_waiters(self, state: RunState, event: Any, out: list[Command]) -> set[str]:
         woken: set[str] = set()
@@ -398,8 +418,7 @@ class Reducer(FanIn):
                 waiter.resolved = event  # the step re-registers after a resume and gets it then
                 continue
             del state.waiters[key]
-            if state.timers.pop(f"wait:{key}", None) is not None:
-                out.append(CommandCancelTimer(f"wait:{key}"))
+            cancel_timer(state, wait_timer_id(key), out)
             # Kept until the invocation ends: if it has to run again, its wait is answered.
             delivery = state.invocations[waiter.invocation].delivery
             state.answers[f"{delivery.key}:{key}"] = event
@@ -432,38 +451,7 @@ class Reducer(FanIn):
         )
         step_name = state.dead_ends[-1][0] if state.dead_ends else ""
         failed = WorkflowFailedEvent(step_name=step_name, exception=error)
-        self._finish(state, "failed", failed, error, out)
-
-    def _dead_end(self, state: RunState, step: str, reason: str) -> None:
-        state.dead_ends.append((step, reason))
-        del state.dead_ends[:-_DEAD_ENDS_KEPT]
-
-    def _finish(
-        self,
-        state: RunState,
-        status: str,
-        stop: Any,
-        error: BaseException | None,
-        out: list[Command],
-    ) -> None:
-        state.status = status
-        state.stop_event = stop
-        state.error = error
-        for number in list(state.invocations):
-            out.append(CommandCancelStep(number))
-        for timer_id in state.timers:
-            out.append(CommandCancelTimer(timer_id))
-        state.invocations.clear()
-        state.timers.clear()
-        state.waiters.clear()
-        state.streams.clear()
-        for runtime in state.steps.values():
-            runtime.queue.clear()
-            runtime.running.clear()
-            runtime.delayed.clear()
-            runtime.joins.clear()
-        out.append(CommandPublish(stop))
-        out.append(CommandFinish(stop, error))
+        finish(state, "failed", failed, error, out)
 
 
 def fold(reducer: Reducer, ticks: Iterable[Tick], state: RunState | None = None) -> RunState:
@@ -484,15 +472,3 @@ def _waiter_matches(waiter: Waiter, event: Any) -> bool:
     ):
         return False
     return all(getattr(event, key, None) == value for key, value in waiter.requirements)
-
-
-def _not_running(delivery: Delivery, worker: int, output: Any, failed: bool = False) -> StepNotice:
-    # A step that raised has no output at all (``None``); one that returned None, NoneType.
-    name = str(type(output[-1] if output else None) if isinstance(output, list) else type(output))
-    return StepNotice(
-        delivery.step,
-        StepState.NOT_RUNNING,
-        str(worker),
-        str(type(trigger_event(delivery.payload))),
-        None if failed else name,
-    )

@@ -1,8 +1,9 @@
 """Random wait strategies: spread retries out so that failing callers do not retry in lockstep.
 
 Invariants:
-    * With a ``seed`` every strategy draws exactly once from a fresh ``random.Random(seed)``, so a
-      replay of a journaled run sees the same delays, whatever the retry index.
+    * With a ``seed`` every strategy draws exactly once from a fresh ``random.Random(seed)``, so
+      the same seed gives the same delay. (Replays do not rely on it: the delay the driver chose
+      is journaled in ``TickStepFailed``, and the driver draws a fresh seed for every failure.)
     * Without a seed they draw from the ``random`` module's shared generator, as LlamaIndex
       Workflows does, so ``random.seed()`` still governs them.
     * Exponential growth that overflows a float is clamped to ``max`` instead of raising.

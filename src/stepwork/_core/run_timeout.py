@@ -13,7 +13,8 @@ Invariants:
 from __future__ import annotations
 
 from stepwork._core.commands import Command, CommandCancelTimer, CommandSchedule
-from stepwork._core.state import RunState, Timer
+from stepwork._core.state import RunState
+from stepwork._core.timers import RUN_TIMER, RunTimer
 
 __all__ = ["pace_run_timeout"]
 
@@ -25,7 +26,7 @@ def pace_run_timeout(state: RunState, at: float, out: list[Command]) -> None:
 
     Example:
         >>> state = RunState(status="running", idle_announced=True)
-        >>> state.timers["run"] = Timer(45.0, "run")
+        >>> state.timers["run"] = RunTimer(45.0)
         >>> out: list[Command] = []
         >>> pace_run_timeout(state, 5.0, out)
         >>> state.run_budget, out
@@ -38,12 +39,12 @@ def pace_run_timeout(state: RunState, at: float, out: list[Command]) -> None:
     if state.status != "running":
         return
     if state.idle_announced:
-        timer = state.timers.pop("run", None)
+        timer = state.timers.pop(RUN_TIMER, None)
         if timer is not None:
             state.run_budget = max(0.0, timer.at - at)
-            out.append(CommandCancelTimer("run"))
+            out.append(CommandCancelTimer(RUN_TIMER))
     elif state.run_budget is not None:
         due = at + state.run_budget
         state.run_budget = None
-        state.timers["run"] = Timer(due, "run")
-        out.append(CommandSchedule("run", due))
+        state.timers[RUN_TIMER] = RunTimer(due)
+        out.append(CommandSchedule(RUN_TIMER, due))

@@ -19,9 +19,10 @@ from stepwork._core.commands import (
 from stepwork._core.events import CollectionReleaseEvent, StepState
 from stepwork._core.notices import StepNotice
 from stepwork._core.specs import WorkflowSpec
-from stepwork._core.state import Delivery, Invocation, RunState, Scope, Timer
+from stepwork._core.state import Delivery, Invocation, RunState, Scope
+from stepwork._core.timers import StepTimer, step_timer_id, wait_timer_id
 
-__all__ = ["Scheduler", "trigger_event"]
+__all__ = ["Scheduler", "cancel_timer", "trigger_event"]
 
 
 class Scheduler:
@@ -84,8 +85,8 @@ class Scheduler:
             )
             out.append(CommandRunStep(invocation))
             if step.timeout is not None:
-                timer_id = f"step:{number}"
-                state.timers[timer_id] = Timer(at + step.timeout, "step", number)
+                timer_id = step_timer_id(number)
+                state.timers[timer_id] = StepTimer(at + step.timeout, number)
                 out.append(CommandSchedule(timer_id, at + step.timeout))
 
     def release(self, state: RunState, number: int, out: list[Command]) -> Invocation | None:
@@ -96,9 +97,7 @@ class Scheduler:
         runtime = state.steps[invocation.delivery.step]
         del runtime.running[number]
         if self.spec.steps[invocation.delivery.step].timeout is not None:
-            timer_id = f"step:{number}"
-            if state.timers.pop(timer_id, None) is not None:
-                out.append(CommandCancelTimer(timer_id))
+            cancel_timer(state, step_timer_id(number), out)
         if state.answers:
             prefix = f"{invocation.delivery.key}:"
             for key in [k for k in state.answers if k.startswith(prefix)]:
@@ -107,8 +106,7 @@ class Scheduler:
             # A waiter lives only as long as the invocation suspended in it.
             for key in [k for k, w in state.waiters.items() if w.invocation == number]:
                 del state.waiters[key]
-                if state.timers.pop(f"wait:{key}", None) is not None:
-                    out.append(CommandCancelTimer(f"wait:{key}"))
+                cancel_timer(state, wait_timer_id(key), out)
         return invocation
 
     def hold(self, state: RunState, scope: Scope, delta: int) -> None:
@@ -117,6 +115,12 @@ class Scheduler:
             stream = state.streams.get(scope[-1][0])
             if stream is not None:
                 stream.live += delta
+
+
+def cancel_timer(state: RunState, name: str, out: list[Command]) -> None:
+    """Forget timer ``name`` if it is scheduled, and tell the driver to drop it."""
+    if state.timers.pop(name, None) is not None:
+        out.append(CommandCancelTimer(name))
 
 
 def _event_name(payload: object) -> str:

@@ -2,8 +2,9 @@
 
 Invariants:
 - Only the reducer changes a ``RunState``; it does so in place, deterministically, from ticks
-  alone (no clock, no randomness, no I/O). Folding the same ticks into a fresh state gives an
-  equal state (``RunState.__eq__`` compares every field).
+  alone (no clock, no randomness, no I/O). Folding the same ticks into a fresh state gives the
+  same state. Compare two states through ``dump_run_state``: ``RunState.__eq__`` compares
+  every field, but the exceptions it holds compare by identity.
 - A delivery is in exactly one place: a step's queue, its delayed retries, a running
   invocation, or a join/collect buffer.
 - ``Delivery.scope`` is the fan-out lineage of the payload: one ``(stream_id, index)`` pair per
@@ -14,19 +15,25 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from stepwork._core.timers import Timer
 
 __all__ = [
     "Delivery",
     "FanOutStream",
     "Invocation",
     "RunState",
+    "RunStatus",
     "StepRuntime",
     "Timer",
     "Waiter",
 ]
 
 Scope = tuple[tuple[int, int], ...]
+
+RunStatus = Literal["pending", "running", "completed", "failed", "timed_out", "cancelled"]
+"""Where a run is: not started, in progress, or one of its four endings."""
 
 
 @dataclass(slots=True)
@@ -108,21 +115,11 @@ class FanOutStream:
 
 
 @dataclass(slots=True)
-class Timer:
-    """A scheduled wake-up: ``kind`` is ``run``, ``retry``, ``wait`` or ``step``."""
-
-    at: float
-    kind: str
-    ref: Any = None
-
-
-@dataclass(slots=True)
 class RunState:
     """Everything the reducer knows about one run."""
 
     run_id: str = ""
-    status: str = "pending"
-    """``pending``, ``running``, ``completed``, ``failed``, ``timed_out`` or ``cancelled``."""
+    status: RunStatus = "pending"
     started_at: float | None = None
     timeout: float | None = None
     steps: dict[str, StepRuntime] = field(default_factory=dict)
@@ -163,21 +160,20 @@ class RunState:
         """Names of steps with a running invocation, in step order."""
         return [name for name, rt in self.steps.items() if rt.running]
 
+    def has_running_step(self) -> bool:
+        """True while some invocation is running rather than suspended in ``wait_for_event``."""
+        if not self.invocations:
+            return False
+        if len(self.waiters) < len(self.invocations):
+            return True  # cheap test first: this runs after every tick
+        waiting = {waiter.invocation for waiter in self.waiters.values()}
+        return not all(number in waiting for number in self.invocations)
+
     def is_quiet(self) -> bool:
         """True when nothing is queued or delayed and every running step waits for an event."""
         if self.invocations:
-            # Cheap test first: this runs after every tick.
-            if len(self.waiters) < len(self.invocations):
-                return False
-            waiting = {waiter.invocation for waiter in self.waiters.values()}
-            if not all(number in waiting for number in self.invocations):
+            if self.has_running_step():
                 return False
         elif self.streams:
-            return False
-        return not any(rt.queue or rt.delayed for rt in self.steps.values())
-
-    def is_idle(self) -> bool:
-        """True when nothing is running, queued, delayed, waiting or gathering."""
-        if self.invocations or self.waiters or self.streams:
             return False
         return not any(rt.queue or rt.delayed for rt in self.steps.values())

@@ -11,7 +11,7 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, assert_never
 
 if TYPE_CHECKING:
     from stepwork._core.state import RunState
@@ -27,8 +27,25 @@ __all__ = [
     "TickStepDone",
     "TickStepFailed",
     "TickTimer",
+    "TickKind",
     "TickWait",
+    "tick_invocation",
 ]
+
+TickKind = Literal[
+    "start",
+    "event",
+    "step_done",
+    "step_failed",
+    "publish",
+    "collect",
+    "wait",
+    "state",
+    "timer",
+    "cancel",
+]
+"""The ``kind`` of each tick class: the tag journals write (``tests/test_dispatch.py`` checks
+that it names every member of ``Tick``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +57,7 @@ class TickStart:
     the run's ticks self-contained: folding them from a fresh state rebuilds the run.
     """
 
-    kind: ClassVar[str] = "start"
+    kind: ClassVar[Literal["start"]] = "start"
     at: float
     run_id: str
     start_event: Any
@@ -58,7 +75,7 @@ class TickEvent:
     after a restart.
     """
 
-    kind: ClassVar[str] = "event"
+    kind: ClassVar[Literal["event"]] = "event"
     at: float
     event: Any
     step: str | None = None
@@ -70,7 +87,7 @@ class TickEvent:
 class TickStepDone:
     """An invocation returned ``output``: an event, a list of events (fan-out) or ``None``."""
 
-    kind: ClassVar[str] = "step_done"
+    kind: ClassVar[Literal["step_done"]] = "step_done"
     at: float
     invocation: int
     output: Any
@@ -89,7 +106,7 @@ class TickStepFailed:
     errors that were never raised, such as a step timeout).
     """
 
-    kind: ClassVar[str] = "step_failed"
+    kind: ClassVar[Literal["step_failed"]] = "step_failed"
     at: float
     invocation: int
     error: BaseException
@@ -103,7 +120,7 @@ class TickStepFailed:
 class TickPublish:
     """A step wrote ``event`` to the run's stream (``ctx.write_event_to_stream``)."""
 
-    kind: ClassVar[str] = "publish"
+    kind: ClassVar[Literal["publish"]] = "publish"
     at: float
     invocation: int | None
     event: Any
@@ -113,7 +130,7 @@ class TickPublish:
 class TickCollect:
     """A step called ``ctx.collect_events(event, expected, buffer_id)``."""
 
-    kind: ClassVar[str] = "collect"
+    kind: ClassVar[Literal["collect"]] = "collect"
     at: float
     invocation: int
     buffer_id: str
@@ -127,7 +144,7 @@ class TickCollect:
 class TickWait:
     """A step suspended in ``ctx.wait_for_event`` until an event of ``event_type`` arrives."""
 
-    kind: ClassVar[str] = "wait"
+    kind: ClassVar[Literal["wait"]] = "wait"
     at: float
     invocation: int
     waiter_id: str
@@ -141,7 +158,7 @@ class TickWait:
 class TickStateWrite:
     """``ctx.store`` committed a write; ``state`` is the whole state as JSON."""
 
-    kind: ClassVar[str] = "state"
+    kind: ClassVar[Literal["state"]] = "state"
     at: float
     state: Any
 
@@ -150,7 +167,7 @@ class TickStateWrite:
 class TickTimer:
     """A timer the reducer scheduled has fired."""
 
-    kind: ClassVar[str] = "timer"
+    kind: ClassVar[Literal["timer"]] = "timer"
     at: float
     timer_id: str
 
@@ -159,7 +176,7 @@ class TickTimer:
 class TickCancel:
     """The caller cancelled the run."""
 
-    kind: ClassVar[str] = "cancel"
+    kind: ClassVar[Literal["cancel"]] = "cancel"
     at: float
 
 
@@ -175,3 +192,22 @@ Tick = (
     | TickTimer
     | TickCancel
 )
+
+
+def tick_invocation(tick: Tick) -> int | None:
+    """The invocation ``tick`` comes from, for ticks that only a running step produces
+    (``None`` for the others).
+
+    Example:
+        >>> tick_invocation(TickWait(1.0, 3, "answer", int)), tick_invocation(TickCancel(1.0))
+        (3, None)
+    """
+    match tick:
+        case TickStepDone() | TickStepFailed() | TickCollect() | TickWait():
+            return tick.invocation
+        case TickPublish():
+            return tick.invocation  # ``None`` when published from outside a step
+        case TickStart() | TickEvent() | TickStateWrite() | TickTimer() | TickCancel():
+            return None
+        case _:
+            assert_never(tick)

@@ -13,14 +13,18 @@ code; a tick the reducer ignores (one arriving after the run ended) adds nothing
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, assert_never
 
 from stepwork._core.commands import (
     Command,
     CommandCancelStep,
+    CommandCancelTimer,
+    CommandCollected,
     CommandFinish,
+    CommandPublish,
     CommandResolveWaiter,
     CommandRunStep,
+    CommandSchedule,
 )
 from stepwork._core.events import (
     StepFailedEvent,
@@ -30,11 +34,15 @@ from stepwork._core.reducer import Reducer
 from stepwork._core.state import Invocation
 from stepwork._core.ticks import (
     Tick,
+    TickCancel,
+    TickCollect,
     TickEvent,
     TickPublish,
     TickStart,
+    TickStateWrite,
     TickStepDone,
     TickStepFailed,
+    TickTimer,
     TickWait,
 )
 from stepwork._drawing.model import event_role
@@ -111,46 +119,61 @@ class _TraceFolder:
 
     def _before(self, tick: Tick) -> None:
         live = self.state.invocations
-        if isinstance(tick, TickStart):
-            if tick.start_event is not None:
-                self._arrive(tick.start_event, tick.at, "start", None)
-        elif isinstance(tick, TickEvent):
-            origin: EventOrigin = "caller" if tick.source is None else "step"
-            self._arrive(tick.event, tick.at, origin, tick.source, tick.step)
-        elif isinstance(tick, TickStepDone) and tick.invocation in live:
-            record = self.invocations[tick.invocation]
-            record.outcome, record.ended_at = "done", tick.at
-            outputs = tick.output if isinstance(tick.output, list) else [tick.output]
-            for event in outputs:
-                if event is not None:
-                    self._arrive(event, tick.at, "output", tick.invocation)
-        elif isinstance(tick, TickStepFailed) and tick.invocation in live:
-            self._failed(tick)
-        elif isinstance(tick, TickPublish):
-            self._arrive(tick.event, tick.at, "stream", tick.invocation)
-        elif isinstance(tick, TickWait) and tick.invocation in live:
-            self.invocations[tick.invocation].waits_for.append(tick.event_type.__name__)
-            sent = self.state.waiter_events_sent
-            if tick.waiter_event is not None and tick.waiter_id not in sent:
-                self._arrive(tick.waiter_event, tick.at, "stream", tick.invocation)
+        match tick:
+            case TickStart():
+                if tick.start_event is not None:
+                    self._arrive(tick.start_event, tick.at, "start", None)
+            case TickEvent():
+                origin: EventOrigin = "caller" if tick.source is None else "step"
+                self._arrive(tick.event, tick.at, origin, tick.source, tick.step)
+            case TickStepDone():
+                if tick.invocation in live:
+                    record = self.invocations[tick.invocation]
+                    record.outcome, record.ended_at = "done", tick.at
+                    outputs = tick.output if isinstance(tick.output, list) else [tick.output]
+                    for event in outputs:
+                        if event is not None:
+                            self._arrive(event, tick.at, "output", tick.invocation)
+            case TickStepFailed():
+                if tick.invocation in live:
+                    self._failed(tick)
+            case TickPublish():
+                self._arrive(tick.event, tick.at, "stream", tick.invocation)
+            case TickWait():
+                if tick.invocation in live:
+                    self.invocations[tick.invocation].waits_for.append(tick.event_type.__name__)
+                    sent = self.state.waiter_events_sent
+                    if tick.waiter_event is not None and tick.waiter_id not in sent:
+                        self._arrive(tick.waiter_event, tick.at, "stream", tick.invocation)
+            case TickCollect() | TickStateWrite() | TickTimer() | TickCancel():
+                pass  # their consequences show up as commands
+            case _:
+                assert_never(tick)
 
     def _after(self, tick: Tick, commands: list[Command]) -> None:
         for command in commands:
-            if isinstance(command, CommandRunStep):
-                self._run(command.invocation)
-            elif isinstance(command, CommandResolveWaiter):
-                record = self.invocations.get(command.invocation)
-                if command.event is not None and record is not None:
-                    index = self._index(command.event, tick.at)
-                    record.woken_by.append(index)
-                    self.events[index].consumed_by.append(record.id)
-            elif isinstance(command, CommandCancelStep):
-                record = self.invocations.get(command.invocation)
-                if record is not None and record.outcome == "running":
-                    record.outcome = "timed_out" if command.timed_out else "cancelled"
-                    record.ended_at = tick.at
-            elif isinstance(command, CommandFinish):
-                self._finish(tick, command)
+            match command:
+                case CommandRunStep():
+                    self._run(command.invocation)
+                case CommandResolveWaiter():
+                    record = self.invocations.get(command.invocation)
+                    if command.event is not None and record is not None:
+                        index = self._index(command.event, tick.at)
+                        record.woken_by.append(index)
+                        self.events[index].consumed_by.append(record.id)
+                case CommandCancelStep():
+                    record = self.invocations.get(command.invocation)
+                    if record is not None and record.outcome == "running":
+                        record.outcome = "timed_out" if command.timed_out else "cancelled"
+                        record.ended_at = tick.at
+                case CommandFinish():
+                    self._finish(tick, command)
+                case (
+                    CommandPublish() | CommandSchedule() | CommandCancelTimer() | CommandCollected()
+                ):
+                    pass  # the events that matter arrive through ticks
+                case _:
+                    assert_never(command)
 
     def _arrive(
         self,

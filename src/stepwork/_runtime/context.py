@@ -18,7 +18,7 @@ from typing_extensions import TypeVar
 from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
 from stepwork._core.events import Event, StopEvent
 from stepwork._core.retry import RetryInfo
-from stepwork._core.ticks import TickCollect, TickPublish, TickWait
+from stepwork._core.ticks import TickPublish, TickWait
 from stepwork._runtime.context_wiring import ContextWiring
 from stepwork._runtime.driver import running_step
 from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
@@ -132,12 +132,8 @@ class Context(Generic[MODEL_T]):
         driver, invocation = self._wiring.inside("collect_events")
         if not expected:
             return []
-        buffer = driver.state.steps[invocation.delivery.step].buffers.get(buffer_id or "default")
-        count = len(expected)
-        rle = _run_length(expected) if (len(buffer) if buffer else 0) + 1 >= count else None
-        key = buffer_id or "default"
         result: list[Event] | None = driver.collect(
-            lambda: TickCollect(driver.now(), invocation.id, key, ev, count, rle)
+            invocation, buffer_id or "default", ev, list(expected)
         )
         return result
 
@@ -294,13 +290,3 @@ class Context(Generic[MODEL_T]):
         driver, invocation = self._wiring.inside("step_key")
         delivery = invocation.delivery
         return f"{driver.run_id}:{delivery.step}:{delivery.key}"
-
-
-def _run_length(expected: list[type[Event]]) -> tuple[tuple[type, int], ...]:
-    runs: list[tuple[type, int]] = []
-    for event_type in expected:
-        if runs and runs[-1][0] is event_type:
-            runs[-1] = (event_type, runs[-1][1] + 1)
-        else:
-            runs.append((event_type, 1))
-    return tuple(runs)

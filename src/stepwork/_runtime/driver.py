@@ -2,7 +2,13 @@
 
 Invariants:
 - Every tick goes through :meth:`RunDriver.apply`, which records it before any of its
-  commands take effect: the recorded ticks are the run.
+  commands take effect: the recorded ticks are the run. The one answer that can go back before
+  its tick is written is a ``collect_events`` result to a step on the loop's thread (a
+  synchronous call cannot wait for the store); whatever that step does with it reaches the
+  journal after the collect tick.
+- Commands are dispatched by one ``match`` ending in ``assert_never``.
+- Every ending goes through the reducer, a journal failure included, so the run's state, its
+  context and its handler agree on whether it is over.
 - ``apply`` runs on the event loop's thread only; calls from sync steps (worker threads) hop
   onto the loop first.
 - A step task is cancelled only by a ``CommandCancelStep``; a cancellation the driver did not
@@ -12,14 +18,12 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import random
 import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future as ThreadFuture
-from contextvars import ContextVar
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
 from stepwork._core.commands import (
     Command,
@@ -39,11 +43,11 @@ from stepwork._core.errors import (
     StepTimeoutError,
     WorkflowRuntimeError,
 )
-from stepwork._core.events import WorkflowFailedEvent
-from stepwork._core.retry import compute_retry_delay
+from stepwork._core.fanin import run_length
 from stepwork._core.state import Invocation, RunState
 from stepwork._core.ticks import (
     Tick,
+    TickCollect,
     TickEvent,
     TickStart,
     TickStepDone,
@@ -55,59 +59,19 @@ from stepwork._runtime.envelopes import Stamper
 from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.run_view import RunView
+from stepwork._runtime.step_failure import failure_tick, returned_unjournalable
+from stepwork._runtime.step_owner import StepOwner
+from stepwork._runtime.step_scope import SCOPE, StepScope, running_step
 from stepwork._runtime.stream import EventLog
-from stepwork._runtime.tracebacks import format_traceback
 
 if TYPE_CHECKING:
     from stepwork._runtime.context import Context
     from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._runtime.journal import Journal
-    from stepwork._runtime.resources import ResourceManager
 
-__all__ = ["RunDriver", "StepOwner", "StepScope", "running_step"]
+__all__ = ["RunDriver", "StepOwner", "StepScope", "running_step"]  # scope names re-exported
 
 T = TypeVar("T")
-
-
-class StepScope:
-    """The run and invocation of the step running in a task, forgotten when the step ends.
-
-    Everything scheduled from inside a step (``loop.call_later``, tasks it starts) copies the
-    step's ``contextvars`` context and keeps it as long as it lives. The context var therefore
-    holds this small box, emptied when the step returns, rather than the driver itself: a timer
-    left behind by a step must not keep the run, its context and its workflow alive.
-    """
-
-    __slots__ = ("value",)
-
-    def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
-        self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
-
-
-_SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
-
-
-def running_step() -> tuple[RunDriver, Invocation] | None:
-    """The driver and invocation of the step running in this task, or ``None`` outside steps."""
-    scope = _SCOPE.get()
-    return None if scope is None else scope.value
-
-
-class StepOwner(Protocol):
-    """What the driver needs of the workflow whose steps it runs (``Workflow`` is one).
-
-    The steps are methods: the workflow is also passed to them as ``self``.
-    """
-
-    @property
-    def verbose(self) -> bool:
-        """True to print each step's start and end."""
-        ...
-
-    @property
-    def resource_manager(self) -> ResourceManager:
-        """Where the steps' ``Resource`` values are cached."""
-        ...
 
 
 class RunDriver:
@@ -160,27 +124,21 @@ class RunDriver:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._timers: dict[str, TimerHandle] = {}
         self._waits: dict[tuple[int, str], asyncio.Future[Any]] = {}
-        self._reply: Any = None
         self._invokers: dict[str, StepInvoker] = definition.invokers
         self._verbose = workflow.verbose
-        self._execute = {
-            CommandRunStep: self._run_step,
-            CommandPublish: self._publish,
-            CommandCancelStep: self._cancel_step,
-            CommandSchedule: self._schedule,
-            CommandCancelTimer: self._cancel_timer,
-            CommandResolveWaiter: self._resolve_waiter,
-            CommandCollected: self._collected,
-            CommandFinish: self._finish,
-        }
+        self._ended = False
+        self._answers: set[asyncio.Task[None]] = set()
 
     # -- the one entry point for ticks -------------------------------------------------------
 
-    def apply(self, tick: Tick) -> None:
+    def apply(self, tick: Tick) -> list[Command]:
         """Record ``tick``, reduce it, and carry out the resulting commands in order.
 
-        With a journal, the commands run only once the tick is written to the store (an
-        answer to ``collect_events`` excepted: it goes back to a step that is still running).
+        With a journal, the commands run only once the tick is written to the store.
+
+        Returns:
+            The reducer's commands for the tick (``[]`` if the tick was turned into a failure
+            of its step because the journal cannot hold it).
 
         Raises:
             StateSerializationError: With a journal, if something in the tick cannot be
@@ -190,31 +148,44 @@ class RunDriver:
         envelope = self.stamper.stamp(tick)
         if journal is None:
             self.ticks.append(envelope)
-            execute = self._execute
-            for command in self.reducer.reduce(self.state, tick):
-                execute[type(command)](command)  # type: ignore[operator]
-            return
+            commands = self.reducer.reduce(self.state, tick)
+            self.execute(commands)
+            return commands
         try:
             record = journal.record(envelope)
         except StateSerializationError as error:
             invocation = self.state.invocations.get(getattr(tick, "invocation", -1))
             if not isinstance(tick, TickStepDone) or invocation is None:
                 raise
-            self._failed(invocation, _returned_unjournalable(invocation, error, self.run_id))
-            return
+            self._failed(invocation, returned_unjournalable(invocation, error, self.run_id))
+            return []
         self.ticks.append(envelope)
-        later: list[Command] = []
-        for command in self.reducer.reduce(self.state, tick):
-            if type(command) is CommandCollected:
-                self._collected(command)
-            else:
-                later.append(command)
-        journal.stage(record, later, self.state, self._execute_all, self.clock.now())
+        commands = self.reducer.reduce(self.state, tick)
+        journal.stage(record, commands, self.state, self.execute, self.clock.now())
+        return commands
 
-    def _execute_all(self, commands: list[Command]) -> None:
-        execute = self._execute
+    def execute(self, commands: list[Command]) -> None:
+        """Carry out ``commands`` in order."""
         for command in commands:
-            execute[type(command)](command)  # type: ignore[operator]
+            match command:
+                case CommandPublish():
+                    self._publish(command)
+                case CommandRunStep():
+                    self._run_step(command)
+                case CommandCancelStep():
+                    self._cancel_step(command)
+                case CommandSchedule():
+                    self._schedule(command)
+                case CommandCancelTimer():
+                    self._cancel_timer(command)
+                case CommandResolveWaiter():
+                    self._resolve_waiter(command)
+                case CommandCollected():
+                    pass  # answered by ``collect``, which reads it from ``apply``'s result
+                case CommandFinish():
+                    self._finish(command)
+                case _:
+                    assert_never(command)
 
     def start(self, start_event: Any, timeout: float | None, base: RunState | None = None) -> None:
         """Begin the run (``start_event``) or resume it (``None``), from ``base`` if given."""
@@ -260,6 +231,8 @@ class RunDriver:
         self._tasks[invocation.id] = task
 
     def _publish(self, command: CommandPublish) -> None:
+        if self.journal is not None and self.journal.failure is not None:
+            return  # never show a reader following by offset an event the store does not have
         self.log.append(command.event)
 
     def _cancel_step(self, command: CommandCancelStep) -> None:
@@ -306,14 +279,14 @@ class RunDriver:
         else:
             waiter.set_result(command.event)
 
-    def _collected(self, command: CommandCollected) -> None:
-        self._reply = command.events
-
     def _journal_failed(self, error: BaseException) -> None:
-        self._stop_work(steps=True)
-        self._finish(CommandFinish(WorkflowFailedEvent(step_name="", exception=error), error))
+        if self._ended:
+            self._stop_work(steps=True)  # the ending was written; a later write failed
+            return
+        self.execute(self.reducer.stop_unwritable(self.state, error))
 
     def _finish(self, command: CommandFinish) -> None:
+        self._ended = True
         self._stop_work(steps=False)
         self._on_finish(command.stop_event, command.error)
 
@@ -382,23 +355,68 @@ class RunDriver:
         a write in flight."""
         if self.journal is not None and self.journal.writing:
             return True
-        state = self.state
-        if state.done:
-            return False
-        waiting = {waiter.invocation for waiter in state.waiters.values()}
-        return any(number not in waiting for number in state.invocations)
+        return self.state.has_running_step()
 
     # -- in-step services -------------------------------------------------------------------
 
-    def collect(self, tick_factory: Callable[[], Tick]) -> Any:
-        """Apply a ``TickCollect`` and return the reducer's answer."""
-        return self.in_loop(lambda: self._apply_and_reply(tick_factory()))
+    def collect(
+        self, invocation: Invocation, buffer_id: str, event: Any, expected: list[type]
+    ) -> list[Any] | None:
+        """Apply a ``TickCollect`` and return what the reducer released (``None``: not yet).
 
-    def _apply_and_reply(self, tick: Tick) -> Any:
-        self._reply = None
-        self.apply(tick)
-        reply, self._reply = self._reply, None
-        return reply
+        The tick is built on the loop's thread, against the buffer as it is then. With a
+        journal, a step in a worker thread gets the answer once the tick is written (and a
+        ``JournalWriteError`` if it never is). A step on the loop's thread gets it at once: a
+        synchronous call cannot wait for the store. What it then does reaches the journal
+        after the collect tick, and a crash before that tick is written runs the step again.
+        """
+
+        def make_tick() -> TickCollect:
+            buffer = self.state.steps[invocation.delivery.step].buffers.get(buffer_id, ())
+            count = len(expected)
+            # Run-length encoding costs O(len(expected)): only when the buffer may release.
+            rle = run_length(expected) if len(buffer) + 1 >= count else None
+            return TickCollect(self.clock.now(), invocation.id, buffer_id, event, count, rle)
+
+        if threading.get_ident() == self._thread:
+            return _released(self.apply(make_tick()))
+        done: ThreadFuture[list[Any] | None] = ThreadFuture()
+
+        def run() -> None:
+            try:
+                released = _released(self.apply(make_tick()))
+            except BaseException as error:  # handed back to the calling thread
+                done.set_exception(error)
+                return
+            if self.journal is None:
+                done.set_result(released)
+            else:
+                task = self.loop.create_task(self._answer_when_written(released, done))
+                self._answers.add(task)
+                task.add_done_callback(self._answers.discard)
+
+        self.loop.call_soon_threadsafe(run)
+        return done.result()
+
+    async def _answer_when_written(
+        self, released: list[Any] | None, done: ThreadFuture[list[Any] | None]
+    ) -> None:
+        journal = self.journal
+        assert journal is not None
+        count = journal.staged
+        try:
+            await journal.written(count)
+        finally:
+            if journal.next_seq >= count:
+                done.set_result(released)
+            else:  # the write failed, or this wait was cancelled with the run
+                error = JournalWriteError(
+                    f"Run '{self.run_id}': its collect_events tick was not written, so the "
+                    f"step cannot be told what it collected: {journal.failure}",
+                    run_id=self.run_id,
+                )
+                error.__cause__ = journal.failure
+                done.set_exception(error)
 
     def register_wait(self, invocation: int, waiter_id: str) -> asyncio.Future[Any]:
         """A future resolved when the reducer wakes waiter ``waiter_id`` of ``invocation``."""
@@ -410,7 +428,7 @@ class RunDriver:
 
     async def _invoke(self, invocation: Invocation) -> None:
         scope = StepScope(self, invocation)
-        _SCOPE.set(scope)
+        SCOPE.set(scope)
         tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)
         invoker = self._invokers[invocation.delivery.step]
         try:
@@ -449,43 +467,16 @@ class RunDriver:
             )
 
     def _failed(self, invocation: Invocation, error: BaseException) -> None:
-        delivery = invocation.delivery
-        now = self.clock.now()
-        policy = self._invokers[delivery.step].retry_policy
-        delay = None
-        fatal = False
-        if policy is not None and isinstance(error, Exception):
-            try:
-                delay = compute_retry_delay(
-                    policy,
-                    elapsed=now - (delivery.first_attempt_at or now),
-                    attempts=delivery.attempts + 1,
-                    error=error,
-                    # A fresh seed per failure: each attempt and each invocation draws its own
-                    # jittered delay. The delay is journaled with the tick, so replay needs no seed.
-                    seed=random.getrandbits(32),
-                )
-            except Exception as policy_error:
-                policy_error.__cause__ = error
-                error, fatal = policy_error, True
-        self.apply(
-            TickStepFailed(
-                now, invocation.id, error, delay, fatal, delivery.step, format_traceback(error)
-            )
-        )
+        policy = self._invokers[invocation.delivery.step].retry_policy
+        self.apply(failure_tick(invocation, error, policy, self.clock.now()))
 
 
-def _returned_unjournalable(
-    invocation: Invocation, error: StateSerializationError, run_id: str
-) -> StateSerializationError:
-    step_name = invocation.delivery.step
-    named = StateSerializationError(
-        f"Step {step_name!r} returned what the journal cannot hold: {error}",
-        run_id=run_id,
-        step_name=step_name,
-    )
-    named.__cause__ = error
-    return named
+def _released(commands: list[Command]) -> list[Any] | None:
+    """The events a collect released, from the reducer's ``CommandCollected`` for it."""
+    for command in commands:
+        if type(command) is CommandCollected:
+            return command.events
+    return None
 
 
 def _payload_name(payload: Any) -> str:

@@ -87,6 +87,11 @@ class Journal:
         """True while a write is in flight or staged ticks wait for one."""
         return self._task is not None and not self._task.done()
 
+    @property
+    def staged(self) -> int:
+        """How many ticks the run has once everything staged so far is written."""
+        return self.next_seq + len(self._ticks)
+
     async def written(self, count: int) -> None:
         """Wait until the first ``count`` ticks are written, or writing has stopped (it
         failed, or nothing more is staged)."""
@@ -104,11 +109,6 @@ class Journal:
                     waiter.set_result(None)
             else:
                 self._waiters.append((count, waiter))
-
-    async def drained(self) -> None:
-        """Wait until everything staged so far is written and executed."""
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
 
     async def _pump(
         self, state: RunState, execute: Callable[[list[Command]], None], at: float

@@ -10,12 +10,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from stepwork._core.commands import (
+    Command,
     CommandCancelStep,
+    CommandCancelTimer,
+    CommandCollected,
     CommandFinish,
     CommandPublish,
+    CommandResolveWaiter,
     CommandRunStep,
     CommandSchedule,
 )
@@ -25,7 +29,20 @@ from stepwork._core.events import Event
 from stepwork._core.notices import StepNotice
 from stepwork._core.reducer import Reducer
 from stepwork._core.state import RunState
-from stepwork._core.ticks import TickEvent, TickStateWrite
+from stepwork._core.ticks import (
+    Tick,
+    TickCancel,
+    TickCollect,
+    TickEvent,
+    TickPublish,
+    TickStart,
+    TickStateWrite,
+    TickStepDone,
+    TickStepFailed,
+    TickTimer,
+    TickWait,
+    tick_invocation,
+)
 from stepwork._runtime.durable import DurableWorkflow, resume_run
 from stepwork._runtime.envelopes import Stamper
 from stepwork._runtime.handler import WorkflowHandler
@@ -37,8 +54,6 @@ from stepwork._stores.records import corrupt_record
 from stepwork._stores.tick_codec import dump_envelope, load_envelope
 
 __all__ = ["HistoryEntry", "ReplayReport", "fork_run", "run_history", "replay_run"]
-
-_INVOCATION_TICKS = {"step_done", "step_failed", "publish", "collect", "wait"}
 
 
 @dataclass(frozen=True)
@@ -141,7 +156,7 @@ async def run_history(workflow: DurableWorkflow, run_id: str) -> list[HistoryEnt
                 seq,
                 tick.at,
                 tick.kind,
-                _summary(record),
+                _summary(tick, record),
                 _effects(commands),
                 state.status,
                 envelope.writer,
@@ -170,9 +185,9 @@ async def replay_run(workflow: DurableWorkflow, run_id: str) -> ReplayReport:
         except (ContextSerdeError, JournalCorruptError) as error:
             problems.append(f"tick {seq} ({record.get('kind')}): cannot be read: {error}")
             continue
-        number = record.get("invocation")
-        if record["kind"] in _INVOCATION_TICKS:
-            invocation = state.invocations.get(number) if isinstance(number, int) else None
+        number = tick_invocation(tick)
+        if number is not None:
+            invocation = state.invocations.get(number)
             if invocation is None:
                 problems.append(
                     f"tick {seq} ({record['kind']}) belongs to invocation {number}, which "
@@ -280,49 +295,59 @@ def _name(value: Any) -> str:
     return str(value.get("__model__", "?")).rsplit(".", 1)[-1]
 
 
-def _summary(record: Mapping[str, Any]) -> str:
-    kind = record["kind"]
+def _summary(tick: Tick, record: Mapping[str, Any]) -> str:
+    # Event names come from the record, as written (``__model__``), not from today's classes.
     name = _name
-    if kind == "start":
-        base = " from a restored or carried-over context" if record.get("base") else ""
-        if record.get("start_event") is None:
-            return f"run resumed{base}"
-        return f"run started with {name(record['start_event'])}{base}"
-    if kind == "event":
-        target = f" to step {record['step']}" if record.get("step") else ""
-        return f"{name(record['event'])} sent{target}"
-    if kind == "step_done":
-        return f"invocation {record['invocation']} returned {name(record.get('output'))}"
-    if kind == "step_failed":
-        delay = record.get("retry_delay")
-        retry = f", retry in {delay} s" if delay is not None else ""
-        return f"invocation {record['invocation']} failed{retry}"
-    if kind == "publish":
-        return f"invocation {record['invocation']} wrote {name(record['event'])} to the stream"
-    if kind == "collect":
-        return f"invocation {record['invocation']} collected {name(record['event'])}"
-    if kind == "wait":
-        waited = record["event_type"].rsplit(".", 1)[-1]
-        return f"invocation {record['invocation']} waits for {waited}"
-    if kind == "state":
-        return "state written"
-    if kind == "timer":
-        return f"timer {record['timer_id']} fired"
-    return "cancelled by the caller"
+    match tick:
+        case TickStart():
+            base = " from a restored or carried-over context" if record.get("base") else ""
+            if record.get("start_event") is None:
+                return f"run resumed{base}"
+            return f"run started with {name(record['start_event'])}{base}"
+        case TickEvent():
+            target = f" to step {tick.step}" if tick.step else ""
+            return f"{name(record['event'])} sent{target}"
+        case TickStepDone():
+            return f"invocation {tick.invocation} returned {name(record.get('output'))}"
+        case TickStepFailed():
+            delay = tick.retry_delay
+            retry = f", retry in {delay} s" if delay is not None else ""
+            return f"invocation {tick.invocation} failed{retry}"
+        case TickPublish():
+            return f"invocation {tick.invocation} wrote {name(record['event'])} to the stream"
+        case TickCollect():
+            return f"invocation {tick.invocation} collected {name(record['event'])}"
+        case TickWait():
+            waited = record["event_type"].rsplit(".", 1)[-1]
+            return f"invocation {tick.invocation} waits for {waited}"
+        case TickStateWrite():
+            return "state written"
+        case TickTimer():
+            return f"timer {tick.timer_id} fired"
+        case TickCancel():
+            return "cancelled by the caller"
+        case _:
+            assert_never(tick)
 
 
-def _effects(commands: list[Any]) -> list[str]:
+def _effects(commands: list[Command]) -> list[str]:
     effects = []
     for command in commands:
-        if isinstance(command, CommandRunStep):
-            invocation = command.invocation
-            effects.append(f"started step {invocation.delivery.step} (invocation {invocation.id})")
-        elif isinstance(command, CommandPublish) and type(command.event) is not StepNotice:
-            effects.append(f"published {type(command.event).__name__}")
-        elif isinstance(command, CommandSchedule):
-            effects.append(f"scheduled timer {command.timer_id}")
-        elif isinstance(command, CommandCancelStep):
-            effects.append(f"cancelled invocation {command.invocation}")
-        elif isinstance(command, CommandFinish):
-            effects.append(f"run ended with {type(command.stop_event).__name__}")
+        match command:
+            case CommandRunStep(invocation=invocation):
+                step = invocation.delivery.step
+                effects.append(f"started step {step} (invocation {invocation.id})")
+            case CommandPublish(event=event):
+                if type(event) is not StepNotice:
+                    effects.append(f"published {type(event).__name__}")
+            case CommandSchedule():
+                effects.append(f"scheduled timer {command.timer_id}")
+            case CommandCancelStep():
+                effects.append(f"cancelled invocation {command.invocation}")
+            case CommandFinish():
+                effects.append(f"run ended with {type(command.stop_event).__name__}")
+            case CommandCancelTimer() | CommandResolveWaiter() | CommandCollected():
+                pass  # bookkeeping a reader of the history does not need
+            case _:
+                assert_never(command)
     return effects

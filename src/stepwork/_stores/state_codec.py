@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection
-from typing import Any
+from typing import Any, assert_never
 
 from stepwork._core.errors import ContextSerdeError, StateSerializationError
 from stepwork._core.events import UnreconstructedException
@@ -19,9 +19,9 @@ from stepwork._core.state import (
     Invocation,
     RunState,
     StepRuntime,
-    Timer,
     Waiter,
 )
+from stepwork._core.timers import RetryTimer, RunTimer, StepTimer, Timer, WaitTimer
 from stepwork._stores.codec import TypeRegistry, dump_event, dump_value, load_event, load_value
 
 __all__ = ["dump_run_state", "load_run_state"]
@@ -80,7 +80,7 @@ def dump_run_state(state: RunState, *, snapshot: bool = False) -> dict[str, Any]
             }
             for number, s in state.streams.items()
         },
-        "timers": {k: {"at": t.at, "kind": t.kind, "ref": t.ref} for k, t in state.timers.items()},
+        "timers": {key: _dump_timer(timer) for key, timer in state.timers.items()},
         "counters": [
             state.next_invocation,
             state.next_stream,
@@ -152,9 +152,7 @@ def load_run_state(
             set(s["fired"]),
             tuple((a, b) for a, b in s["recoveries"]),
         )
-    for key, t in data["timers"].items():
-        ref = t["ref"]
-        state.timers[key] = Timer(t["at"], t["kind"], tuple(ref) if isinstance(ref, list) else ref)
+    state.timers = {key: _load_timer(key, timer) for key, timer in data["timers"].items()}
     (
         state.next_invocation,
         state.next_stream,
@@ -279,3 +277,35 @@ def _load_error(data: dict[str, str] | None) -> BaseException | None:
     if isinstance(candidate, type) and issubclass(candidate, BaseException):
         return candidate(data["exception_message"])
     return UnreconstructedException(data["exception_message"], original_type=data["exception_type"])
+
+
+def _dump_timer(timer: Timer) -> dict[str, Any]:
+    # ``{"at", "kind", "ref"}``: the shape snapshots and journals have always had.
+    match timer:
+        case RunTimer():
+            return {"at": timer.at, "kind": "run", "ref": None}
+        case RetryTimer():
+            return {"at": timer.at, "kind": "retry", "ref": [timer.step, timer.number]}
+        case WaitTimer():
+            return {"at": timer.at, "kind": "wait", "ref": timer.waiter}
+        case StepTimer():
+            return {"at": timer.at, "kind": "step", "ref": timer.invocation}
+        case _:
+            assert_never(timer)
+
+
+def _load_timer(key: str, data: dict[str, Any]) -> Timer:
+    at, kind, ref = data["at"], data["kind"], data["ref"]
+    if kind == "run":
+        return RunTimer(at)
+    if kind == "retry":
+        step, number = ref
+        return RetryTimer(at, step, number)
+    if kind == "wait":
+        return WaitTimer(at, ref)
+    if kind == "step":
+        return StepTimer(at, ref)
+    raise ContextSerdeError(
+        f"Timer {key!r} has an unknown kind {kind!r}: the snapshot was written by a newer or "
+        "different version. Known kinds: retry, run, step, wait."
+    )

@@ -21,54 +21,78 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import fields
 from math import isfinite
-from typing import Any
+from typing import Any, Literal, assert_never, get_args
 
 from stepwork._core.envelope import EMPTY_META, LEGACY_TICK_SCHEMA, TICK_SCHEMA, TickEnvelope
 from stepwork._core.errors import ContextSerdeError, JournalCorruptError
 from stepwork._core.event_fields import qualified_name
 from stepwork._core.events import Event
-from stepwork._core.ticks import (
-    Tick,
-    TickCancel,
-    TickCollect,
-    TickEvent,
-    TickPublish,
-    TickStart,
-    TickStateWrite,
-    TickStepDone,
-    TickStepFailed,
-    TickTimer,
-    TickWait,
-)
+from stepwork._core.ticks import Tick, TickKind
 from stepwork._stores.codec import JSON, dump_value, load_value
 from stepwork._stores.finite import non_finite_error, refuse_non_finite
 from stepwork._stores.state_codec import dump_run_state, load_run_state
 from stepwork._stores.type_registry import TypeRegistry
 
-__all__ = ["TICK_KINDS", "dump_envelope", "dump_tick", "load_envelope", "load_tick"]
+__all__ = [
+    "TICK_KINDS",
+    "FieldCodec",
+    "dump_envelope",
+    "dump_tick",
+    "field_codecs",
+    "load_envelope",
+    "load_tick",
+]
 
-TICK_KINDS: dict[str, type] = {
-    cls.kind: cls
-    for cls in (
-        TickStart,
-        TickEvent,
-        TickStepDone,
-        TickStepFailed,
-        TickPublish,
-        TickCollect,
-        TickWait,
-        TickStateWrite,
-        TickTimer,
-        TickCancel,
-    )
+TICK_KINDS: dict[str, type] = {cls.kind: cls for cls in get_args(Tick)}
+"""Every tick class by the ``kind`` its records carry."""
+
+FieldCodec = Literal["value", "base", "type", "expected", "requirements", "json", "optional"]
+"""How a tick field is written: ``value`` through the value codec (events, lists of events,
+exceptions); ``base`` as a run state; ``type`` as a qualified name; ``expected`` as
+``[[name, count], ...]``; ``requirements`` as ``[[key, value], ...]``; ``json`` as is, checked
+for NaN deep inside; ``optional`` as is, left out when ``None``. Other fields are scalars."""
+
+
+def field_codecs(kind: TickKind) -> dict[str, FieldCodec]:
+    """The fields of ticks of ``kind`` that are not plain scalars, and how each is written.
+
+    Example:
+        >>> field_codecs("collect")
+        {'event': 'value', 'expected': 'expected'}
+    """
+    match kind:
+        case "start":
+            return {"start_event": "value", "base": "base"}
+        case "event":
+            return {"event": "value", "idempotency_key": "optional"}
+        case "step_done":
+            return {"output": "value"}
+        case "step_failed":
+            return {"error": "value"}
+        case "publish":
+            return {"event": "value"}
+        case "collect":
+            return {"event": "value", "expected": "expected"}
+        case "wait":
+            return {
+                "event_type": "type",
+                "requirements": "requirements",
+                "waiter_event": "value",
+            }
+        case "state":
+            return {"state": "json"}
+        case "timer" | "cancel":
+            return {}
+        case _:
+            assert_never(kind)
+
+
+_CODECS: dict[str, dict[str, FieldCodec]] = {
+    cls.kind: field_codecs(cls.kind) for cls in get_args(Tick)
 }
 
-# Fields whose values are events, lists of events or exceptions: through the value codec.
-_VALUES = {"start_event", "event", "output", "error", "waiter_event"}
 # The envelope's key in a record; a tick field of that name would be shadowed, so none may have it.
 _ENV = "env"
-# Fields that may hold NaN or infinities deep inside (the rest are scalars, checked in place).
-_CHECKED = _VALUES | {"requirements", "state"}
 
 
 def dump_tick(tick: Tick) -> dict[str, JSON]:
@@ -79,33 +103,39 @@ def dump_tick(tick: Tick) -> dict[str, JSON]:
             NaN and infinities included (the message names the field).
     """
     kind = type(tick).kind
+    codecs = _CODECS[kind]
     record: dict[str, JSON] = {"kind": kind}
     for item in fields(tick):
         name = item.name
         value = getattr(tick, name)
+        codec = codecs.get(name)
+        path = f"{kind}.{name}"
         if isinstance(value, Event):  # named as people know it: ``Reading.value``
             refuse_non_finite(value, path=type(value).__name__, label="event field")
-        elif name in _CHECKED:
-            refuse_non_finite(value, path=f"{kind}.{name}", label="tick field")
+        elif codec in ("value", "json", "requirements"):
+            refuse_non_finite(value, path=path, label="tick field")
         elif type(value) is float and not isfinite(value):  # ``at``, ``timeout``, ``delay``...
-            raise non_finite_error(f"{kind}.{name}", value, "tick field")
-        if name in _VALUES:
-            record[name] = dump_value(value, path=f"{type(tick).kind}.{name}", label="tick field")
-        elif name == "base":
-            if value is not None:  # only runs that continue a context have one
-                record[name] = dump_run_state(value)
-                refuse_non_finite(record[name], path=f"{kind}.base", label="tick field")
-        elif name == "event_type":
-            record[name] = qualified_name(value)
-        elif name == "expected":
-            record[name] = None if value is None else [[qualified_name(t), n] for t, n in value]
-        elif name == "requirements":
-            record[name] = [[key, dump_value(v, path=key)] for key, v in value]
-        elif name == "idempotency_key":
-            if value is not None:  # only sends that carried a key have one
+            raise non_finite_error(path, value, "tick field")
+        match codec:
+            case None | "json":
                 record[name] = value
-        else:
-            record[name] = value
+            case "value":
+                record[name] = dump_value(value, path=path, label="tick field")
+            case "base":
+                if value is not None:  # only runs that continue a context have one
+                    record[name] = dump_run_state(value)
+                    refuse_non_finite(record[name], path=path, label="tick field")
+            case "type":
+                record[name] = qualified_name(value)
+            case "expected":
+                record[name] = None if value is None else [[qualified_name(t), n] for t, n in value]
+            case "requirements":
+                record[name] = [[key, dump_value(v, path=key)] for key, v in value]
+            case "optional":
+                if value is not None:
+                    record[name] = value
+            case _:
+                assert_never(codec)
     return record
 
 
@@ -126,6 +156,7 @@ def load_tick(record: Any, registry: TypeRegistry, steps: Collection[str] | None
             f"Unknown tick kind {kind!r}: the record was written by a newer or different "
             f"version. Known kinds: {', '.join(sorted(TICK_KINDS))}."
         )
+    codecs = _CODECS[str(kind)]
     values: dict[str, Any] = {}
     try:
         for item in fields(cls):
@@ -133,20 +164,24 @@ def load_tick(record: Any, registry: TypeRegistry, steps: Collection[str] | None
             if name not in record:
                 continue
             raw = record[name]
-            if name in _VALUES:
-                values[name] = load_value(raw, registry)
-            elif name == "event_type":
-                values[name] = registry.lookup(raw)
-            elif name == "base":
-                values[name] = None if raw is None else load_run_state(raw, registry, steps)
-            elif name == "expected":
-                values[name] = (
-                    None if raw is None else tuple((registry.lookup(t), n) for t, n in raw)
-                )
-            elif name == "requirements":
-                values[name] = tuple((key, load_value(v, registry)) for key, v in raw)
-            else:
-                values[name] = raw
+            codec = codecs.get(name)
+            match codec:
+                case None | "json" | "optional":
+                    values[name] = raw
+                case "value":
+                    values[name] = load_value(raw, registry)
+                case "base":
+                    values[name] = None if raw is None else load_run_state(raw, registry, steps)
+                case "type":
+                    values[name] = registry.lookup(raw)
+                case "expected":
+                    values[name] = (
+                        None if raw is None else tuple((registry.lookup(t), n) for t, n in raw)
+                    )
+                case "requirements":
+                    values[name] = tuple((key, load_value(v, registry)) for key, v in raw)
+                case _:
+                    assert_never(codec)
         tick: Tick = cls(**values)
     except (TypeError, ValueError) as error:
         if isinstance(error, ContextSerdeError):

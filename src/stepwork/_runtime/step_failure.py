@@ -1,0 +1,61 @@
+"""What a failed step invocation becomes: a ``TickStepFailed`` carrying the retry decision.
+
+The retry policy is asked here, once, by the driver; its answer is journaled with the tick, so
+a replay never calls it again (and needs no seed to see the same delays).
+"""
+
+from __future__ import annotations
+
+import random
+
+from stepwork._core.errors import StateSerializationError
+from stepwork._core.retry import RetryPolicy, compute_retry_delay
+from stepwork._core.state import Invocation
+from stepwork._core.ticks import TickStepFailed
+from stepwork._runtime.tracebacks import format_traceback
+
+__all__ = ["failure_tick", "returned_unjournalable"]
+
+
+def failure_tick(
+    invocation: Invocation, error: BaseException, policy: RetryPolicy | None, now: float
+) -> TickStepFailed:
+    """The tick for ``invocation`` failing with ``error`` at ``now``, under retry ``policy``.
+
+    A policy that itself raises makes the failure fatal (the policy's error, caused by the
+    step's, fails the run without retries or error handlers).
+    """
+    delivery = invocation.delivery
+    delay = None
+    fatal = False
+    if policy is not None and isinstance(error, Exception):
+        try:
+            delay = compute_retry_delay(
+                policy,
+                elapsed=now - (delivery.first_attempt_at or now),
+                attempts=delivery.attempts + 1,
+                error=error,
+                # A fresh seed per failure: each attempt and each invocation draws its own
+                # jittered delay. The delay is journaled with the tick, so replay needs no seed.
+                seed=random.getrandbits(32),
+            )
+        except Exception as policy_error:
+            policy_error.__cause__ = error
+            error, fatal = policy_error, True
+    return TickStepFailed(
+        now, invocation.id, error, delay, fatal, delivery.step, format_traceback(error)
+    )
+
+
+def returned_unjournalable(
+    invocation: Invocation, error: StateSerializationError, run_id: str
+) -> StateSerializationError:
+    """The error a step fails with when what it returned cannot be written to the journal."""
+    step_name = invocation.delivery.step
+    named = StateSerializationError(
+        f"Step {step_name!r} returned what the journal cannot hold: {error}",
+        run_id=run_id,
+        step_name=step_name,
+    )
+    named.__cause__ = error
+    return named

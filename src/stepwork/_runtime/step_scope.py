@@ -1,0 +1,37 @@
+"""Which run and invocation the code running in a task belongs to (``ctx`` finds its step here)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from stepwork._core.state import Invocation
+
+if TYPE_CHECKING:
+    from stepwork._runtime.driver import RunDriver
+
+__all__ = ["SCOPE", "StepScope", "running_step"]
+
+
+class StepScope:
+    """The run and invocation of the step running in a task, forgotten when the step ends.
+
+    Everything scheduled from inside a step (``loop.call_later``, tasks it starts) copies the
+    step's ``contextvars`` context and keeps it as long as it lives. The context var therefore
+    holds this small box, emptied when the step returns, rather than the driver itself: a timer
+    left behind by a step must not keep the run, its context and its workflow alive.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
+        self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
+
+
+SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
+
+
+def running_step() -> tuple[RunDriver, Invocation] | None:
+    """The driver and invocation of the step running in this task, or ``None`` outside steps."""
+    scope = SCOPE.get()
+    return None if scope is None else scope.value
