@@ -56,6 +56,10 @@ async def test_claiming_a_run_bumps_its_epoch_and_holds_it(store: Store) -> None
     assert (record.owner, record.epoch, record.lease_expires) == ("w1", 1, lease.expires)
     with pytest.raises(RunNotFoundError):
         await store.claim_run("nope", "w1", ttl=30)
+    again = await store.claim_run("r1", "w1", ttl=30)  # its holder takes it again: a new epoch
+    assert again is not None and again.epoch == 2
+    with pytest.raises(LeaseLostError):  # ... and its earlier writer in that process is fenced
+        await store.append(JournalBatch("r1", 1, [tick(1)], epoch=lease.epoch))
 
 
 async def test_an_expired_lease_is_taken_over_and_the_old_holder_is_fenced(store: Store) -> None:
@@ -204,7 +208,7 @@ async def test_two_claimers_never_get_the_same_run(
     ids = [lease.run_id for leases in claimed for lease in leases]
     assert sorted(ids) == [f"r{n:02}" for n in range(30)]  # each run exactly once
     results = await asyncio.gather(
-        *(store.claim_run("r00", owner, 30) for store, owner in ((one, "w1"), (two, "w2")))
+        *(store.claim_run("r00", owner, 30) for store, owner in ((one, "x1"), (two, "x2")))
     )
     assert results == [None, None]  # held by whoever claimed it first
     await new_run(one, "solo", runnable=False)
@@ -260,3 +264,12 @@ async def test_sqlite_runs_from_before_leases_are_runnable_after_the_upgrade(
     async with SqliteStore(path) as store:
         assert (await store.get_run("old")).runnable_at == 2.0
         assert [lease.run_id for lease in await store.claim_runnable("w", 30, 10)] == ["old"]
+
+
+async def test_a_run_can_be_taken_from_a_named_dead_owner(store: Store) -> None:
+    await new_run(store, "r1")
+    assert await store.claim_run("r1", "dead", ttl=30) is not None
+    assert await store.claim_run("r1", "me", ttl=30) is None
+    assert await store.claim_run("r1", "me", ttl=30, take_from="other") is None
+    taken = await store.claim_run("r1", "me", ttl=30, take_from="dead")
+    assert taken is not None and (taken.owner, taken.epoch) == ("me", 2)

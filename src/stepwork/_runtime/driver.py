@@ -284,6 +284,13 @@ class RunDriver:
         self._stop_work(steps=True)
         self._finish(CommandFinish(WorkflowFailedEvent(step_name="", exception=error), error))
 
+    def lease_lost(self, error: BaseException) -> None:
+        """Another process holds the run now: stop its work here at once (steps, timers,
+        waits) and end the handler with ``error``; the journal writes nothing more."""
+        if self.journal is not None and self.journal.failure is None:
+            self.journal.failure = error
+        self._journal_failed(error)
+
     def _finish(self, command: CommandFinish) -> None:
         self._stop_work(steps=False)
         self._on_finish(command.stop_event, command.error)

@@ -6,17 +6,24 @@ the process stopped had no result journaled; the resumed run starts them again (
 for in-flight steps; ``ctx.step_key`` is stable across those re-runs, for de-duplicating side
 effects). Events already published are loaded from the store, so readers following by offset
 continue where they were.
+
+An unfinished run is claimed first (``Store.claim_run``, which bumps its epoch so an earlier
+holder's writes are refused) and then executed under that lease; a run whose lease is alive in
+another process is not resumed here (``resume_all`` skips it, ``resume_run`` fails with
+``JournalConflictError``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import (
     ContextSerdeError,
     ContextStateError,
+    JournalConflictError,
     JournalCorruptError,
     WorkflowRuntimeError,
 )
@@ -27,8 +34,10 @@ from stepwork._runtime.context import Context
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
+from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings, dead_local_owner, hold_run
 from stepwork._runtime.snapshot import registry_for
 from stepwork._stores.codec import load_event
+from stepwork._stores.lease_rules import lease_is_free
 from stepwork._stores.records import corrupt_record
 from stepwork._stores.tick_codec import load_tick
 
@@ -67,7 +76,8 @@ def resume_run(
 
 
 async def resume_all(workflow: Workflow) -> list[WorkflowHandler]:
-    """Resume every unfinished run of ``workflow`` in its store.
+    """Resume every unfinished run of ``workflow`` in its store that no other live process
+    holds (its lease is free, lapsed, or this process's).
 
     Raises:
         WorkflowRuntimeError: If the workflow has no store.
@@ -75,7 +85,14 @@ async def resume_all(workflow: Workflow) -> list[WorkflowHandler]:
     store = _store_of(workflow)
     await store.open()
     runs = await store.list_runs(status=["running"], workflow=[workflow.workflow_name])
-    return [resume_run(workflow, run.run_id) for run in runs]
+    now = time.time()
+    return [
+        resume_run(workflow, run.run_id)
+        for run in runs
+        if run.owner == PROCESS_OWNER
+        or lease_is_free(run.owner, run.lease_expires, now=now)
+        or dead_local_owner(run.owner) is not None
+    ]
 
 
 async def load_context(workflow: Workflow, run_id: str) -> Context[Any]:
@@ -127,7 +144,21 @@ async def _resume(
         await store.open()
         if before is not None:
             await before()
-        await store.get_run(run_id)
+        run = await store.get_run(run_id)
+        settings = LeaseSettings.from_env()
+        lease = None
+        if run.status == "running":
+            dead = dead_local_owner(run.owner)
+            lease = await store.claim_run(run_id, PROCESS_OWNER, settings.ttl, take_from=dead)
+            if lease is None:
+                raise JournalConflictError(
+                    f"Run {run_id!r} is executed by another live process ({run.owner}, "
+                    "lease renewed until "
+                    f"{run.lease_expires}); it was not resumed here. Send it events or "
+                    "read it through the store; if that process died, its lease lapses within "
+                    f"{settings.ttl} s and the run can be resumed then.",
+                    run_id=run_id,
+                )
         registry = registry_for(workflow)
         ticks, state = await _fold_journal(workflow, store, run_id, context, registry)
         events = await store.load_events(run_id)
@@ -155,6 +186,8 @@ async def _resume(
             driver.log.append(_load_event(record, registry, run_id, offset))
         context._attach(driver)
         handler._bind(driver)
+        if lease is not None:
+            hold_run(driver, lease, settings, handler)
         if state.done:
             driver.log.close()
             handler._complete(state.stop_event, _with_journaled_traceback(state))

@@ -37,6 +37,7 @@ from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.durable_methods import DurableMethods
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
+from stepwork._runtime.lease import hold_new_run
 from stepwork._runtime.resource_checks import check_resources
 from stepwork._runtime.resources import ResourceManager
 from stepwork._stores.protocol import Store
@@ -391,6 +392,7 @@ class Workflow(DurableMethods):
         )
         context._attach(driver)
         handler._bind(driver)
+        hold_new_run(driver, handler)  # a durable run belongs to this process's lease
         try:
             driver.start(start_event, self._timeout, base)
         except BaseException:

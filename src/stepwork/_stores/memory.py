@@ -287,16 +287,19 @@ class MemoryStore:
             ),
         }
 
-    async def claim_run(self, run_id: str, owner: str, ttl: float) -> Lease | None:
-        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free or
-        expired, bumping its epoch; ``None`` if someone holds it.
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
+        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
 
         Raises:
             RunNotFoundError: If there is no such run.
         """
         run = self._get(run_id)
         now = self._clock()
-        if not lease_is_free(run.owner, run.lease_expires, now=now):
+        mine = run.owner is not None and run.owner in (owner, take_from)
+        if not mine and not lease_is_free(run.owner, run.lease_expires, now=now):
             return None
         return self._claim(run_id, run, owner, ttl, now)
 

@@ -328,14 +328,16 @@ class PostgresStore:
         runs, ticks, events, size = await self._call(lambda c: c.fetchrow(SIZE))
         return {"runs": runs, "ticks": ticks, "events": events, "bytes": size}
 
-    async def claim_run(self, run_id: str, owner: str, ttl: float) -> Lease | None:
-        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free or
-        expired, bumping its epoch; ``None`` if someone holds it.
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
+        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
 
         Raises:
             RunNotFoundError: If there is no such run.
         """
-        args = (run_id, owner, self._clock(), float(ttl))
+        args = (run_id, owner, self._clock(), float(ttl), take_from)
         row = await self._call(lambda c: c.fetchrow(lease_sql.CLAIM_RUN, *args))
         if row is not None:
             return Lease(run_id, owner, row[0], row[1])

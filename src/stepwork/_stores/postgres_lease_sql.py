@@ -18,11 +18,11 @@ __all__ = [
 
 _FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= $3::float8)"
 
-# $1 run_id, $2 owner, $3 now, $4 ttl
+# $1 run_id, $2 owner, $3 now, $4 ttl, $5 a dead owner to take it from (or NULL)
 CLAIM_RUN = f"""
 UPDATE runs SET owner = $2, lease_expires = $3::float8 + $4::float8, epoch = epoch + 1,
     runnable_at = $3::float8
-WHERE run_id = $1 AND {_FREE}
+WHERE run_id = $1 AND ({_FREE} OR owner = $2 OR owner = $5)
 RETURNING epoch, lease_expires
 """
 # $1 owner, $2 ttl, $3 now, $4 limit, $5 workflows (NULL: any)

@@ -39,7 +39,16 @@ from typing import Any, Protocol, runtime_checkable
 
 from stepwork._core.errors import JournalCorruptError
 
-__all__ = ["DueTimer", "JournalBatch", "Lease", "RunRecord", "RunStatus", "Store", "net_timers"]
+__all__ = [
+    "DueTimer",
+    "JournalBatch",
+    "Lease",
+    "RunRecord",
+    "RunStatus",
+    "Store",
+    "TimerChange",
+    "net_timers",
+]
 
 RunStatus = str
 """``running``, ``completed``, ``failed``, ``timed_out`` or ``cancelled``."""
@@ -261,9 +270,13 @@ class Store(Protocol):
     async def size(self) -> dict[str, int]:
         """``{"runs": n, "ticks": n, "events": n, "bytes": n}`` (bytes on disk where known)."""
 
-    async def claim_run(self, run_id: str, owner: str, ttl: float) -> Lease | None:
-        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if it has no owner or its
-        lease expired (whatever its status): bumps its epoch. ``None`` if someone holds it.
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if it has no owner, its lease
+        expired, or ``owner`` holds it already (whatever its status): bumps its epoch, so an
+        earlier holder is fenced. ``None`` if someone else holds it. ``take_from``: also take
+        it from that owner, known to be dead (its lease has not lapsed yet).
 
         Raises:
             RunNotFoundError: If there is no such run.

@@ -253,14 +253,16 @@ class SqliteStore:
         """``{"runs", "ticks", "events", "bytes"}``; bytes are the database file plus its WAL."""
         return await self._read(journal.size, self.path)
 
-    async def claim_run(self, run_id: str, owner: str, ttl: float) -> Lease | None:
-        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free or
-        expired, bumping its epoch; ``None`` if someone holds it.
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
+        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
 
         Raises:
             RunNotFoundError: If there is no such run.
         """
-        return await self._call(leases.claim_run, run_id, owner, ttl, self._clock())
+        return await self._call(leases.claim_run, run_id, owner, ttl, self._clock(), take_from)
 
     async def claim_runnable(
         self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None

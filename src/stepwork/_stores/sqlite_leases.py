@@ -32,7 +32,12 @@ _CLAIM = (
 
 
 def claim_run(
-    db: sqlite3.Connection, run_id: str, owner: str, ttl: float, now: float
+    db: sqlite3.Connection,
+    run_id: str,
+    owner: str,
+    ttl: float,
+    now: float,
+    take_from: str | None = None,
 ) -> Lease | None:
     """Claim run ``run_id`` if its lease is free or expired.
 
@@ -41,7 +46,8 @@ def claim_run(
     """
     with transaction(db, "BEGIN IMMEDIATE"):
         row = db.execute(
-            f"SELECT {_FREE} FROM runs WHERE run_id = :run_id", {"run_id": run_id, "now": now}
+            f"SELECT {_FREE} OR owner IN (:owner, :take_from) FROM runs WHERE run_id = :run_id",
+            {"run_id": run_id, "now": now, "owner": owner, "take_from": take_from},
         ).fetchone()
         if row is None:
             raise RunNotFoundError(f"No run {run_id!r} in this store.", run_id=run_id)
