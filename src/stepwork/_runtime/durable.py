@@ -44,10 +44,10 @@ from stepwork._stores.tick_codec import load_tick
 if TYPE_CHECKING:
     from stepwork._core.state import RunState
     from stepwork._runtime.workflow import Workflow
-    from stepwork._stores.protocol import Store
+    from stepwork._stores.protocol import Lease, Store
     from stepwork._stores.type_registry import TypeRegistry
 
-__all__ = ["JOURNALED_TRACEBACK_NOTE", "load_context", "resume_all", "resume_run"]
+__all__ = ["JOURNALED_TRACEBACK_NOTE", "load_context", "resume_all", "resume_run", "store_of"]
 
 #: First line of the note that carries a resumed run's journaled step traceback.
 JOURNALED_TRACEBACK_NOTE = "The step's traceback, as journaled when it failed:"
@@ -57,19 +57,24 @@ def resume_run(
     workflow: Workflow,
     run_id: str,
     before: Callable[[], Awaitable[None]] | None = None,
+    *,
+    lease: Lease | None = None,
+    settings: LeaseSettings | None = None,
 ) -> WorkflowHandler:
     """Continue run ``run_id`` of ``workflow`` from its journal; returns its handler at once.
 
-    ``before`` runs first (a fork uses it to write the new run's journal).
+    ``before`` runs first (a fork uses it to write the new run's journal). ``lease``: the
+    run was claimed already (by a worker); else an unfinished run is claimed here.
+    ``settings``: the lease's ttl and heartbeat (default: :meth:`LeaseSettings.from_env`).
 
     Raises:
         WorkflowRuntimeError: If the workflow has no store.
     """
-    store = _store_of(workflow)
+    store = store_of(workflow)
     context: Context[Any] = Context(workflow)
     handler = WorkflowHandler(context, run_id, workflow.workflow_name)
     task = asyncio.get_running_loop().create_task(
-        _resume(workflow, store, context, handler, before)
+        _resume(workflow, store, context, handler, before, lease, settings)
     )
     handler._resuming = task  # keep a reference: the loop only holds tasks weakly
     return handler
@@ -82,7 +87,7 @@ async def resume_all(workflow: Workflow) -> list[WorkflowHandler]:
     Raises:
         WorkflowRuntimeError: If the workflow has no store.
     """
-    store = _store_of(workflow)
+    store = store_of(workflow)
     await store.open()
     runs = await store.list_runs(status=["running"], workflow=[workflow.workflow_name])
     now = time.time()
@@ -104,7 +109,7 @@ async def load_context(workflow: Workflow, run_id: str) -> Context[Any]:
         ContextStateError: If the run has not finished, or is another workflow's.
         JournalCorruptError: If the run's journal cannot be read.
     """
-    store = _store_of(workflow)
+    store = store_of(workflow)
     await store.open()
     record = await store.get_run(run_id)
     if record.workflow != workflow.workflow_name:
@@ -122,7 +127,12 @@ async def load_context(workflow: Workflow, run_id: str) -> Context[Any]:
     return context
 
 
-def _store_of(workflow: Workflow) -> Store:
+def store_of(workflow: Workflow) -> Store:
+    """The workflow's store.
+
+    Raises:
+        WorkflowRuntimeError: If it has none.
+    """
     store = workflow._store
     if store is None:
         raise WorkflowRuntimeError(
@@ -138,6 +148,8 @@ async def _resume(
     context: Context[Any],
     handler: WorkflowHandler,
     before: Callable[[], Awaitable[None]] | None,
+    lease: Lease | None = None,
+    settings: LeaseSettings | None = None,
 ) -> None:
     run_id = handler.run_id
     try:
@@ -145,9 +157,8 @@ async def _resume(
         if before is not None:
             await before()
         run = await store.get_run(run_id)
-        settings = LeaseSettings.from_env()
-        lease = None
-        if run.status == "running":
+        settings = settings or LeaseSettings.from_env()
+        if lease is None and run.status == "running":
             dead = dead_local_owner(run.owner)
             lease = await store.claim_run(run_id, PROCESS_OWNER, settings.ttl, take_from=dead)
             if lease is None:

@@ -310,7 +310,7 @@ class MemoryStore:
         longest waiting first."""
         now = self._clock()
         ready = [
-            (run.runnable_at, run.order, run_id, run)
+            (run.owner is None, run.runnable_at, run.order, run_id, run)
             for run_id, run in self._runs.items()
             if run.status == "running"
             and run.runnable_at is not None
@@ -318,7 +318,7 @@ class MemoryStore:
             and lease_is_free(run.owner, run.lease_expires, now=now)
             and (workflows is None or run.workflow in workflows)
         ]
-        ready.sort(key=lambda item: (item[0], item[1]))
+        ready.sort(key=lambda item: (item[0], item[1], item[2]))
         return [self._claim(run_id, run, owner, ttl, now) for *_, run_id, run in ready[:limit]]
 
     async def renew(self, lease: Lease, ttl: float) -> Lease:

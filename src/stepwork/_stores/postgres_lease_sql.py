@@ -31,7 +31,7 @@ WITH chosen AS (
     SELECT run_id FROM runs
     WHERE status = 'running' AND runnable_at <= $3::float8 AND {_FREE}
         AND ($5::text[] IS NULL OR workflow = ANY($5::text[]))
-    ORDER BY runnable_at, created_order
+    ORDER BY owner IS NULL, runnable_at, created_order
     LIMIT $4
     FOR UPDATE SKIP LOCKED
 )

@@ -286,8 +286,9 @@ class Store(Protocol):
         self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
     ) -> list[Lease]:
         """Claim up to ``limit`` running runs (of ``workflows``, when given) whose lease is
-        free or expired and whose ``runnable_at`` has come, the longest waiting first; two
-        claimers at once never get the same run."""
+        free or expired and whose ``runnable_at`` has come: first those whose holder's lease
+        lapsed (their work was in flight), then the longest waiting; two claimers at once
+        never get the same run."""
 
     async def renew(self, lease: Lease, ttl: float) -> Lease:
         """Extend ``lease`` to ``ttl`` seconds from now.

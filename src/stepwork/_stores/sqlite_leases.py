@@ -74,7 +74,7 @@ def claim_runnable(
             row[0]
             for row in db.execute(
                 "SELECT run_id FROM runs WHERE status = 'running' AND runnable_at <= :now "
-                f"AND {_FREE} {only} ORDER BY runnable_at, rowid LIMIT :limit",
+                f"AND {_FREE} {only} ORDER BY owner IS NULL, runnable_at, rowid LIMIT :limit",
                 params,
             )
         ]
