@@ -115,3 +115,46 @@ async def test_a_killed_workers_runs_are_finished_by_the_other(
         await store.close()
         assert workflow.store is not None
         await workflow.store.close()
+
+
+async def test_a_worker_paused_past_its_lease_is_fenced_when_it_continues(
+    store_url: str, tmp_path: Path
+) -> None:
+    workflow = Work(store=store_url, timeout=None, workflow_name="work")
+    ids = [await enqueue(workflow, StartEvent(n=n), f"run-{n:02}") for n in range(8)]
+    store = store_from_url(store_url)
+    await store.open()
+    one = start_worker(store_url, tmp_path / "one.log")
+    two = None
+    try:
+        marker = f":{one.pid}:"
+        await wait_for(
+            store,
+            lambda runs: any(r.status == "running" and marker in (r.owner or "") for r in runs),
+            time.monotonic() + 30,
+        )
+        one.send_signal(signal.SIGSTOP)  # paused mid-run, past its lease
+        two = start_worker(store_url, tmp_path / "two.log")
+        await wait_for(
+            store, lambda runs: all(r.status == "completed" for r in runs), time.monotonic() + 60
+        )
+        written = {r.run_id: (r.ticks, r.events) for r in await store.list_runs()}
+        one.send_signal(signal.SIGCONT)  # it goes on where it was: every write it tries is fenced
+        one.send_signal(signal.SIGTERM)
+        assert one.wait(timeout=30) == 0, (tmp_path / "one.log").read_text()
+        runs = {r.run_id: r for r in await store.list_runs()}
+        assert {run_id: (r.ticks, r.events) for run_id, r in runs.items()} == written
+        for n, run_id in enumerate(ids):
+            assert (runs[run_id].status, runs[run_id].result["result"]) == ("completed", n * 6)
+    finally:
+        for child in (one, two):
+            if child is None:
+                continue
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            if child.stdout is not None:
+                child.stdout.close()
+        await store.close()
+        assert workflow.store is not None
+        await workflow.store.close()
