@@ -21,7 +21,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -156,7 +156,7 @@ class LeaseKeeper:
         """Checked before each renewal: once False (the run was let go here), the keeper
         stops and releases the run, so another process may continue it at once."""
 
-    def start(self, after: asyncio.Future[None] | None = None) -> None:
+    def start(self, after: Awaitable[None] | None = None) -> None:
         """Start heartbeats (once ``after`` is done, e.g. the run's row is written)."""
         self._task = asyncio.get_running_loop().create_task(self._beat(after))
 
@@ -177,7 +177,7 @@ class LeaseKeeper:
             self._task.cancel()
             self._task = None
 
-    async def _beat(self, after: asyncio.Future[None] | None) -> None:
+    async def _beat(self, after: Awaitable[None] | None) -> None:
         if after is not None:
             await after
         while True:
@@ -235,8 +235,7 @@ def hold_run(
 
     keeper = LeaseKeeper(journal.store, lease, settings, lost)
     keeper.active = lambda: journal.failure is None
-    written = asyncio.ensure_future(journal.written(1))
-    keeper.start(after=written)
+    keeper.start(after=journal.written(1))  # renewals begin once the run's row exists
     done.add_done_callback(lambda _: keeper.cancel())
     return keeper
 

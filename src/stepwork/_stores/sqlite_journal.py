@@ -122,13 +122,14 @@ def _insert_run(
     workflow: str,
     created_at: float,
     lease: Lease | None = None,
+    runnable_at: float | None = None,
 ) -> None:
     held = (None, None, 0) if lease is None else (lease.owner, lease.expires, lease.epoch)
     try:
         db.execute(
             "INSERT INTO runs (run_id, workflow, created_at, updated_at, owner, lease_expires, "
-            "epoch) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (run_id, workflow, created_at, created_at, *held),
+            "epoch, runnable_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, workflow, created_at, created_at, *held, runnable_at),
         )
     except sqlite3.IntegrityError as error:
         raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id) from error
@@ -158,7 +159,7 @@ def append(
     fencing = fencing or Fencing()
     with transaction(db, "BEGIN IMMEDIATE"):
         if create is not None:
-            _insert_run(db, run_id, *create, fencing.lease)
+            _insert_run(db, run_id, *create, fencing.lease, fencing.runnable_at)
         row = db.execute(
             "SELECT ticks, events, epoch FROM runs WHERE run_id = ?", (run_id,)
         ).fetchone()
@@ -187,17 +188,21 @@ def append(
         if ending is None:
             db.execute(f"{update} WHERE run_id = ?", (len(ticks), len(events), now, run_id))
         else:
+            # An ended run is never runnable (and keeps no timers, below).
             db.execute(
-                f"{update}, status = ?, result = ?, error = ? WHERE run_id = ?",
-                (len(ticks), len(events), now, *ending, run_id),
+                f"{update}, status = ?, result = ?, error = ?, runnable_at = CASE WHEN ? = "
+                "'running' THEN runnable_at END WHERE run_id = ?",
+                (len(ticks), len(events), now, *ending, ending[0], run_id),
             )
-        _write_timers(db, run_id, fencing, ended=ending is not None and ending[0] != "running")
+        ended = ending is not None and ending[0] != "running"
+        _write_timers(db, run_id, fencing, ended=ended, created=create is not None)
 
 
-def _write_timers(db: sqlite3.Connection, run_id: str, fencing: Fencing, *, ended: bool) -> None:
-    if ended:  # an ended run has no timers and is never runnable
+def _write_timers(
+    db: sqlite3.Connection, run_id: str, fencing: Fencing, *, ended: bool, created: bool
+) -> None:
+    if ended:  # an ended run has no timers
         db.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
-        db.execute("UPDATE runs SET runnable_at = NULL WHERE run_id = ?", (run_id,))
         return
     if fencing.cancel_timers:
         db.executemany(
@@ -209,7 +214,7 @@ def _write_timers(db: sqlite3.Connection, run_id: str, fencing: Fencing, *, ende
             "INSERT OR REPLACE INTO timers (run_id, timer_id, fire_at) VALUES (?, ?, ?)",
             [(run_id, timer_id, at) for timer_id, at in fencing.set_timers.items()],
         )
-    if fencing.runnable_at is not None:
+    if fencing.runnable_at is not None and not created:  # a new run's row has it already
         db.execute(
             "UPDATE runs SET runnable_at = min(coalesce(runnable_at, ?1), ?1) "
             "WHERE run_id = ?2 AND status = 'running'",
