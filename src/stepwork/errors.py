@@ -15,6 +15,7 @@
     ├── StoreError                     a journal store could not do what was asked
     │   ├── RunNotFoundError           (also a KeyError) no run with that id
     │   ├── JournalConflictError       an append overlaps or leaves a gap
+    │   │   └── LeaseLostError         another process took the run over (its epoch moved on)
     │   ├── JournalCorruptError        (also a ValueError) a stored record cannot be read
     │   └── JournalWriteError          a run's journal write failed; the run stopped there
     ├── ResourceError                  (also a ValueError) a resource could not be resolved
@@ -43,6 +44,7 @@ from stepwork._core.errors import (
     JournalConflictError,
     JournalCorruptError,
     JournalWriteError,
+    LeaseLostError,
     ResourceError,
     RunNotFoundError,
     ServerConfigurationError,
@@ -68,6 +70,7 @@ __all__ = [
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
+    "LeaseLostError",
     "ResourceError",
     "RunNotFoundError",
     "ServerConfigurationError",

@@ -102,7 +102,8 @@ async def test_a_journal_from_a_newer_stepwork_is_refused_and_history_names_the_
     workflow = Short(store=store, timeout=None)
     assert await workflow.run(run_id="new", n=2) == 4
     history = await workflow.history("new")
-    assert {(entry.writer, entry.epoch) for entry in history} == {(process_writer_id(), 0)}
+    # A durable run is written under this process's first lease on it: epoch 1.
+    assert {(entry.writer, entry.epoch) for entry in history} == {(process_writer_id(), 1)}
     record = (await store.load_ticks("new", after_seq=1, limit=1))[0]
     await write_row(store, "new", "ticks", 2, json.dumps({**record, "env": {"v": 99}}))
     with pytest.raises(JournalCorruptError, match=r"seq 2: .*newer stepwork.*upgrade") as caught:

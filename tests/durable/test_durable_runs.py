@@ -96,7 +96,9 @@ async def test_resume_all_continues_every_unfinished_run(tmp_path: Path) -> None
     assert child != process_writer_id() and child.split(":")[-2].isdigit()
     assert [entry.writer for entry in after[: len(before)]] == [child] * len(before)
     assert {entry.writer for entry in after[len(before) :]} == {process_writer_id()}
-    assert {entry.epoch for entry in after} == {0}
+    # ... and the lease epoch it held: the child's first lease, then this process's takeover.
+    assert {entry.epoch for entry in after[: len(before)]} == {1}
+    assert {entry.epoch for entry in after[len(before) :]} == {2}
 
 
 async def test_runs_from_carried_or_restored_state_resume_with_that_state(

@@ -17,6 +17,7 @@ __all__ = [
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
+    "LeaseLostError",
     "ResourceError",
     "RunNotFoundError",
     "ServerConfigurationError",
@@ -133,6 +134,13 @@ class RunNotFoundError(StoreError, KeyError):
 
 class JournalConflictError(StoreError):
     """An append overlaps what is stored, leaves a gap, or names a run that does not exist."""
+
+
+class LeaseLostError(JournalConflictError):
+    """This process no longer holds the run's lease: another process claimed the run (its
+    epoch moved on), or the lease was released. Nothing of the refused write was stored; the
+    holder must stop the run's work at once, since the new owner continues it from the journal.
+    """
 
 
 class JournalCorruptError(StoreError, ValueError):

@@ -72,12 +72,12 @@ def build_trace(reducer: Reducer, ticks: Iterable[Tick]) -> RunTrace:
     """Fold ``ticks`` through a fresh state of ``reducer`` and report what happened.
 
     Args:
-        reducer: The reducer of the run's workflow (``handler._driver.reducer``).
+        reducer: The reducer of the run's workflow (``handler.driver.reducer``).
         ticks: The run's ticks in order, from its ``TickStart`` (``handler.ticks``). A prefix
             of a run's ticks gives the trace of the run as it was then.
 
     Example:
-        >>> trace = build_trace(handler._driver.reducer, handler.ticks)  # doctest: +SKIP
+        >>> trace = build_trace(handler.driver.reducer, handler.ticks)  # doctest: +SKIP
         >>> [(i.step, i.attempt, i.outcome) for i in trace.invocations]  # doctest: +SKIP
         [('flaky', 1, 'failed'), ('flaky', 2, 'done')]
     """

@@ -285,6 +285,13 @@ class RunDriver:
             return
         self.execute(self.reducer.stop_unwritable(self.state, error))
 
+    def lease_lost(self, error: BaseException) -> None:
+        """Another process holds the run now: stop its work here at once (steps, timers,
+        waits) and end the handler with ``error``; the journal writes nothing more."""
+        if self.journal is not None and self.journal.failure is None:
+            self.journal.failure = error
+        self._journal_failed(error)
+
     def _finish(self, command: CommandFinish) -> None:
         self._ended = True
         self._stop_work(steps=False)

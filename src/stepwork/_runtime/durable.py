@@ -6,11 +6,17 @@ the process stopped had no result journaled; the resumed run starts them again (
 for in-flight steps; ``ctx.step_key`` is stable across those re-runs, for de-duplicating side
 effects). Events already published are loaded from the store, so readers following by offset
 continue where they were.
+
+An unfinished run is claimed first (``Store.claim_run``, which bumps its epoch so an earlier
+holder's writes are refused) and then executed under that lease; a run whose lease is alive in
+another process is not resumed here (``resume_all`` skips it, ``resume_run`` fails with
+``JournalConflictError``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,6 +24,7 @@ from stepwork._core.envelope import TickEnvelope
 from stepwork._core.errors import (
     ContextSerdeError,
     ContextStateError,
+    JournalConflictError,
     JournalCorruptError,
     WorkflowRuntimeError,
 )
@@ -29,15 +36,17 @@ from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
 from stepwork._runtime.launch import LaunchedWorkflow
+from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings, dead_local_owner, hold_run
 from stepwork._runtime.snapshot import registry_for
 from stepwork._stores.codec import load_event
+from stepwork._stores.lease_rules import lease_is_free
 from stepwork._stores.records import corrupt_record
 from stepwork._stores.tick_codec import load_envelope
 
 if TYPE_CHECKING:
     from stepwork._core.state import RunState
     from stepwork._runtime.definition import WorkflowDefinition
-    from stepwork._stores.protocol import Store
+    from stepwork._stores.protocol import Lease, Store
     from stepwork._stores.type_registry import TypeRegistry
 
 __all__ = [
@@ -46,6 +55,7 @@ __all__ = [
     "load_context",
     "resume_all",
     "resume_run",
+    "store_of",
 ]
 
 
@@ -68,19 +78,24 @@ def resume_run(
     workflow: DurableWorkflow,
     run_id: str,
     before: Callable[[], Awaitable[None]] | None = None,
+    *,
+    lease: Lease | None = None,
+    settings: LeaseSettings | None = None,
 ) -> WorkflowHandler:
     """Continue run ``run_id`` of ``workflow`` from its journal; returns its handler at once.
 
-    ``before`` runs first (a fork uses it to write the new run's journal).
+    ``before`` runs first (a fork uses it to write the new run's journal). ``lease``: the
+    run was claimed already (by a worker); else an unfinished run is claimed here.
+    ``settings``: the lease's ttl and heartbeat (default: :meth:`LeaseSettings.from_env`).
 
     Raises:
         WorkflowRuntimeError: If the workflow has no store.
     """
-    store = _store_of(workflow)
+    store = store_of(workflow)
     context: Context[Any] = Context(workflow)
     handler = WorkflowHandler(context, run_id, workflow.workflow_name)
     task = asyncio.get_running_loop().create_task(
-        _resume(workflow, store, context, handler, before)
+        _resume(workflow, store, context, handler, before, lease, settings)
     )
     # Keep a reference until it ends: the loop only holds tasks weakly.
     _RESUMING.add(task)
@@ -89,15 +104,23 @@ def resume_run(
 
 
 async def resume_all(workflow: DurableWorkflow) -> list[WorkflowHandler]:
-    """Resume every unfinished run of ``workflow`` in its store.
+    """Resume every unfinished run of ``workflow`` in its store that no other live process
+    holds (its lease is free, lapsed, or this process's).
 
     Raises:
         WorkflowRuntimeError: If the workflow has no store.
     """
-    store = _store_of(workflow)
+    store = store_of(workflow)
     await store.open()
     runs = await store.list_runs(status=["running"], workflow=[workflow.workflow_name])
-    return [resume_run(workflow, run.run_id) for run in runs]
+    now = time.time()
+    return [
+        resume_run(workflow, run.run_id)
+        for run in runs
+        if run.owner == PROCESS_OWNER
+        or lease_is_free(run.owner, run.lease_expires, now=now)
+        or dead_local_owner(run.owner) is not None
+    ]
 
 
 async def load_context(workflow: DurableWorkflow, run_id: str) -> Context[Any]:
@@ -109,7 +132,7 @@ async def load_context(workflow: DurableWorkflow, run_id: str) -> Context[Any]:
         ContextStateError: If the run has not finished, or is another workflow's.
         JournalCorruptError: If the run's journal cannot be read.
     """
-    store = _store_of(workflow)
+    store = store_of(workflow)
     await store.open()
     record = await store.get_run(run_id)
     if record.workflow != workflow.workflow_name:
@@ -127,7 +150,12 @@ async def load_context(workflow: DurableWorkflow, run_id: str) -> Context[Any]:
     return context
 
 
-def _store_of(workflow: DurableWorkflow) -> Store:
+def store_of(workflow: DurableWorkflow) -> Store:
+    """The workflow's store.
+
+    Raises:
+        WorkflowRuntimeError: If it has none.
+    """
     store = workflow.store
     if store is None:
         raise WorkflowRuntimeError(
@@ -143,13 +171,28 @@ async def _resume(
     context: Context[Any],
     handler: WorkflowHandler,
     before: Callable[[], Awaitable[None]] | None,
+    lease: Lease | None = None,
+    settings: LeaseSettings | None = None,
 ) -> None:
     run_id = handler.run_id
     try:
         await store.open()
         if before is not None:
             await before()
-        await store.get_run(run_id)
+        run = await store.get_run(run_id)
+        settings = settings or LeaseSettings.from_env()
+        if lease is None and run.status == "running":
+            dead = dead_local_owner(run.owner)
+            lease = await store.claim_run(run_id, PROCESS_OWNER, settings.ttl, take_from=dead)
+            if lease is None:
+                raise JournalConflictError(
+                    f"Run {run_id!r} is executed by another live process ({run.owner}, "
+                    "lease renewed until "
+                    f"{run.lease_expires}); it was not resumed here. Send it events or "
+                    "read it through the store; if that process died, its lease lapses within "
+                    f"{settings.ttl} s and the run can be resumed then.",
+                    run_id=run_id,
+                )
         registry = registry_for(workflow)
         envelopes, state = await _fold_journal(workflow, store, run_id, context, registry)
         events = await store.load_events(run_id)
@@ -177,6 +220,8 @@ async def _resume(
             driver.log.append(_load_event(record, registry, run_id, offset))
         context.wiring.attach(driver)
         handler.bind(driver)
+        if lease is not None:
+            hold_run(driver, lease, settings, handler)
         if state.done:
             driver.log.close()
             handler.complete(state.stop_event, _with_journaled_traceback(state))

@@ -6,6 +6,10 @@ tick, with the events those commands publish, in one store transaction, and only
 the driver execute the commands: a step starts, a stream reader sees an event, a caller sees
 the result only after what caused it is on disk. Ticks that arrive while a write is in
 flight are written together in the next transaction (group commit).
+
+Under a lease (``lease`` set, see ``lease.py``) every batch is fenced by the lease's epoch, a
+new run's row is created held by it, and the timers the commands schedule or cancel are
+written as rows with their ticks, so whoever holds the run next knows when it must wake.
 """
 
 from __future__ import annotations
@@ -14,14 +18,20 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from stepwork._core.commands import Command, CommandFinish, CommandPublish
+from stepwork._core.commands import (
+    Command,
+    CommandCancelTimer,
+    CommandFinish,
+    CommandPublish,
+    CommandSchedule,
+)
 from stepwork._core.envelope import TickEnvelope
 from stepwork._core.errors import JournalConflictError, JournalWriteError, StoreError
 from stepwork._core.events import StopEvent
 from stepwork._core.notices import StepNotice
 from stepwork._core.state import RunState
 from stepwork._stores.codec import dump_event
-from stepwork._stores.protocol import JournalBatch, Store
+from stepwork._stores.protocol import JournalBatch, Lease, Store, TimerChange
 from stepwork._stores.tick_codec import dump_envelope
 
 __all__ = ["Journal"]
@@ -62,6 +72,7 @@ class Journal:
         self.failure: BaseException | None = None
         self.on_failure: Callable[[BaseException], None] | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self.lease: Lease | None = None
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
         """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if
@@ -152,6 +163,7 @@ class Journal:
             commands, self._commands = self._commands, []
             events = [_event_record(c.event) for c in commands if isinstance(c, CommandPublish)]
             finish = next((c for c in commands if isinstance(c, CommandFinish)), None)
+            lease = self.lease
             batch = JournalBatch(
                 self.run_id,
                 self.next_seq,
@@ -162,6 +174,10 @@ class Journal:
                 # A new run's row is created with its first ticks: never one without the other.
                 workflow=self.workflow if self._create else None,
                 created_at=at,
+                epoch=None if lease is None else lease.epoch,
+                timers=() if lease is None else _timer_changes(commands),
+                lease=lease if self._create else None,
+                runnable_at=at if self._create and lease is not None else None,
             )
             await self.store.append(batch)
             self._create = False
@@ -169,6 +185,16 @@ class Journal:
             self.next_offset += len(events)
             self._wake(everyone=False)
             execute(commands)
+
+
+def _timer_changes(commands: list[Command]) -> list[TimerChange]:
+    changes: list[TimerChange] = []
+    for command in commands:
+        if isinstance(command, CommandSchedule):
+            changes.append((command.timer_id, command.at))
+        elif isinstance(command, CommandCancelTimer):
+            changes.append((command.timer_id, None))
+    return changes
 
 
 def _event_record(event: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from stepwork._runtime.driver import RunDriver, StepOwner
 from stepwork._runtime.journal import Journal
+from stepwork._runtime.lease import hold_new_run
 
 if TYPE_CHECKING:
     from stepwork._core.events import StartEvent
@@ -84,6 +85,7 @@ def launch(
     )
     wiring.attach(driver)
     handler.bind(driver)
+    hold_new_run(driver, handler)  # a durable run belongs to this process's lease
     try:
         driver.start(start_event, workflow.timeout, base)
     except BaseException:

@@ -26,7 +26,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
-from stepwork._stores.protocol import TERMINAL_STATUSES, JournalBatch, RunRecord, RunStatus
+from stepwork._stores.lease_rules import lease_is_free, lease_lost, renew_lost
+from stepwork._stores.protocol import (
+    TERMINAL_STATUSES,
+    DueTimer,
+    JournalBatch,
+    Lease,
+    RunRecord,
+    RunStatus,
+    net_timers,
+)
 from stepwork._stores.records import (
     RecordKind,
     check_next,
@@ -53,6 +62,11 @@ class _Run:
     events: dict[int, str] = field(default_factory=dict)  # by offset
     tick_count: int = 0
     event_count: int = 0
+    owner: str | None = None
+    lease_expires: float | None = None
+    epoch: int = 0
+    runnable_at: float | None = None
+    timers: dict[str, float] = field(default_factory=dict)  # fire_at by timer id
 
     def record(self, run_id: str) -> RunRecord:
         return run_record(
@@ -65,7 +79,15 @@ class _Run:
             self.error,
             self.tick_count,
             self.event_count,
+            self.owner,
+            self.lease_expires,
+            self.epoch,
+            self.runnable_at,
         )
+
+    def runnable_from(self, at: float | None) -> None:
+        if at is not None and self.status == "running":
+            self.runnable_at = at if self.runnable_at is None else min(self.runnable_at, at)
 
 
 def _load(
@@ -144,10 +166,18 @@ class MemoryStore:
             if run is not None:
                 raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
             run = _Run(batch.workflow, batch.created_at, batch.created_at, -1)
+            if batch.lease is not None:
+                lease = batch.lease
+                run.owner, run.lease_expires, run.epoch = lease.owner, lease.expires, lease.epoch
         if run is None:
+            if batch.epoch is not None:
+                raise lease_lost(run_id, batch.epoch, None)
             raise JournalConflictError(
                 f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
             )
+        if batch.epoch is not None and batch.epoch != run.epoch:
+            raise lease_lost(run_id, batch.epoch, run.epoch)
+        set_timers, cancel_timers = net_timers(batch.timers)
         check_next(run_id, "seq", batch.first_seq, run.tick_count, len(ticks))
         check_next(run_id, "offset", batch.first_offset, run.event_count, len(events))
         if run.order < 0:  # created by this batch: stored only now that it fits
@@ -161,6 +191,13 @@ class MemoryStore:
             run.status = batch.status
             run.result = None if batch.result is None else result
             run.error = None if batch.error is None else error
+        for timer_id in cancel_timers:
+            run.timers.pop(timer_id, None)
+        run.timers.update(set_timers)
+        run.runnable_from(batch.runnable_at)
+        if run.status in TERMINAL_STATUSES:
+            run.timers.clear()
+            run.runnable_at = None
         run.updated_at = self._clock()
 
     async def load_ticks(
@@ -249,6 +286,89 @@ class MemoryStore:
                 len(text) for run in runs for text in (*run.ticks.values(), *run.events.values())
             ),
         }
+
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
+        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+        """
+        run = self._get(run_id)
+        now = self._clock()
+        mine = run.owner is not None and run.owner in (owner, take_from)
+        if not mine and not lease_is_free(run.owner, run.lease_expires, now=now):
+            return None
+        return self._claim(run_id, run, owner, ttl, now)
+
+    async def claim_runnable(
+        self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
+    ) -> list[Lease]:
+        """Claim up to ``limit`` runnable running runs with a free or expired lease, the
+        longest waiting first."""
+        now = self._clock()
+        ready = [
+            (run.owner is None, run.runnable_at, run.order, run_id, run)
+            for run_id, run in self._runs.items()
+            if run.status == "running"
+            and run.runnable_at is not None
+            and run.runnable_at <= now
+            and lease_is_free(run.owner, run.lease_expires, now=now)
+            and (workflows is None or run.workflow in workflows)
+        ]
+        ready.sort(key=lambda item: (item[0], item[1], item[2]))
+        return [self._claim(run_id, run, owner, ttl, now) for *_, run_id, run in ready[:limit]]
+
+    async def renew(self, lease: Lease, ttl: float) -> Lease:
+        """Extend ``lease`` to ``ttl`` seconds from now.
+
+        Raises:
+            LeaseLostError: If the run's epoch moved on or the lease was released.
+        """
+        run = self._runs.get(lease.run_id)
+        if run is None or run.epoch != lease.epoch or run.owner != lease.owner:
+            raise renew_lost(lease.run_id, lease.owner, lease.epoch)
+        run.lease_expires = self._clock() + ttl
+        return Lease(lease.run_id, lease.owner, lease.epoch, run.lease_expires)
+
+    async def release(self, lease: Lease, *, idle: bool = False) -> bool:
+        """Give the run back; idle: runnable at its earliest timer, else at once. False if
+        ``lease`` is no longer the run's."""
+        run = self._runs.get(lease.run_id)
+        if run is None or run.epoch != lease.epoch or run.owner != lease.owner:
+            return False
+        run.owner = run.lease_expires = None
+        if run.status != "running":
+            run.runnable_at = None
+        elif idle:
+            run.runnable_at = min(run.timers.values(), default=None)
+        else:
+            run.runnable_at = self._clock()
+        return True
+
+    async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
+        """Timers of running runs with ``fire_at <= now``, the earliest first."""
+        due = sorted(
+            (at, run.order, timer_id, run_id)
+            for run_id, run in self._runs.items()
+            if run.status == "running"
+            for timer_id, at in run.timers.items()
+            if at <= now
+        )
+        chosen = due if limit is None else due[: max(limit, 0)]
+        return [DueTimer(run_id, timer_id, at) for at, _, timer_id, run_id in chosen]
+
+    async def next_timer(self, run_id: str) -> float | None:
+        """When the run's earliest timer fires; ``None`` if it has none."""
+        run = self._runs.get(run_id)
+        return None if run is None else min(run.timers.values(), default=None)
+
+    def _claim(self, run_id: str, run: _Run, owner: str, ttl: float, now: float) -> Lease:
+        run.owner, run.lease_expires, run.epoch = owner, now + ttl, run.epoch + 1
+        run.runnable_at = now  # if this lease lapses, the run is claimable at once
+        return Lease(run_id, owner, run.epoch, run.lease_expires)
 
     def _get(self, run_id: str) -> _Run:
         run = self._runs.get(run_id)

@@ -24,9 +24,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError, StoreError
+from stepwork._stores import postgres_lease_sql as lease_sql
+from stepwork._stores.lease_rules import lease_lost, renew_lost
 from stepwork._stores.postgres_connect import (
     ConnectionLostError,
     create_pool,
@@ -34,9 +37,11 @@ from stepwork._stores.postgres_connect import (
     pooled_connection,
     redact,
 )
+from stepwork._stores.postgres_listen import Notice, listen
 from stepwork._stores.postgres_sql import (
     APPEND,
     CREATE_RUN,
+    CREATE_RUN_HELD,
     GET_RUN,
     LIST_RUNS,
     LOAD_EVENTS,
@@ -47,7 +52,15 @@ from stepwork._stores.postgres_sql import (
     STORED,
     run_record,
 )
-from stepwork._stores.protocol import TERMINAL_STATUSES, JournalBatch, RunRecord, RunStatus
+from stepwork._stores.protocol import (
+    TERMINAL_STATUSES,
+    DueTimer,
+    JournalBatch,
+    Lease,
+    RunRecord,
+    RunStatus,
+    net_timers,
+)
 from stepwork._stores.records import (
     RecordKind,
     check_next,
@@ -99,6 +112,10 @@ class PostgresStore:
         self._pool: Any = None  # an asyncpg.Pool once open
         self._opening = asyncio.Lock()
         self._where = f"PostgreSQL database {redact(dsn)!r}"
+        self.append_channel = lease_sql.channel("append", schema)
+        """The NOTIFY channel told the run id of every append."""
+        self.runnable_channel = lease_sql.channel("runnable", schema)
+        """The NOTIFY channel told the run id of a run that became runnable."""
 
     def __repr__(self) -> str:
         schema = "" if self.schema is None else f", schema={self.schema!r}"
@@ -170,9 +187,20 @@ class PostgresStore:
         events = encode_records(run_id, batch.events, "event", offset)
         result = None if batch.result is None else encode_value(run_id, batch.result, "result")
         error = None if batch.error is None else encode_value(run_id, batch.error, "error")
-        args = (run_id, seq, ticks, offset, events, batch.status, result, error, self._clock())
-
-        workflow, created_at = batch.workflow, float(batch.created_at)
+        set_timers, cancel_timers = net_timers(batch.timers)
+        args = (
+            run_id, seq, ticks, offset, events, batch.status, result, error, self._clock(),
+            batch.epoch, cancel_timers, list(set_timers), [float(at) for at in set_timers.values()],
+            None if batch.runnable_at is None else float(batch.runnable_at),
+            self.append_channel, self.runnable_channel,
+        )  # fmt: skip
+        workflow, created_at, lease = batch.workflow, float(batch.created_at), batch.lease
+        create = (
+            (CREATE_RUN, run_id, workflow, created_at)
+            if lease is None
+            else (CREATE_RUN_HELD, run_id, workflow, created_at, lease.owner,
+                  float(lease.expires), lease.epoch)
+        )  # fmt: skip
 
         async def attempt(connection: Any) -> Any:
             if workflow is None:
@@ -180,7 +208,7 @@ class PostgresStore:
                     return True
             else:  # the run's row and its first records in one transaction
                 async with connection.transaction():
-                    created = await connection.fetchval(CREATE_RUN, run_id, workflow, created_at)
+                    created = await connection.fetchval(*create)
                     if created is not None:
                         if await connection.fetchval(APPEND, *args):
                             return True
@@ -195,11 +223,15 @@ class PostgresStore:
         if row is True:
             return
         if row is None:
+            if batch.epoch is not None:
+                raise lease_lost(run_id, batch.epoch, None)
             raise JournalConflictError(
                 f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
             )
         if retried and (row[2] or []) == ticks and (row[3] or []) == events:
             return  # the attempt whose connection broke had committed
+        if batch.epoch is not None and row[4] != batch.epoch:
+            raise lease_lost(run_id, batch.epoch, row[4])
         if workflow is not None:
             raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
         check_next(run_id, "seq", seq, row[0], len(ticks))
@@ -295,6 +327,79 @@ class PostgresStore:
         """
         runs, ticks, events, size = await self._call(lambda c: c.fetchrow(SIZE))
         return {"runs": runs, "ticks": ticks, "events": events, "bytes": size}
+
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
+        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+        """
+        args = (run_id, owner, self._clock(), float(ttl), take_from)
+        row = await self._call(lambda c: c.fetchrow(lease_sql.CLAIM_RUN, *args))
+        if row is not None:
+            return Lease(run_id, owner, row[0], row[1])
+        await self.get_run(run_id)  # raises RunNotFoundError
+        return None
+
+    async def claim_runnable(
+        self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
+    ) -> list[Lease]:
+        """Claim up to ``limit`` runnable running runs with a free or expired lease, the
+        longest waiting first (``FOR UPDATE SKIP LOCKED``: claimers never wait on each other)."""
+        names = None if workflows is None else list(workflows)
+        args = (owner, float(ttl), self._clock(), max(limit, 0), names)
+        rows = await self._call(lambda c: c.fetch(lease_sql.CLAIM_RUNNABLE, *args))
+        return [Lease(row[0], owner, row[1], row[2]) for row in rows]
+
+    async def renew(self, lease: Lease, ttl: float) -> Lease:
+        """Extend ``lease`` to ``ttl`` seconds from now.
+
+        Raises:
+            LeaseLostError: If the run's epoch moved on or the lease was released.
+        """
+        args = (lease.run_id, lease.owner, lease.epoch, self._clock() + ttl)
+        expires = await self._call(lambda c: c.fetchval(lease_sql.RENEW, *args))
+        if expires is None:
+            raise renew_lost(lease.run_id, lease.owner, lease.epoch)
+        return Lease(lease.run_id, lease.owner, lease.epoch, expires)
+
+    async def release(self, lease: Lease, *, idle: bool = False) -> bool:
+        """Give the run back; idle: runnable at its earliest timer, else at once (and NOTIFY
+        the runnable channel). False if ``lease`` is no longer the run's."""
+        args = (lease.run_id, lease.owner, lease.epoch, idle, self._clock())
+        row = await self._call(
+            lambda c: c.fetchrow(lease_sql.RELEASE, *args, self.runnable_channel)
+        )
+        return bool(row[0])
+
+    async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
+        """Timers of running runs with ``fire_at <= now``, the earliest first."""
+        args = (float(now), None if limit is None else max(limit, 0))
+        rows = await self._call(lambda c: c.fetch(lease_sql.DUE_TIMERS, *args))
+        return [DueTimer(row[0], row[1], row[2]) for row in rows]
+
+    async def next_timer(self, run_id: str) -> float | None:
+        """When the run's earliest timer fires; ``None`` if it has none."""
+        at = await self._call(lambda c: c.fetchval(lease_sql.NEXT_TIMER, run_id))
+        return None if at is None else float(at)
+
+    def listen(self, on_notice: Callable[[Notice, str], None]) -> AbstractAsyncContextManager[None]:
+        """While the returned context is entered, ``on_notice(kind, run_id)`` is called for
+        every append (``"append"``) and every run that becomes runnable (``"runnable"``) in
+        this store, from any process. Notifications sent while nobody listens are lost: poll
+        too (slowly).
+
+        Raises:
+            StoreError: If the server cannot be reached (on entering).
+        """
+        channels: dict[str, Notice] = {
+            self.append_channel: "append",
+            self.runnable_channel: "runnable",
+        }
+        return listen(self.dsn, channels, on_notice)
 
     async def _load(
         self, sql: str, run_id: str, after: int, limit: int | None, kind: RecordKind

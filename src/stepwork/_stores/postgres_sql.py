@@ -12,13 +12,18 @@ from stepwork._stores import records
 from stepwork._stores.protocol import RunRecord
 
 __all__ = [
-    "APPEND", "CREATE_RUN", "GET_RUN", "LIST_RUNS", "LOAD_EVENTS", "LOAD_TICKS", "PRUNE",
-    "RUN_COLUMNS", "RUN_IS_FRESH", "SIZE", "STORED", "run_record",
+    "APPEND", "CREATE_RUN", "CREATE_RUN_HELD", "GET_RUN", "LIST_RUNS", "LOAD_EVENTS",
+    "LOAD_TICKS", "PRUNE", "RUN_COLUMNS", "RUN_IS_FRESH", "SIZE", "STORED", "run_record",
 ]  # fmt: skip
 
-RUN_COLUMNS = "run_id, workflow, status, created_at, updated_at, result, error, ticks, events"
-# One statement: the UPDATE locks the run row and checks the counters (re-checked on the newest
-# row version if another append committed meanwhile); the INSERTs only see a row it returned.
+RUN_COLUMNS = (
+    "run_id, workflow, status, created_at, updated_at, result, error, ticks, events, "
+    "owner, lease_expires, epoch, runnable_at"
+)
+# One statement: the UPDATE locks the run row and checks the counters and, when fenced ($10),
+# the epoch (re-checked on the newest row version if another writer committed meanwhile); the
+# INSERTs, timer changes and notifications only see a row it returned. Set and cancelled timer
+# ids are disjoint (the caller nets them), so no two parts touch one timer row.
 APPEND = """
 WITH run AS (
     UPDATE runs SET
@@ -27,11 +32,29 @@ WITH run AS (
         status = coalesce($6::text, status),
         result = CASE WHEN $6::text IS NULL THEN result ELSE $7::text END,
         error = CASE WHEN $6::text IS NULL THEN error ELSE $8::text END,
-        updated_at = $9::float8
+        updated_at = $9::float8,
+        runnable_at = CASE
+            WHEN coalesce($6::text, status) <> 'running' THEN NULL
+            ELSE least(runnable_at, $14::float8) END
     WHERE run_id = $1::text
         AND (cardinality($3::text[]) = 0 OR ticks = $2::int)
         AND (cardinality($5::text[]) = 0 OR events = $4::int)
-    RETURNING run_id
+        AND ($10::int IS NULL OR epoch = $10::int)
+    RETURNING run_id, status
+), gone_timers AS (
+    DELETE FROM timers USING run WHERE timers.run_id = run.run_id
+        AND (run.status <> 'running' OR timers.timer_id = ANY($11::text[]))
+), set_timers AS (
+    INSERT INTO timers (run_id, timer_id, fire_at)
+    SELECT run.run_id, item.timer_id, item.fire_at
+    FROM run, unnest($12::text[], $13::float8[]) AS item (timer_id, fire_at)
+    WHERE run.status = 'running'
+    ON CONFLICT (run_id, timer_id) DO UPDATE SET fire_at = excluded.fire_at
+), notified AS (
+    SELECT pg_notify($15::text, run.run_id)::text AS appended,
+        CASE WHEN $14::float8 IS NOT NULL AND run.status = 'running'
+            THEN pg_notify($16::text, run.run_id)::text END AS woken
+    FROM run
 ), new_ticks AS (
     INSERT INTO ticks (run_id, seq, record)
     SELECT run.run_id, $2::int + item.n - 1, item.record
@@ -41,7 +64,7 @@ WITH run AS (
     SELECT run.run_id, $4::int + item.n - 1, item.record
     FROM run, unnest($5::text[]) WITH ORDINALITY AS item (record, n)
 )
-SELECT count(*) FROM run
+SELECT count(*) FROM run, notified
 """
 GET_RUN = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1"
 PRUNE = "DELETE FROM runs WHERE status = ANY($1::text[]) AND updated_at < $2"
@@ -56,11 +79,18 @@ SELECT ticks, events,
     (SELECT array_agg(record ORDER BY seq) FROM ticks
         WHERE run_id = $1 AND seq >= $2 AND seq < $2 + $3) AS stored_ticks,
     (SELECT array_agg(record ORDER BY "offset") FROM events
-        WHERE run_id = $1 AND "offset" >= $4 AND "offset" < $4 + $5) AS stored_events
+        WHERE run_id = $1 AND "offset" >= $4 AND "offset" < $4 + $5) AS stored_events,
+    epoch
 FROM runs WHERE run_id = $1
 """
 CREATE_RUN = """
 INSERT INTO runs (run_id, workflow, created_at, updated_at) VALUES ($1, $2, $3, $3)
+ON CONFLICT (run_id) DO NOTHING RETURNING run_id
+"""
+# A new run created already held by its creator's lease ($4 owner, $5 expires, $6 epoch).
+CREATE_RUN_HELD = """
+INSERT INTO runs (run_id, workflow, created_at, updated_at, owner, lease_expires, epoch)
+VALUES ($1, $2, $3, $3, $4, $5, $6)
 ON CONFLICT (run_id) DO NOTHING RETURNING run_id
 """
 # The LEFT JOIN tells "no such run" (no row) from "no records" (one row of NULLs) in one query;

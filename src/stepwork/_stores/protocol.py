@@ -19,6 +19,16 @@ Invariants every implementation keeps (the conformance suite in ``tests/stores``
   ``JournalCorruptError`` naming the run and the missing seq/offset, like an unreadable row.
 - A run row whose result or error cannot be read is returned with ``corrupt`` set (never
   raised), so listing, existence checks and resuming the other runs go on.
+
+Leases (see ``docs/scale-out.md``): a run row also keeps ``owner``, ``lease_expires``,
+``epoch`` (0 for a run never claimed) and ``runnable_at`` (``None``: the run waits for
+something from outside; a time: it may be claimed from then on).
+- Claiming a run bumps its epoch; only a run with no owner or an expired lease is claimed, so
+  two claimers never both get one (one transaction, or ``FOR UPDATE SKIP LOCKED``).
+- A fenced append (``JournalBatch.epoch`` set) checks the run's epoch in the same transaction
+  and raises ``LeaseLostError``, storing nothing, when it moved on.
+- Timers are rows set and cancelled with the ticks of a batch, in the same transaction; a
+  run's timers go when it ends. A run released idle becomes runnable at its earliest timer.
 """
 
 from __future__ import annotations
@@ -29,7 +39,16 @@ from typing import Any, Protocol, runtime_checkable
 
 from stepwork._core.errors import JournalCorruptError
 
-__all__ = ["JournalBatch", "RunRecord", "RunStatus", "Store"]
+__all__ = [
+    "DueTimer",
+    "JournalBatch",
+    "Lease",
+    "RunRecord",
+    "RunStatus",
+    "Store",
+    "TimerChange",
+    "net_timers",
+]
 
 RunStatus = str
 """``running``, ``completed``, ``failed``, ``timed_out`` or ``cancelled``."""
@@ -53,6 +72,11 @@ class RunRecord:
         events: How many published events the run has.
         corrupt: Why the run's row cannot be read (its ``result`` and ``error`` are then
             ``None``), else ``None``. Ignored by ``==``.
+        owner: Who holds the run's lease (``None``: nobody; it may have expired).
+        lease_expires: When that lease lapses unless renewed.
+        epoch: Bumped by every claim; 0 for a run never claimed.
+        runnable_at: From when the run may be claimed; ``None`` while it waits for
+            something from outside.
     """
 
     run_id: str
@@ -65,6 +89,62 @@ class RunRecord:
     ticks: int = 0
     events: int = 0
     corrupt: JournalCorruptError | None = field(default=None, compare=False)
+    owner: str | None = None
+    lease_expires: float | None = None
+    epoch: int = 0
+    runnable_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A process's hold on one run, as the store granted it.
+
+    Attributes:
+        run_id: The run held.
+        owner: Who holds it (a worker's id, unique per process).
+        epoch: The run's epoch when claimed: every fenced append and renewal must carry it.
+        expires: Seconds since the epoch when the lease lapses unless renewed.
+    """
+
+    run_id: str
+    owner: str
+    epoch: int
+    expires: float
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    """A durable timer row.
+
+    Attributes:
+        run_id: The run whose reducer scheduled it.
+        timer_id: The timer's id within the run.
+        fire_at: Seconds since the epoch when it fires.
+    """
+
+    run_id: str
+    timer_id: str
+    fire_at: float
+
+
+TimerChange = tuple[str, float | None]
+"""``(timer_id, fire_at)`` sets a timer (replacing one of that id); ``(timer_id, None)``
+cancels it."""
+
+
+def net_timers(changes: Sequence[TimerChange]) -> tuple[dict[str, float], list[str]]:
+    """The timers ``changes`` leave set and those they leave cancelled, later changes winning.
+
+    Example:
+        >>> net_timers([("a", 1.0), ("b", 2.0), ("a", None), ("c", None), ("c", 3.0)])
+        ({'b': 2.0, 'c': 3.0}, ['a'])
+    """
+    final: dict[str, float | None] = {}
+    for timer_id, fire_at in changes:
+        final.pop(timer_id, None)
+        final[timer_id] = fire_at
+    kept = {timer_id: at for timer_id, at in final.items() if at is not None}
+    return kept, [timer_id for timer_id, at in final.items() if at is None]
 
 
 @dataclass(frozen=True)
@@ -84,6 +164,14 @@ class JournalBatch:
             workflow created at ``created_at``, in the same transaction (``first_seq`` and
             ``first_offset`` are then 0): a run's row and its first ticks are stored together.
         created_at: With ``workflow``, the new run's creation time.
+        epoch: ``None`` appends unfenced (one process owns the store); a number fences the
+            append: it stores nothing and raises ``LeaseLostError`` unless the run's epoch
+            is still this one.
+        timers: Timers set or cancelled with these ticks (:data:`TimerChange`), in order.
+        lease: With ``workflow``, the new run is created held by this lease (its epoch
+            must equal ``epoch``), so no other process can claim it in between.
+        runnable_at: Makes the run claimable from this time on (the earlier of this and
+            when it already was): an event from outside woke it, or a new run is enqueued.
     """
 
     run_id: str
@@ -96,6 +184,10 @@ class JournalBatch:
     error: dict[str, Any] | None = None
     workflow: str | None = None
     created_at: float = 0.0
+    epoch: int | None = None
+    timers: Sequence[TimerChange] = field(default_factory=tuple)
+    lease: Lease | None = None
+    runnable_at: float | None = None
 
 
 @runtime_checkable
@@ -177,3 +269,42 @@ class Store(Protocol):
 
     async def size(self) -> dict[str, int]:
         """``{"runs": n, "ticks": n, "events": n, "bytes": n}`` (bytes on disk where known)."""
+
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if it has no owner, its lease
+        expired, or ``owner`` holds it already (whatever its status): bumps its epoch, so an
+        earlier holder is fenced. ``None`` if someone else holds it. ``take_from``: also take
+        it from that owner, known to be dead (its lease has not lapsed yet).
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+        """
+
+    async def claim_runnable(
+        self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
+    ) -> list[Lease]:
+        """Claim up to ``limit`` running runs (of ``workflows``, when given) whose lease is
+        free or expired and whose ``runnable_at`` has come: first those whose holder's lease
+        lapsed (their work was in flight), then the longest waiting; two claimers at once
+        never get the same run."""
+
+    async def renew(self, lease: Lease, ttl: float) -> Lease:
+        """Extend ``lease`` to ``ttl`` seconds from now.
+
+        Raises:
+            LeaseLostError: If the run's epoch moved on (another process claimed it) or the
+                lease was released.
+        """
+
+    async def release(self, lease: Lease, *, idle: bool = False) -> bool:
+        """Give the run back: no owner. ``idle``: it only waits, so it becomes runnable at its
+        earliest timer (never, without one); otherwise at once (work is left for another
+        process). False, changing nothing, if ``lease`` is no longer the run's."""
+
+    async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
+        """Timers of running runs with ``fire_at <= now``, the earliest first."""
+
+    async def next_timer(self, run_id: str) -> float | None:
+        """When the run's earliest timer fires; ``None`` if it has none."""

@@ -277,6 +277,10 @@ def run_record(
     error: str | None,
     ticks: int,
     events: int,
+    owner: str | None = None,
+    lease_expires: float | None = None,
+    epoch: int = 0,
+    runnable_at: float | None = None,
 ) -> RunRecord:
     """A run's stored row as a :class:`RunRecord`; a result or error that cannot be read
     makes a record with ``corrupt`` set (result and error ``None``) instead of raising, so
@@ -307,6 +311,10 @@ def run_record(
         ticks=ticks,
         events=events,
         corrupt=problem,
+        owner=owner,
+        lease_expires=lease_expires,
+        epoch=epoch,
+        runnable_at=runnable_at,
     )
 
 

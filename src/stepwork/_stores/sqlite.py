@@ -33,7 +33,16 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from stepwork._core.errors import RunNotFoundError, StoreError
 from stepwork._stores import sqlite_journal as journal
-from stepwork._stores.protocol import TERMINAL_STATUSES, JournalBatch, RunRecord, RunStatus
+from stepwork._stores import sqlite_leases as leases
+from stepwork._stores.protocol import (
+    TERMINAL_STATUSES,
+    DueTimer,
+    JournalBatch,
+    Lease,
+    RunRecord,
+    RunStatus,
+    net_timers,
+)
 from stepwork._stores.records import encode_records, encode_value
 from stepwork._stores.sqlite_worker import SqliteWorker
 
@@ -142,6 +151,10 @@ class SqliteStore:
             error = None if batch.error is None else encode_value(run_id, batch.error, "error")
             ending = (batch.status, result, error)
         create = None if batch.workflow is None else (batch.workflow, batch.created_at)
+        set_timers, cancel_timers = net_timers(batch.timers)
+        fencing = journal.Fencing(
+            batch.epoch, batch.lease, set_timers, cancel_timers, batch.runnable_at
+        )
         await self._call(
             journal.append,
             run_id,
@@ -152,6 +165,7 @@ class SqliteStore:
             ending,
             self._clock(),
             create,
+            fencing,
         )
 
     async def load_ticks(
@@ -238,6 +252,46 @@ class SqliteStore:
     async def size(self) -> dict[str, int]:
         """``{"runs", "ticks", "events", "bytes"}``; bytes are the database file plus its WAL."""
         return await self._read(journal.size, self.path)
+
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
+        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+        """
+        return await self._call(leases.claim_run, run_id, owner, ttl, self._clock(), take_from)
+
+    async def claim_runnable(
+        self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
+    ) -> list[Lease]:
+        """Claim up to ``limit`` runnable running runs with a free or expired lease, the
+        longest waiting first, in one ``BEGIN IMMEDIATE`` transaction."""
+        names = None if workflows is None else list(workflows)
+        return await self._call(leases.claim_runnable, owner, ttl, limit, names, self._clock())
+
+    async def renew(self, lease: Lease, ttl: float) -> Lease:
+        """Extend ``lease`` to ``ttl`` seconds from now.
+
+        Raises:
+            LeaseLostError: If the run's epoch moved on or the lease was released.
+        """
+        return await self._call(leases.renew, lease, ttl, self._clock())
+
+    async def release(self, lease: Lease, *, idle: bool = False) -> bool:
+        """Give the run back; idle: runnable at its earliest timer, else at once. False if
+        ``lease`` is no longer the run's."""
+        return await self._call(leases.release, lease, idle, self._clock())
+
+    async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
+        """Timers of running runs with ``fire_at <= now``, the earliest first."""
+        return await self._read(leases.due_timers, now, limit)
+
+    async def next_timer(self, run_id: str) -> float | None:
+        """When the run's earliest timer fires; ``None`` if it has none."""
+        return await self._read(leases.next_timer, run_id)
 
     async def _call(
         self,

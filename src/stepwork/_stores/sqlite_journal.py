@@ -18,15 +18,18 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
+from stepwork._stores.lease_rules import lease_lost
 from stepwork._stores.migrate import SCHEMA_MIGRATIONS_DDL, load_migrations, pending_migrations
-from stepwork._stores.protocol import RunRecord
+from stepwork._stores.protocol import Lease, RunRecord
 from stepwork._stores.records import check_next, check_numbers, decode_record, run_record
 
 __all__ = [
     "RUN_COLUMNS",
+    "Fencing",
     "append",
     "connect",
     "create_run",
@@ -41,11 +44,26 @@ __all__ = [
 
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _MIGRATIONS = "stepwork._stores.migrations.sqlite"
-RUN_COLUMNS = "run_id, workflow, status, created_at, updated_at, result, error, ticks, events"
+RUN_COLUMNS = (
+    "run_id, workflow, status, created_at, updated_at, result, error, ticks, events, "
+    "owner, lease_expires, epoch, runnable_at"
+)
 """The ``runs`` columns :func:`select_runs` expects, in order."""
 
 _Ending = tuple[str, str | None, str | None]
 """A run's new ``(status, result JSON, error JSON)``."""
+
+
+@dataclass(frozen=True)
+class Fencing:
+    """The lease side of an append: the epoch it is fenced by, the lease a new run is created
+    under, the timers it sets and cancels, and from when the run becomes runnable."""
+
+    epoch: int | None = None
+    lease: Lease | None = None
+    set_timers: dict[str, float] = field(default_factory=dict)
+    cancel_timers: list[str] = field(default_factory=list)
+    runnable_at: float | None = None
 
 
 def connect(path: str, busy_timeout: float, synchronous: str, now: float) -> sqlite3.Connection:
@@ -98,11 +116,20 @@ def create_run(db: sqlite3.Connection, run_id: str, workflow: str, created_at: f
         _insert_run(db, run_id, workflow, created_at)
 
 
-def _insert_run(db: sqlite3.Connection, run_id: str, workflow: str, created_at: float) -> None:
+def _insert_run(
+    db: sqlite3.Connection,
+    run_id: str,
+    workflow: str,
+    created_at: float,
+    lease: Lease | None = None,
+    runnable_at: float | None = None,
+) -> None:
+    held = (None, None, 0) if lease is None else (lease.owner, lease.expires, lease.epoch)
     try:
         db.execute(
-            "INSERT INTO runs (run_id, workflow, created_at, updated_at) VALUES (?, ?, ?, ?)",
-            (run_id, workflow, created_at, created_at),
+            "INSERT INTO runs (run_id, workflow, created_at, updated_at, owner, lease_expires, "
+            "epoch, runnable_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, workflow, created_at, created_at, *held, runnable_at),
         )
     except sqlite3.IntegrityError as error:
         raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id) from error
@@ -118,18 +145,26 @@ def append(
     ending: _Ending | None,
     now: float,
     create: tuple[str, float] | None = None,
+    fencing: Fencing | None = None,
 ) -> None:
     """Store encoded tick and event records, and the run's ending if any, in one transaction;
-    with ``create`` (workflow, created_at), insert the run's row first, in the same one.
+    with ``create`` (workflow, created_at), insert the run's row first, in the same one; with
+    ``fencing``, check the epoch first and write the timers and ``runnable_at`` too.
 
     Raises:
+        LeaseLostError: If ``fencing.epoch`` is set and the run's epoch is another.
         JournalConflictError: If the run does not exist (or, to be created, exists) or the
             numbers do not continue the stored ones.
     """
+    fencing = fencing or Fencing()
     with transaction(db, "BEGIN IMMEDIATE"):
         if create is not None:
-            _insert_run(db, run_id, *create)
-        row = db.execute("SELECT ticks, events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            _insert_run(db, run_id, *create, fencing.lease, fencing.runnable_at)
+        row = db.execute(
+            "SELECT ticks, events, epoch FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if fencing.epoch is not None and (row is None or row[2] != fencing.epoch):
+            raise lease_lost(run_id, fencing.epoch, None if row is None else row[2])
         if row is None:
             raise JournalConflictError(
                 f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
@@ -153,10 +188,38 @@ def append(
         if ending is None:
             db.execute(f"{update} WHERE run_id = ?", (len(ticks), len(events), now, run_id))
         else:
+            # An ended run is never runnable (and keeps no timers, below).
             db.execute(
-                f"{update}, status = ?, result = ?, error = ? WHERE run_id = ?",
-                (len(ticks), len(events), now, *ending, run_id),
+                f"{update}, status = ?, result = ?, error = ?, runnable_at = CASE WHEN ? = "
+                "'running' THEN runnable_at END WHERE run_id = ?",
+                (len(ticks), len(events), now, *ending, ending[0], run_id),
             )
+        ended = ending is not None and ending[0] != "running"
+        _write_timers(db, run_id, fencing, ended=ended, created=create is not None)
+
+
+def _write_timers(
+    db: sqlite3.Connection, run_id: str, fencing: Fencing, *, ended: bool, created: bool
+) -> None:
+    if ended:  # an ended run has no timers
+        db.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
+        return
+    if fencing.cancel_timers:
+        db.executemany(
+            "DELETE FROM timers WHERE run_id = ? AND timer_id = ?",
+            [(run_id, timer_id) for timer_id in fencing.cancel_timers],
+        )
+    if fencing.set_timers:
+        db.executemany(
+            "INSERT OR REPLACE INTO timers (run_id, timer_id, fire_at) VALUES (?, ?, ?)",
+            [(run_id, timer_id, at) for timer_id, at in fencing.set_timers.items()],
+        )
+    if fencing.runnable_at is not None and not created:  # a new run's row has it already
+        db.execute(
+            "UPDATE runs SET runnable_at = min(coalesce(runnable_at, ?1), ?1) "
+            "WHERE run_id = ?2 AND status = 'running'",
+            (fencing.runnable_at, run_id),
+        )
 
 
 def load_ticks(

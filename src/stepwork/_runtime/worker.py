@@ -1,0 +1,176 @@
+"""``Worker``: claims runnable runs from a shared store and continues them under leases.
+
+Any number of workers, in any number of processes (on PostgreSQL, on any number of hosts; on
+SQLite, on one host), serve one store. Each loop of a worker:
+
+1. claims up to ``concurrency`` minus what it runs already (``Store.claim_runnable``: SKIP
+   LOCKED on PostgreSQL, one ``BEGIN IMMEDIATE`` on SQLite), only runs of its workflows;
+2. resumes each claimed run with the usual resume machinery (fold the journal, restart the
+   in-flight steps) under that lease, renewed by a ``LeaseKeeper``;
+3. waits until a run ends, the store NOTIFYs that a run became runnable (PostgreSQL), or
+   ``poll`` seconds pass: a lapsed lease sends no notification, so the poll is what bounds
+   takeover after a crash to ``ttl + poll``.
+
+On stop (SIGTERM in ``stepwork worker``) it hands its unfinished runs back: their work stops
+here without writing, and their leases are released, runnable at once by another worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from stepwork._core.errors import StoreError, WorkflowConfigurationError
+from stepwork._core.ticks import TickStart
+from stepwork._runtime.durable import resume_run, store_of
+from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings
+from stepwork._stores.protocol import JournalBatch, Lease, Store
+from stepwork._stores.tick_codec import dump_tick
+
+if TYPE_CHECKING:
+    from stepwork._core.events import StartEvent
+    from stepwork._runtime.handler import WorkflowHandler
+    from stepwork._runtime.workflow import Workflow
+
+__all__ = ["Worker", "enqueue"]
+
+
+async def enqueue(workflow: Workflow, start_event: StartEvent, run_id: str | None = None) -> str:
+    """Store a new run of ``workflow`` (its start tick only), runnable at once, for a worker to
+    execute; returns its id once it is durably stored. Nothing runs in this process.
+
+    Raises:
+        WorkflowRuntimeError: If the workflow has no store.
+        JournalConflictError: If ``run_id`` exists already.
+    """
+
+    store = store_of(workflow)
+    await store.open()
+    run_id = run_id or uuid.uuid4().hex
+    now = time.time()
+    tick = TickStart(now, run_id, start_event, workflow.timeout)
+    batch = JournalBatch(
+        run_id, 0, [dump_tick(tick)], workflow=workflow.workflow_name, created_at=now,
+        runnable_at=now,
+    )  # fmt: skip
+    await store.append(batch)
+    return run_id
+
+
+class Worker:
+    """Continues runnable runs of ``workflows`` from ``store``.
+
+    Args:
+        workflows: The workflows this worker can execute (each journals to ``store``).
+        store: The shared store.
+        concurrency: The most runs it executes at once.
+        settings: Lease ttl and heartbeat.
+        poll: Seconds between claims when nothing wakes it.
+        owner: Its lease owner id (this process's by default).
+
+    Raises:
+        WorkflowConfigurationError: If two workflows share a ``workflow_name``, or
+            ``concurrency`` is below 1.
+    """
+
+    def __init__(
+        self,
+        workflows: Sequence[Workflow],
+        store: Store,
+        *,
+        concurrency: int = 10,
+        settings: LeaseSettings | None = None,
+        poll: float = 1.0,
+        owner: str = PROCESS_OWNER,
+    ) -> None:
+        if concurrency < 1:
+            raise WorkflowConfigurationError(f"concurrency must be at least 1, got {concurrency}.")
+        self.by_name: dict[str, Workflow] = {}
+        for workflow in workflows:
+            if workflow.workflow_name in self.by_name:
+                raise WorkflowConfigurationError(
+                    f"Two workflows journal as {workflow.workflow_name!r}: give them distinct "
+                    "workflow_name= values."
+                )
+            workflow.use_store(store)
+            self.by_name[workflow.workflow_name] = workflow
+        self.store = store
+        self.concurrency = concurrency
+        self.settings = settings or LeaseSettings.from_env()
+        self.poll = poll
+        self.owner = owner
+        self.running: dict[str, tuple[Lease, WorkflowHandler]] = {}
+        self.finished = 0
+        self._wake = asyncio.Event()
+        self._releasing: set[asyncio.Future[None]] = set()
+
+    def wake(self, *_: Any) -> None:
+        """Claim again now (a run became runnable, or one of ours ended)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and execute runs until ``stop`` is set, then hand unfinished runs back."""
+        await self.store.open()
+        listen = getattr(self.store, "listen", None)
+        async with contextlib.AsyncExitStack() as stack:
+            if listen is not None:
+                await stack.enter_async_context(listen(self.wake))
+            stopping = asyncio.ensure_future(stop.wait())
+            try:
+                while not stop.is_set():
+                    self._wake.clear()
+                    await self._claim()
+                    woken = asyncio.ensure_future(self._wake.wait())
+                    await asyncio.wait(
+                        {woken, stopping}, timeout=self.poll, return_when="FIRST_COMPLETED"
+                    )
+                    woken.cancel()
+            finally:
+                stopping.cancel()
+                await self._hand_back()
+                if self._releasing:
+                    await asyncio.wait(self._releasing)
+
+    async def _claim(self) -> None:
+        free = self.concurrency - len(self.running)
+        if free <= 0:
+            return
+        try:
+            leases = await self.store.claim_runnable(
+                self.owner, self.settings.ttl, free, workflows=list(self.by_name)
+            )
+        except StoreError:
+            return  # the database may be back at the next poll
+        for lease in leases:
+            workflow = self.by_name[(await self.store.get_run(lease.run_id)).workflow]
+            handler = resume_run(workflow, lease.run_id, lease=lease, settings=self.settings)
+            self.running[lease.run_id] = (lease, handler)
+            handler.add_done_callback(functools.partial(self._ended, lease.run_id))
+
+    def _ended(self, run_id: str, _: object = None) -> None:
+        entry = self.running.pop(run_id, None)
+        if entry is not None:
+            self.finished += 1
+            # A run that ended here is released; one that lost its lease changes nothing.
+            task = asyncio.ensure_future(self._release(entry[0]))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+        self.wake()
+
+    async def _release(self, lease: Lease) -> None:
+        with contextlib.suppress(StoreError):
+            await self.store.release(lease)
+
+    async def _hand_back(self) -> None:
+        """Stop every unfinished run here without writing, and release it for others."""
+        running, self.running = self.running, {}
+        for lease, handler in running.values():
+            driver = handler.driver
+            if driver is not None:
+                driver.detach(StoreError(f"Worker {self.owner} handed run {lease.run_id!r} back."))
+            await self._release(lease)

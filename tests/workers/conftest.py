@@ -1,0 +1,23 @@
+"""Worker tests run real ``stepwork worker`` processes on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stores.pg_server import (  # noqa: F401 (fixtures)
+    BACKENDS,
+    postgres_dsn,
+    postgres_server,
+    store_url_for,
+)
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL for a fresh, empty journal on each shared backend."""
+    return store_url_for(request, tmp_path)
