@@ -80,4 +80,4 @@ async def test_a_thread_step_is_answered_only_once_its_collect_tick_is_written(
     # released the three parts saw all three collects in the file.
     (released,) = [stored for _, numbers, stored in workflow.seen if numbers is not None]
     assert released == 3
-    assert all(stored >= 1 for _, _, stored in workflow.seen)
+    assert all(stored >= 1 for _, _, stored in workflow.seen), workflow.seen

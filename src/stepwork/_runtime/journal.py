@@ -72,6 +72,7 @@ class Journal:
         self.failure: BaseException | None = None
         self.on_failure: Callable[[BaseException], None] | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._in_flight = 0  # ticks of the batch being written
         self.lease: Lease | None = None
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
@@ -100,8 +101,9 @@ class Journal:
 
     @property
     def staged(self) -> int:
-        """How many ticks the run has once everything staged so far is written."""
-        return self.next_seq + len(self._ticks)
+        """How many ticks the run has once everything staged so far is written (the batch in
+        flight included)."""
+        return self.next_seq + self._in_flight + len(self._ticks)
 
     async def written(self, count: int) -> None:
         """Wait until the first ``count`` ticks are written, or writing has stopped (it
@@ -160,6 +162,7 @@ class Journal:
             await self.store.open()
         while self._ticks:
             ticks, self._ticks = self._ticks, []
+            self._in_flight = len(ticks)
             commands, self._commands = self._commands, []
             events = [_event_record(c.event) for c in commands if isinstance(c, CommandPublish)]
             finish = next((c for c in commands if isinstance(c, CommandFinish)), None)
@@ -179,7 +182,10 @@ class Journal:
                 lease=lease if self._create else None,
                 runnable_at=at if self._create and lease is not None else None,
             )
-            await self.store.append(batch)
+            try:
+                await self.store.append(batch)
+            finally:
+                self._in_flight = 0
             self._create = False
             self.next_seq += len(ticks)
             self.next_offset += len(events)
