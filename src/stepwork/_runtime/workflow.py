@@ -37,6 +37,7 @@ from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.durable_methods import DurableMethods
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
+from stepwork._runtime.private_names import AnchorPrivateNames
 from stepwork._runtime.resource_checks import check_resources
 from stepwork._runtime.resources import ResourceManager
 from stepwork._stores.protocol import Store
@@ -46,7 +47,7 @@ __all__ = ["Workflow"]
 _ALPHABET = string.ascii_letters + string.digits
 
 
-class Workflow(DurableMethods):
+class Workflow(DurableMethods, AnchorPrivateNames):
     """Base class of workflows: subclass it and add ``@step`` methods.
 
     Args:
@@ -320,6 +321,7 @@ class Workflow(DurableMethods):
             raise definition.config_error
         if not self._disable_validation and self._validated_version != type(self)._version:
             self._validate_graph()
+        self._validation_result = definition
         context = ctx if ctx is not None else Context(self)
         if context._driver is not None and not context._driver.state.done:
             raise ContextStateError(
@@ -339,7 +341,7 @@ class Workflow(DurableMethods):
         return handler
 
     def _start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> StartEvent:
-        expected = self.start_event_class
+        expected = self._start_event_class
         if start_event is not None:
             if kwargs:
                 raise StartEventError(
