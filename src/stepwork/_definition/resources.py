@@ -137,6 +137,20 @@ class Resource(ResourceDescriptor, Generic[T]):
         fallback = type(self.factory).__name__
         object.__setattr__(self, "name", getattr(self.factory, "__qualname__", fallback))
 
+    @property
+    def _is_async(self) -> bool:
+        """True when the factory is ``async`` (LlamaIndex Workflows' private name)."""
+        return inspect.iscoroutinefunction(self.factory)
+
+    async def call(self, resource_manager: Any) -> T:
+        """Resolve this resource through ``resource_manager`` (a ``ResourceManager``).
+
+        The same as ``await resource_manager.get(resource)``: the value is built once and
+        cached there when ``cache`` is true. LlamaIndex Workflows' name for it.
+        """
+        value: T = await resource_manager.get(self)
+        return value
+
     @functools.cached_property
     def dependencies(self) -> dict[str, ResourceParam]:
         """The factory's injected parameters, read once from its signature.
