@@ -266,7 +266,7 @@ class Workflow(DurableMethods, AnchorPrivateNames):
     def validate(
         self, *, validate_resource_configs: bool = True, validate_resources: bool = False
     ) -> bool:
-        """Check the workflow's graph (and resource config files) now.
+        """Check the workflow's graph (and resource config files) now, re-reading its steps.
 
         Args:
             validate_resource_configs: Load and validate every ``ResourceConfig`` file, those
@@ -284,6 +284,7 @@ class Workflow(DurableMethods, AnchorPrivateNames):
                 missing or does not validate, or a factory fails (the message names the step
                 and parameter).
         """
+        type(self)._cached = None  # re-read the step configurations: they may have changed
         self._validate_graph()
         definition = self._definition()
         check_resources(
