@@ -27,14 +27,15 @@ class StepGraph:
     Attributes:
         step_names: Every step's name.
         event_types: Every event type a step accepts or returns.
-        outgoing: Node -> the nodes it points at.
+        outgoing: Node -> the nodes it points at (steps in definition order, events in the
+            order a step's return annotation names them).
         forward_reachable: Nodes reachable from the start event or a human response.
         reverse_reachable: Nodes from which a ``StopEvent`` or ``InputRequiredEvent`` is reachable.
     """
 
     step_names: set[str] = field(default_factory=set)
     event_types: set[type] = field(default_factory=set)
-    outgoing: dict[Node, set[Node]] = field(default_factory=dict)
+    outgoing: dict[Node, list[Node]] = field(default_factory=dict)
     forward_reachable: set[Node] = field(default_factory=set)
     reverse_reachable: set[Node] = field(default_factory=set)
 
@@ -42,32 +43,32 @@ class StepGraph:
 def build_step_graph(steps: dict[str, StepSpec], start_event_class: type) -> StepGraph:
     """Build the graph of ``steps`` and both reachability sets."""
     graph = StepGraph(step_names=set(steps))
-    events: set[type] = set()
+    events: dict[type, None] = {}
     for spec in steps.values():
-        events.update(spec.input_types)
-        events.update(t for t in spec.returns if t is not type(None))
-    graph.event_types = events
+        events.update(dict.fromkeys(spec.input_types))
+        events.update(dict.fromkeys(t for t in spec.returns if t is not type(None)))
+    graph.event_types = set(events)
     for event_type in events:
-        takers = {s.name for s in steps.values() if accepts(s, event_type, s.input_types)}
+        takers = [s.name for s in steps.values() if accepts(s, event_type, s.input_types)]
         if takers:
-            graph.outgoing[event_type] = set[Node](takers)
+            graph.outgoing[event_type] = list[Node](takers)
     for spec in steps.values():
-        returned = {t for t in spec.returns if t is not type(None)}
+        returned = list[Node](dict.fromkeys(t for t in spec.returns if t is not type(None)))
         if returned:
-            graph.outgoing[spec.name] = set[Node](returned)
+            graph.outgoing[spec.name] = returned
     seeds: set[Node] = {start_event_class}
     seeds.update(t for t in events if issubclass(t, HumanResponseEvent))
     graph.forward_reachable = _closure(seeds, graph.outgoing)
-    incoming: dict[Node, set[Node]] = {}
+    incoming: dict[Node, list[Node]] = {}
     for source, targets in graph.outgoing.items():
         for target in targets:
-            incoming.setdefault(target, set()).add(source)
+            incoming.setdefault(target, []).append(source)
     ends: set[Node] = {t for t in events if issubclass(t, (StopEvent, InputRequiredEvent))}
     graph.reverse_reachable = _closure(ends, incoming)
     return graph
 
 
-def _closure(seeds: set[Node], edges: dict[Node, set[Node]]) -> set[Node]:
+def _closure(seeds: set[Node], edges: dict[Node, list[Node]]) -> set[Node]:
     seen = set(seeds)
     frontier = list(seeds)
     while frontier:

@@ -100,7 +100,7 @@ def validate_graph(
             continue
         label, hint = _TEXT[check]
         names = [f.event if check == "terminal_event" else f.step for f in found]
-        shown = ", ".join(dict.fromkeys(n or "?" for n in names))
+        shown = ", ".join(sorted(dict.fromkeys(n or "?" for n in names)))
         steps_named = list(dict.fromkeys(f.step for f in found if f.step is not None))
         errors.append(GraphValidationError(check, f"{label}: {shown}", hint, steps_named))
     return errors

@@ -143,13 +143,18 @@ class Resource(ResourceDescriptor, Generic[T]):
         return inspect.iscoroutinefunction(self.factory)
 
     async def call(self, resource_manager: Any) -> T:
-        """Resolve this resource through ``resource_manager`` (a ``ResourceManager``).
+        """Build a fresh value: dependencies come from ``resource_manager`` (a
+        ``ResourceManager``, which caches them as usual); this value itself is not cached.
 
-        The same as ``await resource_manager.get(resource)``: the value is built once and
-        cached there when ``cache`` is true. LlamaIndex Workflows' name for it.
+        LlamaIndex Workflows' name for building a resource by hand; steps get theirs from the
+        workflow's manager, which caches it when ``cache`` is true.
         """
-        value: T = await resource_manager.get(self)
-        return value
+        params = {p: d for p, d, _ in self.get_dependencies()}
+        value: Any = self.produce(await resource_manager.resolve_params(params))
+        if inspect.isawaitable(value):
+            value = await value
+        result: T = value
+        return result
 
     @functools.cached_property
     def dependencies(self) -> dict[str, ResourceParam]:

@@ -56,9 +56,9 @@ class AnchorPrivateNames:
     Attributes:
         _step_functions: The free functions added with ``@step(workflow=...)``, by name.
         _step_functions_version: Bumped each time a step is added to the class.
-        _validation_result: The definition the latest ``run()`` was checked against;
-            ``None`` before the first run (stepwork checks the graph at construction, so a
-            run re-checks only after ``add_step``).
+        _validation_result: The definition the latest ``run()`` or ``_validate()`` was
+            checked against; ``None`` before the first (stepwork checks the graph at
+            construction too, so a run re-checks only after ``add_step``).
     """
 
     _step_functions = _ClassValue(_added_steps)
@@ -73,6 +73,8 @@ class AnchorPrivateNames:
     def _validate(self) -> bool:
         """Check the steps ``_get_steps()`` returns, as ``validate()`` does (tests patch it).
 
+        The outcome is kept in ``_validation_result`` until a step is added, as a run's is.
+
         Returns:
             True when the workflow asks people for input; False when validation is disabled.
 
@@ -83,6 +85,10 @@ class AnchorPrivateNames:
         wf = _wf(self)
         if wf._disable_validation:
             return False
+        cached = self._validation_result
+        if cached is not None and wf._validated_version == type(wf)._version:
+            uses_human_input: bool = cached.uses_human_input
+            return uses_human_input
         from stepwork._runtime.definition import build_definition
 
         name = type(self).__name__
@@ -102,6 +108,8 @@ class AnchorPrivateNames:
             configs[step_name] = config
         definition = build_definition(name, configs, wf._skips)
         definition.raise_for_problems()
+        self._validation_result = definition
+        wf._validated_version = type(wf)._version
         return definition.uses_human_input
 
     @property
