@@ -141,4 +141,4 @@ class AnchorPrivateNames:
                 kwargs,
             )
             kwargs = {}
-        return _wf(self)._start_event(start_event, kwargs)
+        return _wf(self)._start_event(start_event, kwargs, self._start_event_class)

@@ -341,8 +341,13 @@ class Workflow(DurableMethods, AnchorPrivateNames):
             )
         return handler
 
-    def _start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> StartEvent:
-        expected = self._start_event_class
+    def _start_event(
+        self,
+        start_event: StartEvent | None,
+        kwargs: dict[str, Any],
+        expected: type[StartEvent] | None = None,
+    ) -> StartEvent:
+        expected = expected or self.start_event_class
         if start_event is not None:
             if kwargs:
                 raise StartEventError(
