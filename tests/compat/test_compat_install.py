@@ -59,7 +59,7 @@ def test_python_dash_m_runs_an_unported_program_on_stepwork(tmp_path: Path) -> N
         "stepwork.workflow stepwork",
         "hi Ada True",
         "WorkflowTestResult hi Bo",
-        "no twin: workflows.runtime",
+        "no twin: workflows.runtime.types.ticks",
     ]
 
 

@@ -72,6 +72,15 @@ class StepConfig:
         return self._parsed
 
     @property
+    def catch_error_max_recoveries(self) -> int:
+        """``max_recoveries`` under LlamaIndex Workflows' name (assignable, as its tests do)."""
+        return self.max_recoveries
+
+    @catch_error_max_recoveries.setter
+    def catch_error_max_recoveries(self, value: int) -> None:
+        self.max_recoveries = value
+
+    @property
     def accepted_events(self) -> list[type]:
         """The event types the step accepts (LlamaIndex Workflows' name for them)."""
         return [t for _, types in self.parsed.event_params for t in types]

@@ -28,12 +28,14 @@ class ResourceConfigFileNotFoundError(ResourceError, FileNotFoundError):
     """
 
 
-@dataclass(eq=False, frozen=True)
+@dataclass(eq=False)
 class ResourceConfig(ResourceDescriptor):
     """A pydantic model read from a JSON file: ``Annotated[Model, ResourceConfig("app.json")]``.
 
     The file is read on first use (not here), relative to the working directory; its value is
-    always cached. ``path_selector`` picks a nested object with a dotted path.
+    always cached. ``path_selector`` picks a nested object with a dotted path. ``config_file``,
+    ``path_selector`` and ``cls_factory`` may be reassigned (``name`` follows); a step holds its
+    own bound copy, made when its workflow class is read, so later changes do not reach it.
 
     Args:
         config_file: Path to a ``.json`` file.
@@ -64,8 +66,20 @@ class ResourceConfig(ResourceDescriptor):
                 f"ResourceConfig only loads JSON files, got {self.config_file!r}; "
                 "convert the configuration to a file ending in '.json'."
             )
+        self._rename()
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        object.__setattr__(self, key, value)
+        if key in ("config_file", "path_selector") and "name" in self.__dict__:
+            self._rename()
+
+    def _rename(self) -> None:
         suffix = f".{self.path_selector}" if self.path_selector else ""
         object.__setattr__(self, "name", f"{self.config_file}{suffix}")
+
+    def call(self) -> BaseModel:
+        """Same as :meth:`load` (LlamaIndex Workflows' name for it)."""
+        return self.load()
 
     def bind(self, type_annotation: Any) -> ResourceConfig:
         """Return a copy that validates into ``model`` (the ``T`` of the annotation).
@@ -115,6 +129,7 @@ class ResourceConfig(ResourceDescriptor):
         model = self.cls_factory
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise ResourceError(
+                "Class factory should be set to a BaseModel subclass before calling.\n"
                 f"ResourceConfig({self.config_file!r}) must annotate a pydantic model, got "
                 f"{model!r}; write Annotated[MyModel, ResourceConfig(...)] with a BaseModel."
             )
@@ -153,6 +168,7 @@ def _select(data: Any, selector: str | None, path: Path) -> Any:
         if isinstance(data, dict) and key not in data:
             where = repr(".".join(walked)) if walked else "the top level"
             raise ResourceError(
+                f"{_expected(path, [*walked, key], None)}\n"
                 f"No key {key!r} in {path} at {where}; check path_selector={selector!r}."
             )
         if not isinstance(data, dict):
@@ -164,8 +180,17 @@ def _select(data: Any, selector: str | None, path: Path) -> Any:
     return data
 
 
+def _expected(path: Path, walked: list[str], data: Any) -> str:
+    # LlamaIndex Workflows' sentence, kept as the first line for code that matches on it.
+    return (
+        f"Expected dictionary for configuration from {path} at path {'.'.join(walked)}, "
+        f"got: {type(data)}"
+    )
+
+
 def _not_an_object(path: Path, walked: list[str], data: Any, selector: str) -> ResourceError:
     return ResourceError(
+        f"{_expected(path, walked, data)}\n"
         f"Expected a JSON object in {path} at path {'.'.join(walked)!r}, got "
         f"{type(data).__name__}; check path_selector={selector!r} against the file."
     )

@@ -137,6 +137,25 @@ class Resource(ResourceDescriptor, Generic[T]):
         fallback = type(self.factory).__name__
         object.__setattr__(self, "name", getattr(self.factory, "__qualname__", fallback))
 
+    @property
+    def _is_async(self) -> bool:
+        """True when the factory is ``async`` (LlamaIndex Workflows' private name)."""
+        return inspect.iscoroutinefunction(self.factory)
+
+    async def call(self, resource_manager: Any) -> T:
+        """Build a fresh value: dependencies come from ``resource_manager`` (a
+        ``ResourceManager``, which caches them as usual); this value itself is not cached.
+
+        LlamaIndex Workflows' name for building a resource by hand; steps get theirs from the
+        workflow's manager, which caches it when ``cache`` is true.
+        """
+        params = {p: d for p, d, _ in self.get_dependencies()}
+        value: Any = self.produce(await resource_manager.resolve_params(params))
+        if inspect.isawaitable(value):
+            value = await value
+        result: T = value
+        return result
+
     @functools.cached_property
     def dependencies(self) -> dict[str, ResourceParam]:
         """The factory's injected parameters, read once from its signature.

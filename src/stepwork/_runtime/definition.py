@@ -145,4 +145,15 @@ def _handler_signature_findings(specs: dict[str, StepSpec]) -> list[Finding]:
         )
         for spec in specs.values()
         if spec.catch_error and spec.accepted != (StepFailedEvent,)
+    ] + [
+        Finding(
+            "catch_error",
+            spec.name,
+            None,
+            f"@catch_error handler '{spec.name}' has max_recoveries={spec.max_recoveries!r}; "
+            "it must be an integer of at least 1.",
+            "Pass @catch_error(max_recoveries=1) or more.",
+        )
+        for spec in specs.values()
+        if spec.catch_error and spec.max_recoveries < 1
     ]

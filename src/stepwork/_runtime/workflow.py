@@ -36,6 +36,7 @@ from stepwork._runtime.definition import WorkflowDefinition, build_definition
 from stepwork._runtime.durable_methods import DurableMethods
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.launch import launch
+from stepwork._runtime.private_names import AnchorPrivateNames
 from stepwork._runtime.resource_checks import check_resources
 from stepwork._runtime.resources import ResourceManager
 from stepwork._stores.protocol import Store
@@ -45,7 +46,7 @@ __all__ = ["Workflow"]
 _ALPHABET = string.ascii_letters + string.digits
 
 
-class Workflow(DurableMethods):
+class Workflow(DurableMethods, AnchorPrivateNames):
     """Base class of workflows: subclass it and add ``@step`` methods.
 
     Args:
@@ -292,7 +293,7 @@ class Workflow(DurableMethods):
     def validate(
         self, *, validate_resource_configs: bool = True, validate_resources: bool = False
     ) -> bool:
-        """Check the workflow's graph (and resource config files) now.
+        """Check the workflow's graph (and resource config files) now, re-reading its steps.
 
         Args:
             validate_resource_configs: Load and validate every ``ResourceConfig`` file, those
@@ -310,6 +311,7 @@ class Workflow(DurableMethods):
                 missing or does not validate, or a factory fails (the message names the step
                 and parameter).
         """
+        type(self)._cached = None  # re-read the step configurations: they may have changed
         self._validate_graph()
         definition = self.definition()
         check_resources(
@@ -347,6 +349,7 @@ class Workflow(DurableMethods):
             raise definition.config_error
         if not self._disable_validation and self._validated_version != type(self)._version:
             self._validate_graph()
+        self._validation_result = definition
         context = ctx if ctx is not None else Context(self)
         if context.wiring.running:
             raise ContextStateError(
@@ -364,8 +367,13 @@ class Workflow(DurableMethods):
             )
         return handler
 
-    def _start_event(self, start_event: StartEvent | None, kwargs: dict[str, Any]) -> StartEvent:
-        expected = self.start_event_class
+    def _start_event(
+        self,
+        start_event: StartEvent | None,
+        kwargs: dict[str, Any],
+        expected: type[StartEvent] | None = None,
+    ) -> StartEvent:
+        expected = expected or self.start_event_class
         if start_event is not None:
             if kwargs:
                 raise StartEventError(
