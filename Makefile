@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest clean bench bench-http test-deps
+.PHONY: demo test lint typecheck pytest clean bench bench-http bench-scale test-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,10 +39,22 @@ pytest: $(STAMP) test-deps
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(VENV)-$(PY_NEWEST) .coverage .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-$(PY_NEWEST) .venv-dbos .coverage .mypy_cache .ruff_cache
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# The anchor on DBOS needs versions of its own (dbos 3.x fails at launch with
+# llama-agents-dbos 0.7.0), so it lives in .venv-dbos, measured in the same run as stepwork.
+DBOS_STAMP := .venv-dbos/.installed
+$(DBOS_STAMP):
+	test -x .venv-dbos/bin/python || $(PY) -m venv .venv-dbos
+	.venv-dbos/bin/python -m pip install -q --upgrade pip
+	.venv-dbos/bin/python -m pip install -q 'llama-index-workflows==2.26.1' 'llama-agents-dbos==0.7.0' 'dbos==2.31.1'
+	touch $(DBOS_STAMP)
+
+bench-scale: $(STAMP) $(DBOS_STAMP) test-deps
+	$(BIN)/python -m benchmarks.scale --json benchmarks/scale_results.json
 
 bench-http: $(STAMP)
 	$(BIN)/python -m benchmarks.http_load --json benchmarks/http_results.json
