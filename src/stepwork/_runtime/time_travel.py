@@ -259,9 +259,24 @@ def _default_state(workflow: Workflow) -> Any:
 
 
 def _name(value: Any) -> str:
+    if isinstance(value, list):
+        return _names(value)
     if not isinstance(value, dict):
         return "None"
     return str(value.get("__model__", "?")).rsplit(".", 1)[-1]
+
+
+def _names(records: list[Any]) -> str:
+    """A fan-out's output: ``3 events (2 Item, Done)``, or ``an empty list``."""
+    if not records:
+        return "an empty list"
+    counts: dict[str, int] = {}
+    for record in records:
+        label = _name(record)
+        counts[label] = counts.get(label, 0) + 1
+    parts = ", ".join(label if n == 1 else f"{n} {label}" for label, n in counts.items())
+    noun = "event" if len(records) == 1 else "events"
+    return f"{len(records)} {noun} ({parts})"
 
 
 def _summary(record: Mapping[str, Any]) -> str:
