@@ -17,6 +17,7 @@ __all__ = [
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
+    "MissingExtraError",
     "ResourceError",
     "RunNotFoundError",
     "ServerConfigurationError",
@@ -196,6 +197,11 @@ class ServerConfigurationError(StepworkError, ValueError):
 
 class CompatInstallError(StepworkError, RuntimeError):
     """``stepwork.compat.install()`` cannot alias ``workflows``: the real package is imported."""
+
+
+class MissingExtraError(StepworkError, ImportError):
+    """An optional integration was asked for without its extra; the message names the
+    ``pip install 'stepwork[...]'`` to run."""
 
 
 class WorkflowDone(StepworkError):

@@ -52,6 +52,7 @@ from stepwork._core.ticks import (
 from stepwork._runtime.clock import Clock, TimerHandle
 from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
+from stepwork._runtime.observe import watch
 from stepwork._runtime.stream import EventLog
 from stepwork._runtime.tracebacks import format_traceback
 
@@ -126,6 +127,7 @@ class RunDriver:
         self.journal = journal
         if journal is not None:
             journal.on_failure = self._journal_failed
+        self.observer = watch(self, journal)
         self.loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._on_finish = on_finish
@@ -189,6 +191,9 @@ class RunDriver:
 
     def start(self, start_event: Any, timeout: float | None, base: RunState | None = None) -> None:
         """Begin the run (``start_event``) or resume it (``None``), from ``base`` if given."""
+        if self.observer is not None:
+            name = self.workflow.workflow_name
+            self.observer.run_started(self.run_id, name, resumed=start_event is None)
         self.apply(TickStart(self.clock.now(), self.run_id, start_event, timeout, base))
 
     def call_soon(self, kind: Callable[..., Tick], *fields: Any) -> None:
@@ -270,6 +275,9 @@ class RunDriver:
         waiter = self._waits.pop((command.invocation, command.waiter_id), None)
         if waiter is None or waiter.done():
             return
+        if self.observer is not None:
+            answered = command.event is not None
+            self.observer.wait_ended(self.run_id, command.invocation, command.waiter_id, answered)
         if command.event is None:
             waiter.set_exception(
                 TimeoutError(f"Timed out waiting for event (waiter '{command.waiter_id}').")
@@ -286,6 +294,9 @@ class RunDriver:
 
     def _finish(self, command: CommandFinish) -> None:
         self._stop_work(steps=False)
+        if self.observer is not None:
+            status = self.state.status if self.state.done else "failed"
+            self.observer.run_ended(self.run_id, status, command.error)
         self._on_finish(command.stop_event, command.error)
 
     def _stop_work(self, *, steps: bool) -> None:
@@ -315,6 +326,8 @@ class RunDriver:
         if self.journal is not None and self.journal.failure is None:
             self.journal.failure = reason
         self._stop_work(steps=True)
+        if self.observer is not None:
+            self.observer.run_ended(self.run_id, "detached", reason)
 
     @property
     def writable(self) -> bool:
@@ -370,6 +383,8 @@ class RunDriver:
         """A future resolved when the reducer wakes waiter ``waiter_id`` of ``invocation``."""
         future: asyncio.Future[Any] = self.loop.create_future()
         self._waits[(invocation, waiter_id)] = future
+        if self.observer is not None:
+            self.observer.wait_started(self.run_id, invocation, waiter_id)
         return future
 
     # -- running a step ---------------------------------------------------------------------
@@ -379,11 +394,20 @@ class RunDriver:
         _SCOPE.set(scope)
         tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)
         invoker = self._invokers[invocation.delivery.step]
+        observer = self.observer
+        seen = None
+        if observer is not None:
+            delivery = invocation.delivery
+            seen = observer.step_attempt_started(
+                self.run_id, delivery.step, invocation.id, delivery.attempts + 1
+            )
         try:
             try:
                 result = await invoker.call(self, invocation)
             finally:
                 scope.value = None
+                if observer is not None:
+                    observer.step_code_left(seen)
         except asyncio.CancelledError:
             if self._tasks.pop(invocation.id, None) is not None:
                 # Cancelled by someone other than the driver: end the run rather than hang.
@@ -413,6 +437,9 @@ class RunDriver:
             self.apply(
                 TickStepDone(self.clock.now(), invocation.id, result, invocation.delivery.step)
             )
+            if observer is not None:
+                # After apply: a result the journal refused has already ended it as failed.
+                observer.step_attempt_ended(self.run_id, invocation.id, None, None)
 
     def _failed(self, invocation: Invocation, error: BaseException) -> None:
         delivery = invocation.delivery
@@ -434,6 +461,9 @@ class RunDriver:
             except Exception as policy_error:
                 policy_error.__cause__ = error
                 error, fatal = policy_error, True
+        if self.observer is not None:
+            retry = None if fatal else delay
+            self.observer.step_attempt_ended(self.run_id, invocation.id, error, retry)
         self.apply(
             TickStepFailed(
                 now, invocation.id, error, delay, fatal, delivery.step, format_traceback(error)

@@ -11,8 +11,9 @@ flight are written together in the next transaction (group commit).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepwork._core.commands import Command, CommandFinish, CommandPublish
 from stepwork._core.errors import JournalConflictError, JournalWriteError, StoreError
@@ -23,6 +24,9 @@ from stepwork._core.ticks import Tick
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Store
 from stepwork._stores.tick_codec import dump_tick
+
+if TYPE_CHECKING:
+    from stepwork._runtime.observe import RunObserver
 
 __all__ = ["Journal"]
 
@@ -61,6 +65,7 @@ class Journal:
         self._task: asyncio.Task[None] | None = None
         self.failure: BaseException | None = None
         self.on_failure: Callable[[BaseException], None] | None = None
+        self.observer: RunObserver | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
     def record(self, tick: Tick) -> dict[str, Any]:
@@ -163,12 +168,29 @@ class Journal:
                 workflow=self.workflow if self._create else None,
                 created_at=at,
             )
-            await self.store.append(batch)
+            if self.observer is None:
+                await self.store.append(batch)
+            else:
+                await self._observed_append(batch)
             self._create = False
             self.next_seq += len(ticks)
             self.next_offset += len(events)
             self._wake(everyone=False)
             execute(commands)
+
+    async def _observed_append(self, batch: JournalBatch) -> None:
+        assert self.observer is not None
+        start = time.time_ns()
+        error: BaseException | None = None
+        try:
+            await self.store.append(batch)
+        except BaseException as failure:
+            error = failure
+            raise
+        finally:
+            self.observer.journal_batch_written(
+                self.run_id, batch.first_seq, len(batch.ticks), start, time.time_ns(), error
+            )
 
 
 def _event_record(event: Any) -> dict[str, Any]:
