@@ -11,8 +11,10 @@ Example:
 
 from stepwork._runtime.observe import RunObserver, add_observer, remove_observer
 from stepwork._runtime.observe_context import current_traceparent, run_parent, run_traceparent
+from stepwork._runtime.observe_metrics import RunMetrics
 
 __all__ = [
+    "RunMetrics",
     "RunObserver",
     "add_observer",
     "current_traceparent",

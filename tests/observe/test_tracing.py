@@ -79,6 +79,7 @@ async def test_a_run_is_one_trace_with_a_span_per_step(spans: InMemorySpanExport
         assert child.context.trace_id == run.context.trace_id
         assert parent_of(child) == run.context.span_id
     assert run.status.status_code is StatusCode.UNSET
+    assert second.events == ()  # the step that ended the run was not "cancelled" by it
 
 
 async def test_a_step_runs_with_its_span_current(spans: InMemorySpanExporter) -> None:

@@ -434,11 +434,15 @@ class RunDriver:
         if problem is not None:
             self._failed(invocation, problem)
         else:
+            # Ended before a run without journal can finish in apply; with one, after apply,
+            # which fails the attempt instead if the journal refuses the result.
+            late = self.journal is not None
+            if observer is not None and not late:
+                observer.step_attempt_ended(self.run_id, invocation.id, None, None)
             self.apply(
                 TickStepDone(self.clock.now(), invocation.id, result, invocation.delivery.step)
             )
-            if observer is not None:
-                # After apply: a result the journal refused has already ended it as failed.
+            if observer is not None and late:
                 observer.step_attempt_ended(self.run_id, invocation.id, None, None)
 
     def _failed(self, invocation: Invocation, error: BaseException) -> None:

@@ -6,7 +6,8 @@ OpenTelemetry is imported when one of these functions is called, not before; wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,13 @@ from stepwork._core.errors import MissingExtraError
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-__all__ = ["current_traceparent", "run_parent", "run_traceparent", "traceparent_of_span"]
+__all__ = [
+    "current_traceparent",
+    "parent_from_headers",
+    "run_parent",
+    "run_traceparent",
+    "traceparent_of_span",
+]
 
 OTEL_EXTRA_HINT = "pip install 'stepwork[otel]'"
 
@@ -93,11 +100,21 @@ def run_traceparent(run_id: str) -> str | None:
     This is what a run journals so that whoever resumes it continues the same trace
     (``with run_parent(traceparent): ...``). ``None`` when the run is not traced here.
     """
-    import sys
-
     if "opentelemetry.trace" not in sys.modules:
         return None
     from stepwork._runtime.observe import otel_observer
 
     observer = otel_observer()
     return None if observer is None else observer.traceparent(run_id)
+
+
+@contextmanager
+def parent_from_headers(headers: Mapping[str, str]) -> Iterator[None]:
+    """Like :func:`run_parent` with an HTTP request's ``traceparent``/``tracestate`` headers;
+    does nothing when the program does not use OpenTelemetry (no spans would be made)."""
+    traceparent = headers.get("traceparent")
+    if not traceparent or "opentelemetry.trace" not in sys.modules:
+        yield
+        return
+    with run_parent(traceparent, headers.get("tracestate")):
+        yield
