@@ -11,9 +11,11 @@ Example:
 
 from stepwork._runtime.observe import RunObserver, add_observer, remove_observer
 from stepwork._runtime.observe_context import current_traceparent, run_parent, run_traceparent
+from stepwork._runtime.observe_logs import RunContextFilter
 from stepwork._runtime.observe_metrics import RunMetrics
 
 __all__ = [
+    "RunContextFilter",
     "RunMetrics",
     "RunObserver",
     "add_observer",

@@ -22,13 +22,14 @@ Metrics (meter ``stepwork``): ``stepwork.runs.started``, ``stepwork.runs.ended``
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 
 from stepwork._core.errors import StepTimeoutError
 from stepwork._runtime.observe import live_drivers
@@ -36,6 +37,7 @@ from stepwork._runtime.observe import live_drivers
 __all__ = ["OtelObserver"]
 
 _SCOPE = "stepwork"
+_REMEMBERED = 1024  # ended runs whose span context stays known, for logs written just after
 
 
 @dataclass
@@ -76,6 +78,7 @@ class OtelObserver:
             description="Step deliveries waiting for a free worker, in live runs.",
         )
         self._runs: dict[str, _Run] = {}
+        self._ended_runs: OrderedDict[str, SpanContext] = OrderedDict()
 
     def traceparent(self, run_id: str) -> str | None:
         """The W3C ``traceparent`` of run ``run_id``'s span here, or ``None`` if it has none."""
@@ -85,6 +88,11 @@ class OtelObserver:
         from stepwork._runtime.observe_context import traceparent_of_span
 
         return traceparent_of_span(run.span)
+
+    def span_context(self, run_id: str) -> SpanContext | None:
+        """The span context of run ``run_id`` while it runs here, or shortly after it ended."""
+        run = self._runs.get(run_id)
+        return run.span.get_span_context() if run is not None else self._ended_runs.get(run_id)
 
     def run_started(self, run_id: str, workflow: str, *, resumed: bool) -> None:
         attributes = {"stepwork.run_id": run_id, "stepwork.workflow": workflow}
@@ -113,6 +121,9 @@ class OtelObserver:
         elif status == "detached":
             span.add_event("detached", {"stepwork.reason": _describe(error)})
         span.end()
+        self._ended_runs[run_id] = span.get_span_context()
+        if len(self._ended_runs) > _REMEMBERED:
+            self._ended_runs.popitem(last=False)
         self._ended.add(1, {"stepwork.workflow": run.workflow, "stepwork.status": status})
 
     def step_attempt_started(self, run_id: str, step: str, invocation: int, attempt: int) -> object:
