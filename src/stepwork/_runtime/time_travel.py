@@ -36,7 +36,14 @@ from stepwork._stores.tick_codec import dump_tick, load_tick
 if TYPE_CHECKING:
     from stepwork._runtime.workflow import Workflow
 
-__all__ = ["HistoryEntry", "ReplayReport", "fork_run", "run_history", "replay_run"]
+__all__ = [
+    "HistoryEntry",
+    "ReplayReport",
+    "fork_run",
+    "replay_run",
+    "run_history",
+    "summarise_record",
+]
 
 _INVOCATION_TICKS = {"step_done", "step_failed", "publish", "collect", "wait"}
 
@@ -277,6 +284,11 @@ def _names(records: list[Any]) -> str:
     parts = ", ".join(label if n == 1 else f"{n} {label}" for label, n in counts.items())
     noun = "event" if len(records) == 1 else "events"
     return f"{len(records)} {noun} ({parts})"
+
+
+def summarise_record(record: Mapping[str, Any]) -> str:
+    """One line saying what a stored tick record did (``"invocation 3 returned Joke"``)."""
+    return _summary(record)
 
 
 def _summary(record: Mapping[str, Any]) -> str:
