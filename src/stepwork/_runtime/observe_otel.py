@@ -46,7 +46,10 @@ class _Run:
 
     workflow: str
     span: Span
-    steps: dict[int, tuple[Span, str, float]] = field(default_factory=dict)
+    recording: bool
+    """False when no SDK records the run's span (no provider set, or sampled out): then its
+    steps, waits and writes make no spans either, and cost little more than their metrics."""
+    steps: dict[int, tuple[Span | None, str, float]] = field(default_factory=dict)
     """Invocation -> (attempt span, step name, monotonic start)."""
     waits: dict[tuple[int, str], Span] = field(default_factory=dict)
 
@@ -99,7 +102,7 @@ class OtelObserver:
         span = self._tracer.start_span(
             f"run {workflow}", attributes={**attributes, "stepwork.resumed": resumed}
         )
-        self._runs[run_id] = _Run(workflow, span)
+        self._runs[run_id] = _Run(workflow, span, span.is_recording())
         self._started.add(1, {"stepwork.workflow": workflow, "stepwork.resumed": resumed})
 
     def run_ended(self, run_id: str, status: str, error: BaseException | None) -> None:
@@ -109,9 +112,10 @@ class OtelObserver:
         for span in run.waits.values():
             span.add_event("run ended")
             span.end()
-        for span, _, _ in run.steps.values():
-            span.add_event("cancelled", {"stepwork.reason": f"run {status}"})
-            span.end()
+        for step_span, _, _ in run.steps.values():
+            if step_span is not None:
+                step_span.add_event("cancelled", {"stepwork.reason": f"run {status}"})
+                step_span.end()
         span = run.span
         span.set_attribute("stepwork.status", status)
         if status in ("failed", "timed_out"):
@@ -128,26 +132,29 @@ class OtelObserver:
 
     def step_attempt_started(self, run_id: str, step: str, invocation: int, attempt: int) -> object:
         run = self._runs.get(run_id)
-        parent = trace.set_span_in_context(run.span) if run is not None else None
-        workflow = run.workflow if run is not None else ""
+        if run is None:
+            return None
+        if not run.recording:
+            run.steps[invocation] = (None, step, time.monotonic())
+            return None
         span = self._tracer.start_span(
             f"step {step}",
-            context=parent,
+            context=trace.set_span_in_context(run.span),
             attributes={
                 "stepwork.run_id": run_id,
-                "stepwork.workflow": workflow,
+                "stepwork.workflow": run.workflow,
                 "stepwork.step": step,
                 "stepwork.attempt": attempt,
                 "stepwork.invocation": invocation,
             },
         )
-        if run is not None:
-            run.steps[invocation] = (span, step, time.monotonic())
+        run.steps[invocation] = (span, step, time.monotonic())
         # Current only in the step's own task (and the thread a sync step runs in).
         return otel_context.attach(trace.set_span_in_context(span))
 
     def step_code_left(self, token: object) -> None:
-        otel_context.detach(token)  # type: ignore[arg-type]
+        if token is not None:
+            otel_context.detach(token)  # type: ignore[arg-type]
 
     def step_attempt_ended(
         self,
@@ -161,14 +168,15 @@ class OtelObserver:
         if run is None or entry is None:
             return
         span, step, started = entry
-        if error is not None:
-            if isinstance(error, StepTimeoutError):
-                span.add_event("timeout")
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, _describe(error)))
-            if retry_delay is not None:
-                span.add_event("retry scheduled", {"stepwork.retry_delay": retry_delay})
-        span.end()
+        if span is not None:
+            if error is not None:
+                if isinstance(error, StepTimeoutError):
+                    span.add_event("timeout")
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, _describe(error)))
+                if retry_delay is not None:
+                    span.add_event("retry scheduled", {"stepwork.retry_delay": retry_delay})
+            span.end()
         outcome = "ok" if error is None else "retried" if retry_delay is not None else "failed"
         self._step_duration.record(
             time.monotonic() - started,
@@ -177,10 +185,10 @@ class OtelObserver:
 
     def wait_started(self, run_id: str, invocation: int, waiter_id: str) -> None:
         run = self._runs.get(run_id)
-        if run is None:
+        if run is None or not run.recording:
             return
         step = run.steps.get(invocation)
-        parent = step[0] if step is not None else run.span
+        parent = step[0] if step is not None and step[0] is not None else run.span
         run.waits[(invocation, waiter_id)] = self._tracer.start_span(
             "wait for event",
             context=trace.set_span_in_context(parent),
@@ -214,9 +222,12 @@ class OtelObserver:
     ) -> None:
         run = self._runs.get(run_id)
         workflow = run.workflow if run is not None else ""
+        self._write_duration.record((end_ns - start_ns) / 1e9, {"stepwork.workflow": workflow})
+        if run is None or not run.recording:
+            return
         span = self._tracer.start_span(
             "journal write",
-            context=trace.set_span_in_context(run.span) if run is not None else None,
+            context=trace.set_span_in_context(run.span),
             start_time=start_ns,
             attributes={
                 "stepwork.run_id": run_id,
@@ -229,7 +240,6 @@ class OtelObserver:
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, _describe(error)))
         span.end(end_time=end_ns)
-        self._write_duration.record((end_ns - start_ns) / 1e9, {"stepwork.workflow": workflow})
 
 
 def _describe(error: BaseException | None) -> str:
