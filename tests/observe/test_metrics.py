@@ -95,3 +95,13 @@ def test_prometheus_text_has_cumulative_buckets_and_escaped_labels() -> None:
     assert f"stepwork_journal_write_seconds_count{{{label}}} 3" in text
     assert f"stepwork_journal_write_seconds_sum{{{label}}} 5.55" in text
     assert text.endswith("\n")
+
+
+def test_a_run_ended_twice_or_never_started_here_is_not_counted() -> None:
+    metrics = RunMetrics()
+    metrics.run_started("r", "w", resumed=False)
+    metrics.run_ended("r", "detached", None)
+    metrics.run_ended("r", "failed", None)  # a write that failed after the detach
+    metrics.run_ended("elsewhere", "completed", None)
+    ended = [line for line in metrics.render().splitlines() if "runs_ended_total{" in line]
+    assert ended == ['stepwork_runs_ended_total{workflow="w",status="detached"} 1']

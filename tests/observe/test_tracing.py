@@ -24,6 +24,7 @@ from stepwork import (
     Workflow,
     step,
 )
+from stepwork.errors import MissingExtraError
 from stepwork.observe import current_traceparent, run_parent, run_traceparent
 from stepwork.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from stepwork.testing import ManualClock
@@ -270,3 +271,15 @@ def test_without_opentelemetry_imported_nothing_is_imported() -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=30
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_without_the_otel_extra_run_parent_names_the_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A None entry makes the import fail as if opentelemetry-api were not installed.
+    monkeypatch.setitem(sys.modules, "opentelemetry.trace.propagation", None)
+    monkeypatch.setitem(sys.modules, "opentelemetry.trace.propagation.tracecontext", None)
+    with pytest.raises(MissingExtraError, match=r"pip install 'stepwork\[otel\]'"):
+        with run_parent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"):
+            pass
+    assert issubclass(MissingExtraError, ImportError)

@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import sys
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
@@ -31,6 +32,7 @@ __all__ = [
     "add_observer",
     "live_drivers",
     "otel_observer",
+    "queue_depths",
     "remove_observer",
     "track",
     "watch",
@@ -147,6 +149,7 @@ class _Many:
 _ADDED: list[RunObserver] = []
 _OTEL: list[OtelObserver] = []  # the OpenTelemetry observer, made once it is first needed
 _LIVE: weakref.WeakSet[RunDriver] = weakref.WeakSet()
+_LIVE_LOCK = threading.Lock()  # gauges read live runs from a metric reader's thread
 
 
 def add_observer(observer: RunObserver) -> None:
@@ -204,11 +207,31 @@ def otel_observer() -> OtelObserver | None:
 
 def track(driver: RunDriver) -> None:
     """Remember ``driver`` (weakly) so gauges such as queue depth can read live runs."""
-    _LIVE.add(driver)
+    with _LIVE_LOCK:
+        _LIVE.add(driver)
 
 
 def live_drivers() -> Iterator[RunDriver]:
     """The observed runs of this process that have not ended."""
-    for driver in list(_LIVE):
+    with _LIVE_LOCK:
+        drivers = list(_LIVE)
+    for driver in drivers:
         if not driver.state.done:
             yield driver
+
+
+def queue_depths() -> dict[str, int]:
+    """Deliveries waiting for a free worker in live observed runs, by workflow name.
+
+    May be called from any thread (a metric reader's): a run whose state changes while it is
+    read is counted on the next call instead.
+    """
+    depths: dict[str, int] = {}
+    for driver in live_drivers():
+        try:
+            depth = sum(len(runtime.queue) for runtime in list(driver.state.steps.values()))
+        except RuntimeError:  # pragma: no cover - the loop's thread changed it meanwhile
+            continue
+        name = driver.workflow.workflow_name
+        depths[name] = depths.get(name, 0) + depth
+    return depths

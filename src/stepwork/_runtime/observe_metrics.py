@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 
-from stepwork._runtime.observe import live_drivers
+from stepwork._runtime.observe import queue_depths
 
 __all__ = ["DEFAULT_BUCKETS", "Histogram", "RunMetrics"]
 
@@ -78,7 +78,9 @@ class RunMetrics:
 
     def run_ended(self, run_id: str, status: str, error: BaseException | None) -> None:
         with self._lock:
-            workflow = self._workflows.pop(run_id, "")
+            if run_id not in self._workflows:
+                return  # not started under this observer, or already ended (detached first)
+            workflow = self._workflows.pop(run_id)
             for key in [key for key in self._steps if key[0] == run_id]:
                 del self._steps[key]
             labels = (("workflow", workflow), ("status", status))
@@ -133,11 +135,7 @@ class RunMetrics:
 
     def render(self) -> str:
         """Everything counted so far, in Prometheus' text exposition format (version 0.0.4)."""
-        queued: dict[str, int] = {}
-        for driver in live_drivers():
-            name = driver.workflow.workflow_name
-            depth = sum(len(runtime.queue) for runtime in driver.state.steps.values())
-            queued[name] = queued.get(name, 0) + depth
+        queued = queue_depths()
         with self._lock:
             out = [
                 *_family("stepwork_runs_started_total", "counter", "Runs started or resumed."),

@@ -32,7 +32,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
 
 from stepwork._core.errors import StepTimeoutError
-from stepwork._runtime.observe import live_drivers
+from stepwork._runtime.observe import queue_depths
 
 __all__ = ["OtelObserver"]
 
@@ -247,9 +247,5 @@ def _describe(error: BaseException | None) -> str:
 
 
 def _queued(options: CallbackOptions) -> Iterable[Observation]:
-    by_workflow: dict[str, int] = {}
-    for driver in live_drivers():
-        name = driver.workflow.workflow_name
-        queued = sum(len(runtime.queue) for runtime in driver.state.steps.values())
-        by_workflow[name] = by_workflow.get(name, 0) + queued
-    return [Observation(count, {"stepwork.workflow": name}) for name, count in by_workflow.items()]
+    depths = queue_depths()
+    return [Observation(count, {"stepwork.workflow": name}) for name, count in depths.items()]
