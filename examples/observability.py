@@ -23,20 +23,28 @@ from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
 from stepwork.observe import RunContextFilter, RunMetrics, add_observer
 from stepwork.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 
-exporter = InMemorySpanExporter()
-provider = TracerProvider()
-provider.add_span_processor(SimpleSpanProcessor(exporter))
-trace.set_tracer_provider(provider)  # stepwork needs nothing more to trace every run
 
-handler = logging.StreamHandler(sys.stdout)
-handler.addFilter(RunContextFilter())
-handler.setFormatter(logging.Formatter("log [%(run_id)s/%(step)s trace=%(trace_id)s] %(message)s"))
+def watch() -> tuple[InMemorySpanExporter, RunMetrics]:
+    """Set up tracing, logs and metrics as an application would, once, at its start."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)  # stepwork needs nothing more to trace every run
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(RunContextFilter())
+    handler.setFormatter(
+        logging.Formatter("log [%(run_id)s/%(step)s trace=%(trace_id)s] %(message)s")
+    )
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+    metrics = RunMetrics()  # what `stepwork serve` serves at GET /metrics
+    add_observer(metrics)
+    return exporter, metrics
+
+
 log = logging.getLogger("shop")
-log.addHandler(handler)
-log.setLevel(logging.INFO)
-
-metrics = RunMetrics()  # what `stepwork serve` serves at GET /metrics
-add_observer(metrics)
 
 
 class Priced(Event):
@@ -80,6 +88,7 @@ def tree(spans: tuple[ReadableSpan, ...]) -> list[str]:
 
 
 async def main() -> None:
+    exporter, metrics = watch()
     result = await Checkout(workflow_name="checkout").run(run_id="order-1", item="book")
     print("result:", result)
     for line in tree(exporter.get_finished_spans()):

@@ -41,6 +41,11 @@ def _set_providers() -> None:
         provider.add_span_processor(PROCESSOR)
         trace.set_tracer_provider(provider)
         metrics.set_meter_provider(MeterProvider(metric_readers=[READER]))
+        if trace.get_tracer_provider() is not provider:
+            raise RuntimeError(
+                "something in this test process set OpenTelemetry's tracer provider before "
+                "tests/observe could (an example imported in-process?): set it in main() only"
+            )
         _providers_set = True
 
 
