@@ -7,6 +7,7 @@ the ``spans`` fixture, so later tests of the suite do not pile spans up in memor
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 
 
 class GatedProcessor(SimpleSpanProcessor):
@@ -28,6 +30,21 @@ class GatedProcessor(SimpleSpanProcessor):
             super().on_end(span)
 
 
+class OwnRandomIds(IdGenerator):
+    """Span and trace ids from a generator of its own: the SDK's default draws from the global
+    ``random`` module, which hypothesis forbids while it generates (the HTTP fuzz tests start
+    runs, which make spans, from inside its strategies)."""
+
+    def __init__(self) -> None:
+        self._random = random.Random()
+
+    def generate_span_id(self) -> int:
+        return self._random.getrandbits(64) or 1
+
+    def generate_trace_id(self) -> int:
+        return self._random.getrandbits(128) or 1
+
+
 EXPORTER = InMemorySpanExporter()
 PROCESSOR = GatedProcessor(EXPORTER)
 READER = InMemoryMetricReader()
@@ -37,7 +54,7 @@ _providers_set = False
 def _set_providers() -> None:
     global _providers_set
     if not _providers_set:
-        provider = TracerProvider()
+        provider = TracerProvider(id_generator=OwnRandomIds())
         provider.add_span_processor(PROCESSOR)
         trace.set_tracer_provider(provider)
         metrics.set_meter_provider(MeterProvider(metric_readers=[READER]))
