@@ -34,11 +34,19 @@ class Case:
     unit: str  # how the per-item time is shown: "us" per item or "ms" per item
     anchor_sizes: tuple[int, ...] | None = None  # sizes the anchor can finish in reasonable time
     anchor_repeat: int | None = None
+    traced: bool = False  # stepwork with the OpenTelemetry SDK's providers set (stepwork only)
     results: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
 
 
 CASES = [
     Case("dispatch: one step re-emitting to itself", "chain", (1_000, 10_000), "us"),
+    Case(
+        "  the same, traced by the OpenTelemetry SDK (stepwork only)",
+        "chain",
+        (1_000, 10_000),
+        "us",
+        traced=True,
+    ),
     Case("20-step linear workflow, runs in sequence", "linear", (50, 200), "ms"),
     Case("  the same, journaled to SQLite (stepwork only)", "linear_journaled", (50, 200), "ms"),
     Case("  the same, journaled to PostgreSQL (stepwork only)", "linear_journaled_pg", (50,), "ms"),
@@ -128,7 +136,8 @@ def measure_all() -> None:
 
     for case in CASES:
         sizes = case.sizes[:1] if args.quick else case.sizes
-        engines = ["stepwork"] if case.scenario in STEPWORK_ONLY else ["stepwork", "anchor"]
+        only = case.scenario in STEPWORK_ONLY or case.traced
+        engines = ["stepwork"] if only else ["stepwork", "anchor"]
         for engine in engines:
             allowed = case.anchor_sizes if engine == "anchor" and case.anchor_sizes else sizes
             runs = case.anchor_repeat if engine == "anchor" and case.anchor_repeat else repeat
@@ -136,7 +145,8 @@ def measure_all() -> None:
                 if size not in allowed:
                     continue
                 print(f"  {case.scenario:<18} {engine:<9} n={size:<6} x{runs}", file=sys.stderr)
-                samples = [measure(engine, case.scenario, size) for _ in range(runs)]
+                child = "stepwork-otel" if case.traced else engine
+                samples = [measure(child, case.scenario, size) for _ in range(runs)]
                 case.results.setdefault(engine, {})[size] = median_sample(samples)
 
     imports = {
@@ -161,7 +171,8 @@ def print_table(imports: dict[str, float]) -> None:
         for size, result in ours.items():
             other = theirs.get(size)
             ratio = f"{value(case, other) / value(case, result):.1f}x" if other else "-"
-            times_floor = f"{result['per_item'] / floor:.1f}" if case.scenario == "chain" else ""
+            chain = case.scenario == "chain"
+            times_floor = f"{result['per_item'] / floor:.1f}" if chain else ""
             print(
                 f"| {case.title:<62} | {size:>6} | {per_item(case, result):>10} "
                 f"| {per_item(case, other) if other else 'n/a':>10} | {ratio:>7} "

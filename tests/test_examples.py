@@ -37,6 +37,17 @@ EXPECTED: dict[str, list[str]] = {
         "'second_half not_running'",
         ": ['50%', '75%', 'StopEvent']",  # the late reader
     ],
+    "observability.py": [
+        "log [order-1/price trace=",
+        "result: paid 42",
+        "run checkout [UNSET]",
+        "  step price attempt 1 [ERROR] exception, retry scheduled",
+        "  step price attempt 2 [UNSET]",
+        "  step pay attempt 1 [UNSET]",
+        'stepwork_runs_ended_total{workflow="checkout",status="completed"} 1',
+        'stepwork_step_duration_seconds_count{workflow="checkout",step="price",'
+        'outcome="retried"} 1',
+    ],
     "retries_and_errors.py": [
         "attempt 3, last error: ConnectionError('connection reset (attempt 2)')",
         "result: answer from the API",

@@ -22,6 +22,8 @@
     ├── ServerConfigurationError       (also a ValueError) workflows cannot be served as given
     ├── CompatInstallError             (also a RuntimeError) stepwork.compat cannot alias
     │                                  ``workflows``: the real package is already imported
+    ├── MissingExtraError              (also an ImportError) an optional integration's extra
+    │                                  is not installed; names the pip install to run
     ├── StepworkClientError            an HTTP call failed (``stepwork.client``, which lists
     │                                  its subclasses: not found, conflict, invalid, ...)
     ├── WorkflowDone                   compatibility only
@@ -45,6 +47,7 @@ from stepwork._core.errors import (
     JournalCorruptError,
     JournalWriteError,
     LeaseLostError,
+    MissingExtraError,
     ResourceError,
     RunNotFoundError,
     ServerConfigurationError,
@@ -71,6 +74,7 @@ __all__ = [
     "JournalCorruptError",
     "JournalWriteError",
     "LeaseLostError",
+    "MissingExtraError",
     "ResourceError",
     "RunNotFoundError",
     "ServerConfigurationError",

@@ -107,3 +107,33 @@ async def test_a_fork_can_send_events_into_the_new_run(order_log: Path) -> None:
     fork = workflow.fork("w", at=len(handler.ticks), events=[Gate()])
     assert await fork == "opened"
     await handler.cancel_run()
+
+
+class Item(Event):
+    n: int
+
+
+class Done(Event):
+    pass
+
+
+class FanOut(Workflow):
+    @step
+    async def split(self, ev: StartEvent) -> list[Item | Done]:
+        return [Item(n=1), Item(n=2), Done()]
+
+    @step
+    async def item(self, ev: Item) -> None:
+        return None
+
+    @step
+    async def done(self, ev: Done) -> StopEvent:
+        return StopEvent(result="ok")
+
+
+async def test_history_says_what_a_fan_out_returned() -> None:
+    workflow = FanOut(store=MemoryStore(), timeout=None)
+    assert await workflow.run(run_id="f") == "ok"
+    summaries = [entry.summary for entry in await workflow.history("f")]
+    assert "invocation 0 returned 3 events (2 Item, Done)" in summaries
+    assert "invocation 1 returned None" in summaries

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 from rich.console import Console
 from rich.live import Live
+from rich.table import Table
 from rich.text import Text
 
 from stepwork._cli.live import StepBoard
@@ -161,6 +162,16 @@ class Output:
     def traceback(self, text: str) -> None:
         """Print a step's traceback to standard error, exactly as it is."""
         self.stderr.print(Text(text.rstrip("\n"), style="dim"))
+
+    def table(self, table: Table) -> None:
+        """Print a table; off a terminal, as wide as it needs (one row per line, for pipes)."""
+        if self.is_terminal:
+            self.stdout.print(table)
+            return
+        wide = Console(highlight=False, markup=False, emoji=False, width=10_000, no_color=True)
+        with wide.capture() as captured:
+            wide.print(table)
+        self.write("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
     def event(self, name: str, data: Any) -> None:
         """Print a streamed event: ``event Name {json fields}``."""

@@ -18,6 +18,7 @@ __all__ = [
     "JournalCorruptError",
     "JournalWriteError",
     "LeaseLostError",
+    "MissingExtraError",
     "ResourceError",
     "RunNotFoundError",
     "ServerConfigurationError",
@@ -204,6 +205,11 @@ class ServerConfigurationError(StepworkError, ValueError):
 
 class CompatInstallError(StepworkError, RuntimeError):
     """``stepwork.compat.install()`` cannot alias ``workflows``: the real package is imported."""
+
+
+class MissingExtraError(StepworkError, ImportError):
+    """An optional integration was asked for without its extra; the message names the
+    ``pip install 'stepwork[...]'`` to run."""
 
 
 class WorkflowDone(StepworkError):

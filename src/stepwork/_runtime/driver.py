@@ -43,11 +43,9 @@ from stepwork._core.errors import (
     StepTimeoutError,
     WorkflowRuntimeError,
 )
-from stepwork._core.fanin import run_length
 from stepwork._core.state import Invocation, RunState
 from stepwork._core.ticks import (
     Tick,
-    TickCollect,
     TickEvent,
     TickStart,
     TickStepDone,
@@ -55,9 +53,11 @@ from stepwork._core.ticks import (
     TickTimer,
 )
 from stepwork._runtime.clock import Clock, TimerHandle
+from stepwork._runtime.collector import collect
 from stepwork._runtime.envelopes import Stamper
 from stepwork._runtime.instrument_tags import caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
+from stepwork._runtime.observe import watch
 from stepwork._runtime.run_view import RunView
 from stepwork._runtime.step_failure import failure_tick, returned_unjournalable
 from stepwork._runtime.step_owner import StepOwner
@@ -118,6 +118,7 @@ class RunDriver:
         self.journal = journal
         if journal is not None:
             journal.on_failure = self._journal_failed
+        self.observer = watch(self, journal)
         self.loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._on_finish = on_finish
@@ -127,7 +128,7 @@ class RunDriver:
         self._invokers: dict[str, StepInvoker] = definition.invokers
         self._verbose = workflow.verbose
         self._ended = False
-        self._answers: set[asyncio.Task[None]] = set()
+        self._answers: set[asyncio.Task[Any]] = set()
 
     # -- the one entry point for ticks -------------------------------------------------------
 
@@ -189,6 +190,9 @@ class RunDriver:
 
     def start(self, start_event: Any, timeout: float | None, base: RunState | None = None) -> None:
         """Begin the run (``start_event``) or resume it (``None``), from ``base`` if given."""
+        if self.observer is not None:
+            name = self.workflow.workflow_name
+            self.observer.run_started(self.run_id, name, resumed=start_event is None)
         self.apply(TickStart(self.clock.now(), self.run_id, start_event, timeout, base))
 
     def call_soon(self, kind: Callable[..., Tick], *fields: Any) -> None:
@@ -272,6 +276,9 @@ class RunDriver:
         waiter = self._waits.pop((command.invocation, command.waiter_id), None)
         if waiter is None or waiter.done():
             return
+        if self.observer is not None:
+            answered = command.event is not None
+            self.observer.wait_ended(self.run_id, command.invocation, command.waiter_id, answered)
         if command.event is None:
             waiter.set_exception(
                 TimeoutError(f"Timed out waiting for event (waiter '{command.waiter_id}').")
@@ -295,6 +302,9 @@ class RunDriver:
     def _finish(self, command: CommandFinish) -> None:
         self._ended = True
         self._stop_work(steps=False)
+        if self.observer is not None:
+            status = self.state.status if self.state.done else "failed"
+            self.observer.run_ended(self.run_id, status, command.error)
         self._on_finish(command.stop_event, command.error)
 
     def _stop_work(self, *, steps: bool) -> None:
@@ -324,6 +334,8 @@ class RunDriver:
         if self.journal is not None and self.journal.failure is None:
             self.journal.failure = reason
         self._stop_work(steps=True)
+        if self.observer is not None:
+            self.observer.run_ended(self.run_id, "detached", reason)
 
     @property
     def view(self) -> RunView:
@@ -369,66 +381,25 @@ class RunDriver:
     def collect(
         self, invocation: Invocation, buffer_id: str, event: Any, expected: list[type]
     ) -> list[Any] | None:
-        """Apply a ``TickCollect`` and return what the reducer released (``None``: not yet).
+        """Apply a ``TickCollect`` and return what the reducer released (``None``: not yet);
+        see :func:`~stepwork._runtime.collector.collect`."""
+        return collect(self, invocation, buffer_id, event, expected)
 
-        The tick is built on the loop's thread, against the buffer as it is then. With a
-        journal, a step in a worker thread gets the answer once the tick is written (and a
-        ``JournalWriteError`` if it never is). A step on the loop's thread gets it at once: a
-        synchronous call cannot wait for the store. What it then does reaches the journal
-        after the collect tick, and a crash before that tick is written runs the step again.
-        """
+    def on_loop_thread(self) -> bool:
+        """True when called on the thread of the run's event loop."""
+        return threading.get_ident() == self._thread
 
-        def make_tick() -> TickCollect:
-            buffer = self.state.steps[invocation.delivery.step].buffers.get(buffer_id, ())
-            count = len(expected)
-            # Run-length encoding costs O(len(expected)): only when the buffer may release.
-            rle = run_length(expected) if len(buffer) + 1 >= count else None
-            return TickCollect(self.clock.now(), invocation.id, buffer_id, event, count, rle)
-
-        if threading.get_ident() == self._thread:
-            return _released(self.apply(make_tick()))
-        done: ThreadFuture[list[Any] | None] = ThreadFuture()
-
-        def run() -> None:
-            try:
-                released = _released(self.apply(make_tick()))
-            except BaseException as error:  # handed back to the calling thread
-                done.set_exception(error)
-                return
-            if self.journal is None:
-                done.set_result(released)
-            else:
-                task = self.loop.create_task(self._answer_when_written(released, done))
-                self._answers.add(task)
-                task.add_done_callback(self._answers.discard)
-
-        self.loop.call_soon_threadsafe(run)
-        return done.result()
-
-    async def _answer_when_written(
-        self, released: list[Any] | None, done: ThreadFuture[list[Any] | None]
-    ) -> None:
-        journal = self.journal
-        assert journal is not None
-        count = journal.staged
-        try:
-            await journal.written(count)
-        finally:
-            if journal.next_seq >= count:
-                done.set_result(released)
-            else:  # the write failed, or this wait was cancelled with the run
-                error = JournalWriteError(
-                    f"Run '{self.run_id}': its collect_events tick was not written, so the "
-                    f"step cannot be told what it collected: {journal.failure}",
-                    run_id=self.run_id,
-                )
-                error.__cause__ = journal.failure
-                done.set_exception(error)
+    def keep(self, task: asyncio.Task[Any]) -> None:
+        """Hold a reference to ``task`` until it ends (the loop holds tasks weakly)."""
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
 
     def register_wait(self, invocation: int, waiter_id: str) -> asyncio.Future[Any]:
         """A future resolved when the reducer wakes waiter ``waiter_id`` of ``invocation``."""
         future: asyncio.Future[Any] = self.loop.create_future()
         self._waits[(invocation, waiter_id)] = future
+        if self.observer is not None:
+            self.observer.wait_started(self.run_id, invocation, waiter_id)
         return future
 
     # -- running a step ---------------------------------------------------------------------
@@ -438,11 +409,20 @@ class RunDriver:
         SCOPE.set(scope)
         tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)
         invoker = self._invokers[invocation.delivery.step]
+        observer = self.observer
+        seen = None
+        if observer is not None:
+            delivery = invocation.delivery
+            seen = observer.step_attempt_started(
+                self.run_id, delivery.step, invocation.id, delivery.attempts + 1
+            )
         try:
             try:
                 result = await invoker.call(self, invocation)
             finally:
                 scope.value = None
+                if observer is not None:
+                    observer.step_code_left(seen)
         except asyncio.CancelledError:
             if self._tasks.pop(invocation.id, None) is not None:
                 # Cancelled by someone other than the driver: end the run rather than hang.
@@ -469,21 +449,24 @@ class RunDriver:
         if problem is not None:
             self._failed(invocation, problem)
         else:
+            # Ended before a run without journal can finish in apply; with one, after apply,
+            # which fails the attempt instead if the journal refuses the result.
+            late = self.journal is not None
+            if observer is not None and not late:
+                observer.step_attempt_ended(self.run_id, invocation.id, None, None)
             self.apply(
                 TickStepDone(self.clock.now(), invocation.id, result, invocation.delivery.step)
             )
+            if observer is not None and late:
+                observer.step_attempt_ended(self.run_id, invocation.id, None, None)
 
     def _failed(self, invocation: Invocation, error: BaseException) -> None:
         policy = self._invokers[invocation.delivery.step].retry_policy
-        self.apply(failure_tick(invocation, error, policy, self.clock.now()))
-
-
-def _released(commands: list[Command]) -> list[Any] | None:
-    """The events a collect released, from the reducer's ``CommandCollected`` for it."""
-    for command in commands:
-        if type(command) is CommandCollected:
-            return command.events
-    return None
+        tick = failure_tick(invocation, error, policy, self.clock.now())
+        if self.observer is not None:
+            retry = None if tick.fatal else tick.retry_delay
+            self.observer.step_attempt_ended(self.run_id, invocation.id, tick.error, retry)
+        self.apply(tick)
 
 
 def _payload_name(payload: Any) -> str:

@@ -15,8 +15,9 @@ written as rows with their ticks, so whoever holds the run next knows when it mu
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepwork._core.commands import (
     Command,
@@ -33,6 +34,9 @@ from stepwork._core.state import RunState
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Lease, Store, TimerChange
 from stepwork._stores.tick_codec import dump_envelope
+
+if TYPE_CHECKING:
+    from stepwork._runtime.observe import RunObserver
 
 __all__ = ["Journal"]
 
@@ -71,6 +75,7 @@ class Journal:
         self._task: asyncio.Task[None] | None = None
         self.failure: BaseException | None = None
         self.on_failure: Callable[[BaseException], None] | None = None
+        self.observer: RunObserver | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._in_flight = 0  # ticks of the batch being written
         self.lease: Lease | None = None
@@ -183,7 +188,10 @@ class Journal:
                 runnable_at=at if self._create and lease is not None else None,
             )
             try:
-                await self.store.append(batch)
+                if self.observer is None:
+                    await self.store.append(batch)
+                else:
+                    await self._observed_append(batch)
             finally:
                 self._in_flight = 0
             self._create = False
@@ -191,6 +199,20 @@ class Journal:
             self.next_offset += len(events)
             self._wake(everyone=False)
             execute(commands)
+
+    async def _observed_append(self, batch: JournalBatch) -> None:
+        assert self.observer is not None
+        start = time.time_ns()
+        error: BaseException | None = None
+        try:
+            await self.store.append(batch)
+        except BaseException as failure:
+            error = failure
+            raise
+        finally:
+            self.observer.journal_batch_written(
+                self.run_id, batch.first_seq, len(batch.ticks), start, time.time_ns(), error
+            )
 
 
 def _timer_changes(commands: list[Command]) -> list[TimerChange]:

@@ -17,6 +17,11 @@ class StepOwner(Protocol):
     """
 
     @property
+    def workflow_name(self) -> str:
+        """The name the workflow's runs are journaled and observed under."""
+        ...
+
+    @property
     def verbose(self) -> bool:
         """True to print each step's start and end."""
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, assert_never
+from typing import Any, assert_never, cast
 
 from stepwork._core.commands import (
     Command,
@@ -31,16 +31,9 @@ from stepwork._core.reducer import Reducer
 from stepwork._core.state import RunState
 from stepwork._core.ticks import (
     Tick,
-    TickCancel,
-    TickCollect,
     TickEvent,
-    TickPublish,
-    TickStart,
+    TickKind,
     TickStateWrite,
-    TickStepDone,
-    TickStepFailed,
-    TickTimer,
-    TickWait,
     tick_invocation,
 )
 from stepwork._runtime.durable import DurableWorkflow, resume_run
@@ -51,9 +44,16 @@ from stepwork._runtime.state_store import InMemoryStateStore, infer_state_type
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Store
 from stepwork._stores.records import corrupt_record
-from stepwork._stores.tick_codec import dump_envelope, load_envelope
+from stepwork._stores.tick_codec import TICK_KINDS, dump_envelope, load_envelope
 
-__all__ = ["HistoryEntry", "ReplayReport", "fork_run", "run_history", "replay_run"]
+__all__ = [
+    "HistoryEntry",
+    "ReplayReport",
+    "fork_run",
+    "replay_run",
+    "run_history",
+    "summarise_record",
+]
 
 
 @dataclass(frozen=True)
@@ -290,44 +290,82 @@ def _default_state(workflow: DurableWorkflow) -> Any:
 
 
 def _name(value: Any) -> str:
+    if isinstance(value, list):
+        return _names(value)
     if not isinstance(value, dict):
         return "None"
     return str(value.get("__model__", "?")).rsplit(".", 1)[-1]
 
 
+def _names(records: list[Any]) -> str:
+    """A fan-out's output: ``3 events (2 Item, Done)``, or ``an empty list``."""
+    if not records:
+        return "an empty list"
+    counts: dict[str, int] = {}
+    for record in records:
+        label = _name(record)
+        counts[label] = counts.get(label, 0) + 1
+    parts = ", ".join(label if n == 1 else f"{n} {label}" for label, n in counts.items())
+    noun = "event" if len(records) == 1 else "events"
+    return f"{len(records)} {noun} ({parts})"
+
+
 def _summary(tick: Tick, record: Mapping[str, Any]) -> str:
-    # Event names come from the record, as written (``__model__``), not from today's classes.
+    """What ``tick`` (stored as ``record``) did; see :func:`summarise_record`."""
+    return summarise_record(record, tick.kind)
+
+
+def summarise_record(record: Mapping[str, Any], kind: TickKind | None = None) -> str:
+    """One line saying what a stored tick record did (``"invocation 3 returned Joke"``).
+
+    Reads the record only (event names as written, ``__model__``), so it needs none of the
+    run's classes: the CLI summarises a store's runs without importing their workflows.
+
+    Raises:
+        ContextSerdeError: If the record's kind is not a tick kind.
+    """
     name = _name
-    match tick:
-        case TickStart():
+    kind = kind or _kind_of(record)
+    match kind:
+        case "start":
             base = " from a restored or carried-over context" if record.get("base") else ""
             if record.get("start_event") is None:
                 return f"run resumed{base}"
             return f"run started with {name(record['start_event'])}{base}"
-        case TickEvent():
-            target = f" to step {tick.step}" if tick.step else ""
+        case "event":
+            target = f" to step {record['step']}" if record.get("step") else ""
             return f"{name(record['event'])} sent{target}"
-        case TickStepDone():
-            return f"invocation {tick.invocation} returned {name(record.get('output'))}"
-        case TickStepFailed():
-            delay = tick.retry_delay
+        case "step_done":
+            return f"invocation {record['invocation']} returned {name(record.get('output'))}"
+        case "step_failed":
+            delay = record.get("retry_delay")
             retry = f", retry in {delay} s" if delay is not None else ""
-            return f"invocation {tick.invocation} failed{retry}"
-        case TickPublish():
-            return f"invocation {tick.invocation} wrote {name(record['event'])} to the stream"
-        case TickCollect():
-            return f"invocation {tick.invocation} collected {name(record['event'])}"
-        case TickWait():
+            return f"invocation {record['invocation']} failed{retry}"
+        case "publish":
+            return f"invocation {record['invocation']} wrote {name(record['event'])} to the stream"
+        case "collect":
+            return f"invocation {record['invocation']} collected {name(record['event'])}"
+        case "wait":
             waited = record["event_type"].rsplit(".", 1)[-1]
-            return f"invocation {tick.invocation} waits for {waited}"
-        case TickStateWrite():
+            return f"invocation {record['invocation']} waits for {waited}"
+        case "state":
             return "state written"
-        case TickTimer():
-            return f"timer {tick.timer_id} fired"
-        case TickCancel():
+        case "timer":
+            return f"timer {record['timer_id']} fired"
+        case "cancel":
             return "cancelled by the caller"
         case _:
-            assert_never(tick)
+            assert_never(kind)
+
+
+def _kind_of(record: Mapping[str, Any]) -> TickKind:
+    kind = record.get("kind")
+    if kind not in TICK_KINDS:
+        raise ContextSerdeError(
+            f"Unknown tick kind {kind!r}: the record was written by a newer or different "
+            f"version. Known kinds: {', '.join(sorted(TICK_KINDS))}."
+        )
+    return cast(TickKind, kind)
 
 
 def _effects(commands: list[Command]) -> list[str]:

@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from stepwork._core.errors import StartEventError
+from stepwork._runtime.observe_context import parent_from_headers
 from stepwork._server.anchor_shapes import handler_data, handler_statuses, start_event_fields
 from stepwork._server.errors import ApiError, JsonResponse, from_validation
 from stepwork._server.inbound import parse_json
@@ -124,7 +125,8 @@ async def _start(request: Request, *, wait: bool) -> str:
     if handler_id is not None:
         await _absent(runs, handler_id, entry.name)
     try:
-        handler = entry.workflow.run(start_event=start_event, run_id=handler_id)
+        with parent_from_headers(request.headers):  # a caller's trace parents the run
+            handler = entry.workflow.run(start_event=start_event, run_id=handler_id)
     except StartEventError as error:
         raise ApiError("invalid", f"start_event: {error}", "start_event") from None
     run = await runs.adopt(entry, handler)

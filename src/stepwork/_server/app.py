@@ -20,6 +20,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from stepwork._core.errors import ServerConfigurationError
+from stepwork._runtime.observe import add_observer, remove_observer
+from stepwork._runtime.observe_metrics import RunMetrics
 from stepwork._runtime.workflow import Workflow
 from stepwork._server.anchor_events import anchor_event_routes
 from stepwork._server.anchor_routes import anchor_routes
@@ -29,6 +31,7 @@ from stepwork._server.guard import BrowserGuard, check_allowed_hosts
 from stepwork._server.headers import SecurityHeaders
 from stepwork._server.routes_events import event_routes
 from stepwork._server.routes_meta import meta_routes
+from stepwork._server.routes_metrics import metrics_routes
 from stepwork._server.routes_runs import run_routes
 from stepwork._server.routes_workflows import workflow_routes
 from stepwork._server.runs import RunRegistry
@@ -93,18 +96,24 @@ def create_app(
     hosts = check_allowed_hosts(allowed_hosts) if allowed_hosts is not None else None
     journal = store_from_url(store) if isinstance(store, str) else store
     registry = RunRegistry(workflows, journal, grace_period)
+    run_metrics = RunMetrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await registry.start()
+        add_observer(run_metrics)  # before runs resume, so they are counted too
         try:
+            await registry.start()
             yield
         finally:
-            await registry.close()
+            try:
+                await registry.close()
+            finally:
+                remove_observer(run_metrics)
 
     app = Starlette(
         routes=[
             *meta_routes(),
+            *metrics_routes(),
             *workflow_routes(),
             *run_routes(),
             *event_routes(),
@@ -121,6 +130,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.registry = registry
+    app.state.run_metrics = run_metrics
     app.state.heartbeat = heartbeat
     app.state.token_required = token is not None
     app.state.host_check = token is None or hosts is not None

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,6 +29,7 @@ from stepwork._core.errors import (
     RunNotFoundError,
     StoreError,
 )
+from stepwork._runtime.observe_logs import stepwork_logger
 from stepwork._server.schemas import ErrorCode
 
 __all__ = [
@@ -58,7 +58,7 @@ STATUS_OF: dict[str, int] = {
 }
 """The HTTP status of each error code."""
 
-_log = logging.getLogger("stepwork.server")
+_log = stepwork_logger("stepwork.server")
 
 
 class JsonResponse(Response):

@@ -165,4 +165,5 @@ def log_failure(handler: WorkflowHandler, log: logging.Logger) -> None:
     step = view.failed_step
     error = handler.exception()
     trace = view.error_traceback or f"{type(error).__name__}: {error}"
-    log.error("run %r failed in step %r:\n%s", handler.run_id, step, trace.rstrip())
+    context = {"run_id": handler.run_id, "step": step or ""}
+    log.error("run %r failed in step %r:\n%s", handler.run_id, step, trace.rstrip(), extra=context)

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from stepwork._core.errors import StartEventError
+from stepwork._runtime.observe_context import parent_from_headers
 from stepwork._server.errors import ApiError, JsonResponse, from_validation
 from stepwork._server.inbound import non_finite_input, only_params, read_model
 from stepwork._server.runs import RunRegistry
@@ -61,7 +62,8 @@ async def start_run(request: Request) -> Response:
     if body.continue_from is not None:
         ctx = await registry.finished_context(entry, body.continue_from)
     try:
-        handler = workflow.run(ctx=ctx, start_event=start_event, run_id=body.run_id)
+        with parent_from_headers(request.headers):  # a caller's trace parents the run
+            handler = workflow.run(ctx=ctx, start_event=start_event, run_id=body.run_id)
     except StartEventError as error:
         raise ApiError("invalid", f"input: {error}", "input") from None
     run = await registry.adopt(entry, handler)

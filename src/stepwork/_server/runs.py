@@ -14,7 +14,6 @@ process that started or resumed it.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from stepwork._core.errors import (
 )
 from stepwork._runtime.context import Context
 from stepwork._runtime.handler import WorkflowHandler
+from stepwork._runtime.observe_logs import stepwork_logger
 from stepwork._runtime.workflow import Workflow
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, from_corrupt
@@ -38,7 +38,7 @@ from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
 
 __all__ = ["LiveRun", "RunRegistry"]
 
-_log = logging.getLogger("stepwork.server")
+_log = stepwork_logger("stepwork.server")
 
 
 @dataclass
@@ -108,7 +108,12 @@ class RunRegistry:
             return None
         if handler.run_id not in self.unresumable:
             self.unresumable[handler.run_id] = error
-            _log.error("run %r cannot be resumed and is left as it is: %s", handler.run_id, error)
+            _log.error(
+                "run %r cannot be resumed and is left as it is: %s",
+                handler.run_id,
+                error,
+                extra={"run_id": handler.run_id},
+            )
         return error
 
     async def stopping(self) -> None:
@@ -251,6 +256,7 @@ class RunRegistry:
                     "works again",
                     run_id,
                     failure.__cause__ or failure,
+                    extra={"run_id": run_id},
                 )
             elif failure is None:
                 live_runs.log_failure(handler, _log)
@@ -279,7 +285,7 @@ class RunRegistry:
             return False
         written = await live_runs.wait_written(handler)
         if written:
-            _log.info("run %r resumed after its store failure", run_id)
+            _log.info("run %r resumed after its store failure", run_id, extra={"run_id": run_id})
         return written
 
     async def ensure_absent(self, run_id: str) -> None:

@@ -13,10 +13,10 @@ beyond loopback (anyone who reaches it can start, answer and cancel runs).
 from __future__ import annotations
 
 import copy
-import logging
 import socket
 from typing import Any
 
+from stepwork._runtime.observe_logs import stepwork_logger
 from stepwork._server import SERVER_EXTRA_HINT
 from stepwork._server.guard import is_loopback
 from stepwork._server.runs import RunRegistry
@@ -32,7 +32,7 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
 
 __all__ = ["GracefulServer", "exposure_warning", "serve"]
 
-_log = logging.getLogger("stepwork.server")
+_log = stepwork_logger("stepwork.server")
 
 
 class GracefulServer(uvicorn.Server):

@@ -1,0 +1,251 @@
+"""OpenTelemetry spans and metrics for runs, on the application's global providers.
+
+Imported only once the program has imported ``opentelemetry.trace`` (see
+:func:`stepwork._runtime.observe.active_observer`), so it may import OpenTelemetry at the top.
+
+Spans (every one carries ``stepwork.run_id`` and ``stepwork.workflow``):
+
+- ``run <workflow>``: from the run's start (or resume) in this process to its end here; its
+  parent is whatever span is current when ``run()`` is called (see ``stepwork.observe.run_parent``).
+- ``step <step>``: one attempt of one step invocation (``stepwork.step``, ``stepwork.attempt``,
+  ``stepwork.invocation``), current while the step's code runs. A failure records the exception
+  and sets status ERROR; a retry adds a ``retry scheduled`` event, a timeout a ``timeout`` event.
+- ``wait for event``: a step waiting in ``ctx.wait_for_event`` (child of the step's span).
+- ``journal write``: one batch of ticks written to the store (``stepwork.seq``,
+  ``stepwork.ticks``).
+
+Metrics (meter ``stepwork``): ``stepwork.runs.started``, ``stepwork.runs.ended`` (by
+``stepwork.status``), ``stepwork.step.duration`` (s, by step and ``stepwork.outcome``),
+``stepwork.journal.write.duration`` (s) and the observable gauge ``stepwork.steps.queued``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.trace import Span, SpanContext, Status, StatusCode
+
+from stepwork._core.errors import StepTimeoutError
+from stepwork._runtime.observe import queue_depths
+
+__all__ = ["OtelObserver"]
+
+_SCOPE = "stepwork"
+_REMEMBERED = 1024  # ended runs whose span context stays known, for logs written just after
+
+
+@dataclass
+class _Run:
+    """What the observer holds for one run while it runs in this process."""
+
+    workflow: str
+    span: Span
+    recording: bool
+    """False when no SDK records the run's span (no provider set, or sampled out): then its
+    steps, waits and writes make no spans either, and cost little more than their metrics."""
+    steps: dict[int, tuple[Span | None, str, float]] = field(default_factory=dict)
+    """Invocation -> (attempt span, step name, monotonic start)."""
+    waits: dict[tuple[int, str], Span] = field(default_factory=dict)
+
+
+class OtelObserver:
+    """Spans and metrics for every observed run, through OpenTelemetry's global providers."""
+
+    def __init__(self) -> None:
+        self._tracer = trace.get_tracer(_SCOPE)
+        meter = metrics.get_meter(_SCOPE)
+        self._started = meter.create_counter(
+            "stepwork.runs.started", unit="{run}", description="Runs started or resumed."
+        )
+        self._ended = meter.create_counter(
+            "stepwork.runs.ended", unit="{run}", description="Runs ended, by status."
+        )
+        self._step_duration = meter.create_histogram(
+            "stepwork.step.duration", unit="s", description="Duration of step attempts."
+        )
+        self._write_duration = meter.create_histogram(
+            "stepwork.journal.write.duration",
+            unit="s",
+            description="Latency of journal batch writes.",
+        )
+        meter.create_observable_gauge(
+            "stepwork.steps.queued",
+            callbacks=[_queued],
+            unit="{delivery}",
+            description="Step deliveries waiting for a free worker, in live runs.",
+        )
+        self._runs: dict[str, _Run] = {}
+        self._ended_runs: OrderedDict[str, SpanContext] = OrderedDict()
+
+    def traceparent(self, run_id: str) -> str | None:
+        """The W3C ``traceparent`` of run ``run_id``'s span here, or ``None`` if it has none."""
+        run = self._runs.get(run_id)
+        if run is None:
+            return None
+        from stepwork._runtime.observe_context import traceparent_of_span
+
+        return traceparent_of_span(run.span)
+
+    def span_context(self, run_id: str) -> SpanContext | None:
+        """The span context of run ``run_id`` while it runs here, or shortly after it ended."""
+        run = self._runs.get(run_id)
+        return run.span.get_span_context() if run is not None else self._ended_runs.get(run_id)
+
+    def run_started(self, run_id: str, workflow: str, *, resumed: bool) -> None:
+        attributes = {"stepwork.run_id": run_id, "stepwork.workflow": workflow}
+        span = self._tracer.start_span(
+            f"run {workflow}", attributes={**attributes, "stepwork.resumed": resumed}
+        )
+        self._runs[run_id] = _Run(workflow, span, span.is_recording())
+        self._started.add(1, {"stepwork.workflow": workflow, "stepwork.resumed": resumed})
+
+    def run_ended(self, run_id: str, status: str, error: BaseException | None) -> None:
+        run = self._runs.pop(run_id, None)
+        if run is None:
+            return
+        for span in run.waits.values():
+            span.add_event("run ended")
+            span.end()
+        for step_span, _, _ in run.steps.values():
+            if step_span is not None:
+                step_span.add_event("cancelled", {"stepwork.reason": f"run {status}"})
+                step_span.end()
+        span = run.span
+        span.set_attribute("stepwork.status", status)
+        if status in ("failed", "timed_out"):
+            if error is not None:
+                span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, _describe(error) or status))
+        elif status == "detached":
+            span.add_event("detached", {"stepwork.reason": _describe(error)})
+        span.end()
+        self._ended_runs[run_id] = span.get_span_context()
+        if len(self._ended_runs) > _REMEMBERED:
+            self._ended_runs.popitem(last=False)
+        self._ended.add(1, {"stepwork.workflow": run.workflow, "stepwork.status": status})
+
+    def step_attempt_started(self, run_id: str, step: str, invocation: int, attempt: int) -> object:
+        run = self._runs.get(run_id)
+        if run is None:
+            return None
+        if not run.recording:
+            run.steps[invocation] = (None, step, time.monotonic())
+            return None
+        span = self._tracer.start_span(
+            f"step {step}",
+            context=trace.set_span_in_context(run.span),
+            attributes={
+                "stepwork.run_id": run_id,
+                "stepwork.workflow": run.workflow,
+                "stepwork.step": step,
+                "stepwork.attempt": attempt,
+                "stepwork.invocation": invocation,
+            },
+        )
+        run.steps[invocation] = (span, step, time.monotonic())
+        # Current only in the step's own task (and the thread a sync step runs in).
+        return otel_context.attach(trace.set_span_in_context(span))
+
+    def step_code_left(self, token: object) -> None:
+        if token is not None:
+            otel_context.detach(token)  # type: ignore[arg-type]
+
+    def step_attempt_ended(
+        self,
+        run_id: str,
+        invocation: int,
+        error: BaseException | None,
+        retry_delay: float | None,
+    ) -> None:
+        run = self._runs.get(run_id)
+        entry = run.steps.pop(invocation, None) if run is not None else None
+        if run is None or entry is None:
+            return
+        span, step, started = entry
+        if span is not None:
+            if error is not None:
+                if isinstance(error, StepTimeoutError):
+                    span.add_event("timeout")
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, _describe(error)))
+                if retry_delay is not None:
+                    span.add_event("retry scheduled", {"stepwork.retry_delay": retry_delay})
+            span.end()
+        outcome = "ok" if error is None else "retried" if retry_delay is not None else "failed"
+        self._step_duration.record(
+            time.monotonic() - started,
+            {"stepwork.workflow": run.workflow, "stepwork.step": step, "stepwork.outcome": outcome},
+        )
+
+    def wait_started(self, run_id: str, invocation: int, waiter_id: str) -> None:
+        run = self._runs.get(run_id)
+        if run is None or not run.recording:
+            return
+        step = run.steps.get(invocation)
+        parent = step[0] if step is not None and step[0] is not None else run.span
+        run.waits[(invocation, waiter_id)] = self._tracer.start_span(
+            "wait for event",
+            context=trace.set_span_in_context(parent),
+            attributes={
+                "stepwork.run_id": run_id,
+                "stepwork.workflow": run.workflow,
+                "stepwork.waiter_id": waiter_id,
+                "stepwork.invocation": invocation,
+                **({"stepwork.step": step[1]} if step is not None else {}),
+            },
+        )
+
+    def wait_ended(self, run_id: str, invocation: int, waiter_id: str, answered: bool) -> None:
+        run = self._runs.get(run_id)
+        span = run.waits.pop((invocation, waiter_id), None) if run is not None else None
+        if span is None:
+            return
+        if not answered:
+            span.add_event("timeout")
+            span.set_status(Status(StatusCode.ERROR, "timed out waiting for the event"))
+        span.end()
+
+    def journal_batch_written(
+        self,
+        run_id: str,
+        first_seq: int,
+        ticks: int,
+        start_ns: int,
+        end_ns: int,
+        error: BaseException | None,
+    ) -> None:
+        run = self._runs.get(run_id)
+        workflow = run.workflow if run is not None else ""
+        self._write_duration.record((end_ns - start_ns) / 1e9, {"stepwork.workflow": workflow})
+        if run is None or not run.recording:
+            return
+        span = self._tracer.start_span(
+            "journal write",
+            context=trace.set_span_in_context(run.span),
+            start_time=start_ns,
+            attributes={
+                "stepwork.run_id": run_id,
+                "stepwork.workflow": workflow,
+                "stepwork.seq": first_seq,
+                "stepwork.ticks": ticks,
+            },
+        )
+        if error is not None:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, _describe(error)))
+        span.end(end_time=end_ns)
+
+
+def _describe(error: BaseException | None) -> str:
+    return "" if error is None else f"{type(error).__name__}: {error}"
+
+
+def _queued(options: CallbackOptions) -> Iterable[Observation]:
+    depths = queue_depths()
+    return [Observation(count, {"stepwork.workflow": name}) for name, count in depths.items()]

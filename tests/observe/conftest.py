@@ -1,0 +1,86 @@
+"""OpenTelemetry's global providers, set once for the process, read by one test at a time.
+
+A global provider can be set only once per process, and every run afterwards reports to it. The
+span processor here forwards finished spans to the in-memory exporter only while a test holds
+the ``spans`` fixture, so later tests of the suite do not pile spans up in memory.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+
+
+class GatedProcessor(SimpleSpanProcessor):
+    """Exports finished spans only while ``open`` is set."""
+
+    open = False
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.open:
+            super().on_end(span)
+
+
+class OwnRandomIds(IdGenerator):
+    """Span and trace ids from a generator of its own: the SDK's default draws from the global
+    ``random`` module, which hypothesis forbids while it generates (the HTTP fuzz tests start
+    runs, which make spans, from inside its strategies)."""
+
+    def __init__(self) -> None:
+        self._random = random.Random()
+
+    def generate_span_id(self) -> int:
+        return self._random.getrandbits(64) or 1
+
+    def generate_trace_id(self) -> int:
+        return self._random.getrandbits(128) or 1
+
+
+EXPORTER = InMemorySpanExporter()
+PROCESSOR = GatedProcessor(EXPORTER)
+READER = InMemoryMetricReader()
+_providers_set = False
+
+
+def _set_providers() -> None:
+    global _providers_set
+    if not _providers_set:
+        provider = TracerProvider(id_generator=OwnRandomIds())
+        provider.add_span_processor(PROCESSOR)
+        trace.set_tracer_provider(provider)
+        metrics.set_meter_provider(MeterProvider(metric_readers=[READER]))
+        if trace.get_tracer_provider() is not provider:
+            raise RuntimeError(
+                "something in this test process set OpenTelemetry's tracer provider before "
+                "tests/observe could (an example imported in-process?): set it in main() only"
+            )
+        _providers_set = True
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The exporter that receives the spans finished during the test."""
+    _set_providers()
+    EXPORTER.clear()
+    PROCESSOR.open = True
+    try:
+        yield EXPORTER
+    finally:
+        PROCESSOR.open = False
+        EXPORTER.clear()
+
+
+@pytest.fixture
+def reader() -> InMemoryMetricReader:
+    """The metric reader of the global meter provider (values are cumulative per process)."""
+    _set_providers()
+    return READER
