@@ -96,6 +96,40 @@ async def test_a_retried_step_may_succeed(lib: Lib) -> None:
 
 
 @both()
+async def test_a_retried_fan_in_step_is_given_the_list_its_failed_attempt_collected(
+    lib: Lib,
+) -> None:
+    class Part(lib.Event):
+        n: int
+
+    seen: list[tuple[int, list[int] | None]] = []
+
+    class W(lib.Workflow):
+        @lib.step
+        async def fan(self, ctx: lib.Context, ev: lib.StartEvent) -> Part | None:
+            for n in (1, 2, 3):
+                ctx.send_event(Part(n=n))
+            return None
+
+        @lib.step(
+            retry_policy=lib.retry_policy(wait=lib.wait_fixed(0), stop=lib.stop_after_attempt(3))
+        )
+        async def gather(self, ctx: lib.Context, ev: Part) -> lib.StopEvent | None:
+            got = ctx.collect_events(ev, [Part, Part, Part])
+            numbers = None if got is None else [part.n for part in got]
+            seen.append((ev.n, numbers))
+            if numbers is None:
+                return None
+            if sum(answer is not None for _, answer in seen) == 1:
+                raise RuntimeError("the first attempt after the release fails")
+            return lib.StopEvent(result=numbers)
+
+    assert await W().run() == [1, 2, 3]
+    # The retry collected nothing new: it was handed the list again (not a stall).
+    assert seen == [(1, None), (2, None), (3, [1, 2, 3]), (3, [1, 2, 3])]
+
+
+@both()
 async def test_retry_condition_that_does_not_match_fails_at_once(lib: Lib) -> None:
     calls: list[int] = []
 

@@ -7,6 +7,10 @@ Invariants:
   once with what it gathered, in order of arrival (``[]`` for an empty stream).
 - A join fires once one event per slot has arrived within the same lineage scope.
 - ``collect_events`` releases events ordered as ``expected`` and empties what it released.
+- A ``collect_events`` call is answered once per (delivery, buffer, call number within the
+  invocation): a delivery that runs again (resumed mid-flight, or retried) gets the answers its
+  earlier invocation got, and its events are not buffered twice. The answers are forgotten when
+  the delivery is done, so each costs O(1) and lives no longer than the delivery.
 """
 
 from __future__ import annotations
@@ -14,12 +18,13 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from stepwork._core.commands import Command
+from stepwork._core.commands import Command, CommandCollected
 from stepwork._core.routing import Router
 from stepwork._core.scheduling import Scheduler
 from stepwork._core.state import Delivery, FanOutStream, RunState, Scope
+from stepwork._core.ticks import TickCollect
 
-__all__ = ["FanIn", "release_collected", "run_length"]
+__all__ = ["FanIn", "forget_collects", "release_collected", "run_length"]
 
 Recoveries = tuple[tuple[str, int], ...]
 
@@ -119,6 +124,33 @@ class FanIn(Scheduler):
                 del state.steps[name].joins[scope]
             self.enqueue(state, Delivery(name, payload, scope, recoveries=recoveries), at, out)
 
+    def collect(self, state: RunState, tick: TickCollect, out: list[Command]) -> None:
+        """Fold one ``collect_events`` call: buffer its event and answer what it released.
+
+        The call's answer is kept under (delivery, buffer, call number); the same call of a
+        re-run of the delivery gets that answer back and buffers nothing.
+        """
+        invocation = state.invocations.get(tick.invocation)
+        if invocation is None:
+            # The invocation has ended (a step in a thread outlived its timeout): it collects
+            # nothing, and a late answer has nowhere to go but "not yet".
+            out.append(CommandCollected(tick.invocation, None))
+            return
+        calls = state.collect_calls.setdefault(tick.invocation, {})
+        call = calls.get(tick.buffer_id, 0)
+        calls[tick.buffer_id] = call + 1
+        answers = state.collected.setdefault(invocation.delivery.key, {})
+        key = (tick.buffer_id, call)
+        if key in answers:
+            earlier = answers[key]
+            out.append(CommandCollected(tick.invocation, None if earlier is None else [*earlier]))
+            return
+        buffer = state.steps[invocation.delivery.step].buffers.setdefault(tick.buffer_id, [])
+        buffer.append(tick.event)
+        released = release_collected(buffer, tick.expected_count, tick.expected)
+        answers[key] = released
+        out.append(CommandCollected(tick.invocation, released))
+
     def route(
         self,
         state: RunState,
@@ -131,6 +163,12 @@ class FanIn(Scheduler):
     ) -> None:
         """Deliver ``event`` (defined by the reducer)."""
         raise NotImplementedError
+
+
+def forget_collects(state: RunState, delivery: Delivery) -> None:
+    """``delivery`` is done (it will not run again): drop the answers its collects got."""
+    if state.collected:
+        state.collected.pop(delivery.key, None)
 
 
 def release_collected(

@@ -19,7 +19,6 @@ from typing import Any, assert_never
 from stepwork._core.commands import (
     Command,
     CommandCancelStep,
-    CommandCollected,
     CommandPublish,
     CommandResolveWaiter,
     CommandSchedule,
@@ -40,7 +39,7 @@ from stepwork._core.events import (
     WorkflowIdleEvent,
     WorkflowTimedOutEvent,
 )
-from stepwork._core.fanin import FanIn, release_collected
+from stepwork._core.fanin import FanIn, forget_collects
 from stepwork._core.routing import Router
 from stepwork._core.run_timeout import pace_run_timeout
 from stepwork._core.scheduling import cancel_timer, trigger_event
@@ -126,7 +125,7 @@ class Reducer(FanIn):
             case TickPublish():  # handled above, before the idle check
                 pass
             case TickCollect():
-                self._collect(state, tick, out)
+                self.collect(state, tick, out)
             case TickWait():
                 self._wait(state, tick, out)
             case TickTimer():
@@ -193,6 +192,7 @@ class Reducer(FanIn):
                 del runtime.running[number]
                 runtime.queue.appendleft(invocation.delivery)
             state.invocations.clear()
+            state.collect_calls.clear()  # each re-run counts its collect calls from the top
             for waiter in state.waiters.values():
                 waiter.invocation = -1
             for name in self.spec.steps:
@@ -225,6 +225,7 @@ class Reducer(FanIn):
         if invocation is None:
             return
         delivery = invocation.delivery
+        forget_collects(state, delivery)
         output = tick.output
         out.append(CommandPublish(not_running(delivery, invocation.worker, output)))
         if output is None:
@@ -255,7 +256,8 @@ class Reducer(FanIn):
             state.timers[timer_id] = RetryTimer(delivery.not_before, delivery.step, number)
             out.append(CommandSchedule(timer_id, delivery.not_before))
             self.fill(state, delivery.step, tick.at, out)
-            return
+            return  # the retry gets the answers this attempt's collects got
+        forget_collects(state, delivery)
         elapsed = tick.at - (delivery.first_attempt_at or tick.at)
         handler = None if tick.fatal else self.spec.handlers.get(delivery.step)
         if handler is not None:
@@ -289,14 +291,6 @@ class Reducer(FanIn):
         )
         state.error_traceback = tick.traceback
         finish(state, "failed", failed_event, tick.error, out)
-
-    def _collect(self, state: RunState, tick: TickCollect, out: list[Command]) -> None:
-        buffer = state.steps[state.invocations[tick.invocation].delivery.step].buffers.setdefault(
-            tick.buffer_id, []
-        )
-        buffer.append(tick.event)
-        released = release_collected(buffer, tick.expected_count, tick.expected)
-        out.append(CommandCollected(tick.invocation, released))
 
     def _wait(self, state: RunState, tick: TickWait, out: list[Command]) -> None:
         invocation = state.invocations.get(tick.invocation)

@@ -7,6 +7,8 @@ Invariants:
   every field, but the exceptions it holds compare by identity.
 - A delivery is in exactly one place: a step's queue, its delayed retries, a running
   invocation, or a join/collect buffer.
+- A ``collect_events`` call is folded once per (delivery, buffer, call number within the
+  invocation): ``collected`` keeps its answer while the delivery is not done.
 - ``Delivery.scope`` is the fan-out lineage of the payload: one ``(stream_id, index)`` pair per
   enclosing ``list[E]`` fan-out, outermost first; ``()`` at the top level.
 """
@@ -128,6 +130,12 @@ class RunState:
     waiter_events_sent: set[str] = field(default_factory=set)
     answers: dict[str, Any] = field(default_factory=dict)
     """``"<delivery key>:<waiter id>"`` -> the event that answered a wait of a running step."""
+    collect_calls: dict[int, dict[str, int]] = field(default_factory=dict)
+    """Invocation id -> buffer id -> ``collect_events`` calls that invocation made so far."""
+    collected: dict[int, dict[tuple[str, int], list[Any] | None]] = field(default_factory=dict)
+    """Delivery key -> ``(buffer id, call number)`` -> what that collect call was answered
+    (the released events, or ``None`` for "not yet"), until the delivery is done: a re-run of
+    the delivery (after a resume or a retry) gets the same answers instead of collecting again."""
     streams: dict[int, FanOutStream] = field(default_factory=dict)
     timers: dict[str, Timer] = field(default_factory=dict)
     next_invocation: int = 0

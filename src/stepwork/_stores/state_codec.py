@@ -68,6 +68,7 @@ def dump_run_state(state: RunState, *, snapshot: bool = False) -> dict[str, Any]
         },
         "waiter_events_sent": sorted(state.waiter_events_sent),
         "answers": {key: dump_event(event) for key, event in state.answers.items()},
+        **_dump_collects(state),
         "streams": {
             str(number): {
                 "parent": [list(p) for p in s.parent],
@@ -142,6 +143,12 @@ def load_run_state(
         )
     state.waiter_events_sent = set(data["waiter_events_sent"])
     state.answers = {key: load_event(event, registry) for key, event in data["answers"].items()}
+    # Left out when empty, and by snapshots written before collect answers were kept.
+    for number, buffer, count in data.get("collect_calls", ()):
+        state.collect_calls.setdefault(number, {})[buffer] = count
+    for key, buffer, call, events in data.get("collected", ()):
+        answer = None if events is None else [load_event(e, registry) for e in events]
+        state.collected.setdefault(key, {})[(buffer, call)] = answer
     for number, s in data["streams"].items():
         state.streams[int(number)] = FanOutStream(
             tuple((a, b) for a, b in s["parent"]),
@@ -171,6 +178,25 @@ def load_run_state(
     state.run_budget = data.get("run_budget")
     state.state = data["state"]
     return state
+
+
+def _dump_collects(state: RunState) -> dict[str, Any]:
+    """The collect calls of running invocations and their answers; left out when there are
+    none (a run between steps, or ended), so such states dump as they did before."""
+    dumped: dict[str, Any] = {}
+    if state.collect_calls:
+        dumped["collect_calls"] = [
+            [number, buffer, count]
+            for number, calls in state.collect_calls.items()
+            for buffer, count in calls.items()
+        ]
+    if state.collected:
+        dumped["collected"] = [
+            [key, buffer, call, None if events is None else [dump_event(e) for e in events]]
+            for key, answers in state.collected.items()
+            for (buffer, call), events in answers.items()
+        ]
+    return dumped
 
 
 def _dump_requirements(requirements: tuple[tuple[str, Any], ...], snapshot: bool) -> dict[str, Any]:
