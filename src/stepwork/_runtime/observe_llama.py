@@ -134,14 +134,16 @@ class LlamaObserver:
     def __init__(self, driver: RunDriver) -> None:
         self._driver = driver
         self._dispatcher = get_dispatcher(DISPATCHER_NAME)
-        self._prefix = type(driver.workflow).__qualname__
+        self._prefix = type(driver.workflow).__name__  # the anchor's: not the __qualname__
         self._run: _Run | None = None
 
     def run_started(self, run_id: str, workflow: str, *, resumed: bool) -> None:
         tags = {**active_instrument_tags.get(), "llamaindex.run_id": run_id}
         span_id = f"{self._prefix}.run-{uuid.uuid4()}"
         self._run = _Run(span_id, tags)
-        bound = _RUN_SIGNATURE.bind(start_event=None, tags={"instrument_tags": tags})
+        bound = _RUN_SIGNATURE.bind(
+            init_state=None, start_event=None, tags={"instrument_tags": tags}
+        )
         self._dispatcher.span_enter(
             span_id, bound, instance=self._driver.workflow, parent_id=active_span_id.get()
         )
@@ -152,7 +154,9 @@ class LlamaObserver:
             return
         for invocation in list(run.steps):
             self._cancel_step(run, invocation, "step cancelled")
-        bound = _RUN_SIGNATURE.bind(start_event=None, tags={"instrument_tags": run.tags})
+        bound = _RUN_SIGNATURE.bind(
+            init_state=None, start_event=None, tags={"instrument_tags": run.tags}
+        )
         instance = self._driver.workflow
         emit = self._dispatcher
         if status == "completed":
@@ -278,7 +282,7 @@ class LlamaObserver:
         self._dispatcher.span_exit(opened.span_id, opened.bound, result=None)
 
 
-def _run_signature(start_event: Any, tags: dict[str, Any]) -> None:
+def _run_signature(init_state: Any, start_event: Any, tags: dict[str, Any]) -> None:
     """The arguments handlers see on a run span (``bound_args``)."""
 
 
