@@ -1,7 +1,9 @@
 """Run one scenario once in this fresh process and print its sample as JSON.
 
 Usage: ``python -m benchmarks.child ENGINE SCENARIO N`` (ENGINE: stepwork | stepwork-otel |
-anchor; stepwork-otel traces with the OpenTelemetry SDK), or
+stepwork-llama | stepwork-llama-handler | anchor; stepwork-otel traces with the OpenTelemetry
+SDK; stepwork-llama imports LlamaIndex's instrumentation with no handler attached, and
+stepwork-llama-handler attaches a span and an event handler to its root dispatcher), or
 ``python -m benchmarks.child ENGINE import`` to time the engine's import.
 """
 
@@ -30,9 +32,30 @@ def main() -> None:
     if engine == "stepwork-otel":
         trace_with_opentelemetry()
         engine = "stepwork"
+    elif engine.startswith("stepwork-llama"):
+        instrument_with_llama_index(handler=engine == "stepwork-llama-handler")
+        engine = "stepwork"
     lib = load(engine)
     sample = asyncio.run(SCENARIOS[scenario](lib, n))
     print(json.dumps(asdict(sample)))
+
+
+def instrument_with_llama_index(*, handler: bool) -> None:
+    """Import LlamaIndex's instrumentation as a program reading its tags would; with
+    ``handler``, attach a span handler and an event handler that keep nothing, as a tracing
+    integration would (its own export cost is not measured)."""
+    from llama_index_instrumentation import get_dispatcher
+    from llama_index_instrumentation.event_handlers import BaseEventHandler
+    from llama_index_instrumentation.span_handlers import SimpleSpanHandler
+
+    class Discard(BaseEventHandler):
+        def handle(self, event: object, **kwargs: object) -> None:
+            pass
+
+    if handler:
+        root = get_dispatcher()
+        root.add_span_handler(SimpleSpanHandler())
+        root.add_event_handler(Discard())
 
 
 def trace_with_opentelemetry() -> None:

@@ -418,7 +418,7 @@ class RunDriver:
             )
         try:
             try:
-                result = await invoker.call(self, invocation)
+                result = scope.output = await invoker.call(self, invocation)
             finally:
                 scope.value = None
                 if observer is not None:

@@ -15,7 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["caller_tags", "tag_step"]
+from stepwork._core.events import StopEvent
+
+__all__ = ["caller_tags", "summary", "tag_step"]
 
 _DISPATCHER = "llama_index_instrumentation.dispatcher"
 _SUMMARY_LIMIT = 200
@@ -41,16 +43,18 @@ def tag_step(caller: dict[str, Any] | None, run_id: str, payload: Any) -> None:
             **(caller or {}),
             "llamaindex.run_id": run_id,
             "llamaindex.step.input_event": type(payload).__name__,
-            "llamaindex.step.input_summary": _summary(payload),
+            "llamaindex.step.input_summary": summary(payload),
         }
     )
 
 
-def _summary(payload: Any) -> str:
+def summary(payload: Any) -> str:
     """``Name(field=value, ...)`` with each value cut short, so a large event costs little."""
     if not isinstance(payload, BaseModel):
         return _SHORT.repr(payload)[:_SUMMARY_LIMIT]
     values = dict(payload.__dict__)
+    if isinstance(payload, StopEvent) and "result" not in values:
+        values = {"result": payload.result, **values}  # kept private, shown by the anchor
     values.update(payload.__pydantic_extra__ or {})
     inner = ", ".join(f"{key}={_SHORT.repr(value)}" for key, value in values.items())
     return f"{type(payload).__name__}({inner})"[:_SUMMARY_LIMIT]

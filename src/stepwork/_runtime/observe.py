@@ -31,6 +31,7 @@ __all__ = [
     "active_observer",
     "add_observer",
     "live_drivers",
+    "llama_observer",
     "otel_observer",
     "queue_depths",
     "remove_observer",
@@ -186,6 +187,9 @@ def active_observer() -> RunObserver | None:
 def watch(driver: RunDriver, journal: Journal | None) -> RunObserver | None:
     """The observer of ``driver``'s run (also handed to its journal), or ``None``."""
     observer = active_observer()
+    llama = llama_observer(driver)
+    if llama is not None:
+        observer = llama if observer is None else _Many((observer, llama))
     if observer is not None:
         track(driver)
         if journal is not None:
@@ -203,6 +207,17 @@ def otel_observer() -> OtelObserver | None:
 
         _OTEL.append(OtelObserver())
     return _OTEL[0]
+
+
+def llama_observer(driver: RunDriver) -> RunObserver | None:
+    """An observer emitting ``driver``'s run through LlamaIndex's instrumentation dispatcher, or
+    ``None`` while the program has not imported ``llama_index_instrumentation`` or no handler
+    but the null ones is attached (then nobody would receive anything)."""
+    if "llama_index_instrumentation.dispatcher" not in sys.modules:
+        return None
+    from stepwork._runtime.observe_llama import LlamaObserver, listening
+
+    return LlamaObserver(driver) if listening() else None
 
 
 def track(driver: RunDriver) -> None:

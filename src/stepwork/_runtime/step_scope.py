@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stepwork._core.state import Invocation
 
 if TYPE_CHECKING:
     from stepwork._runtime.driver import RunDriver
 
-__all__ = ["SCOPE", "StepScope", "running_step"]
+__all__ = ["NOT_RETURNED", "SCOPE", "StepScope", "running_step"]
+
+NOT_RETURNED: Any = object()
+"""``StepScope.output`` until the step's code returns (it raised, or is still running)."""
 
 
 class StepScope:
@@ -20,12 +23,16 @@ class StepScope:
     step's ``contextvars`` context and keeps it as long as it lives. The context var therefore
     holds this small box, emptied when the step returns, rather than the driver itself: a timer
     left behind by a step must not keep the run, its context and its workflow alive.
+
+    ``output`` is what the step's code returned, for observers to read when it leaves the code
+    (``RunObserver.step_code_left``); an observer that reads it puts ``NOT_RETURNED`` back.
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("output", "value")
 
     def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
         self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
+        self.output: Any = NOT_RETURNED
 
 
 SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
