@@ -75,3 +75,15 @@ async def test_a_second_run_draws_other_delays() -> None:
     FanOut.failures = {}
     await FanOut().run()
     assert set(first).isdisjoint(POLICY.delays)
+
+
+async def test_retries_leave_the_applications_random_stream_alone() -> None:
+    # The driver's seeds come from the OS: an application's seeded ``random`` stream (or
+    # hypothesis, which fails a test whose strategies see it move) is not advanced by retries.
+    import random
+
+    FanOut.failures = {}
+    random.seed(7)
+    expected = random.Random(7).random()
+    await FanOut().run()
+    assert random.random() == expected

@@ -16,6 +16,11 @@ from stepwork._runtime.tracebacks import format_traceback
 
 __all__ = ["failure_tick", "returned_unjournalable"]
 
+# Seeds come from the OS, not the ``random`` module's shared generator: a library must not
+# advance the application's random stream (hypothesis, for one, fails a test whose strategies
+# see it move), and the delays drawn are journaled, so nothing needs to replay them.
+_SEEDS = random.SystemRandom()
+
 
 def failure_tick(
     invocation: Invocation, error: BaseException, policy: RetryPolicy | None, now: float
@@ -37,7 +42,7 @@ def failure_tick(
                 error=error,
                 # A fresh seed per failure: each attempt and each invocation draws its own
                 # jittered delay. The delay is journaled with the tick, so replay needs no seed.
-                seed=random.getrandbits(32),
+                seed=_SEEDS.getrandbits(32),
             )
         except Exception as policy_error:
             policy_error.__cause__ = error
