@@ -122,6 +122,8 @@ async def run_history(request: Request) -> Response:
                     "summary": entry.summary,
                     "effects": list(entry.effects),
                     "status": entry.status,
+                    "writer": entry.writer,
+                    "epoch": entry.epoch,
                 }
                 for entry in entries
             ]
