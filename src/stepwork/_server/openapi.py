@@ -205,6 +205,10 @@ OPERATIONS: tuple[Operation, ...] = (
             _param("created_before", "query", {"type": "number"}, f"Exclusive upper {_EPOCH}"),
             _param("limit", "query", {"type": "integer", "minimum": 0, "maximum": 10000,
                                       "default": 100}, "Most runs returned."),
+            _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0},
+                   "Matching runs to skip (the next page starts at `offset` + `limit`)."),
+            _param("q", "query", {"type": "string"},
+                   "Text the run id or the run's error contains (ASCII case ignored)."),
         ),
         error_text={422: "A bad filter value or `limit`, or an unknown query parameter "
                          "(`field` names it)."},
