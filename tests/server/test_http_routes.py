@@ -208,6 +208,7 @@ def test_openapi_document(http: httpx.Client) -> None:
         "/health", "/workflows", "/workflows/{name}", "/workflows/{name}/runs", "/runs",
         "/runs/{run_id}", "/runs/{run_id}/events", "/runs/{run_id}/cancel",
         "/runs/{run_id}/history", "/runs/{run_id}/fork", "/openapi.json", "/",
+        "/runs/{run_id}/invocations", "/runs/{run_id}/state",
     }  # fmt: skip
     schemas = document["components"]["schemas"]
     assert {"RunInfo", "EventEnvelope", "ErrorBody", "StartRunRequest"} <= set(schemas)

@@ -205,6 +205,26 @@ async def test_list_runs_filters_and_orders_newest_first(store: Store) -> None:
     )
 
 
+async def test_list_runs_pages_with_offset_and_searches_id_and_error_text(store: Store) -> None:
+    for n in range(6):
+        await store.create_run(f"Run-{n}", "flow", created_at=float(n))
+    await store.append(
+        JournalBatch("Run-2", 0, ticks(0, 1), status="failed", error={"message": "50%_off"})
+    )
+
+    async def ids(**filters: Any) -> list[str]:
+        return [run.run_id for run in await store.list_runs(**filters)]
+
+    assert await ids(limit=2) == ["Run-5", "Run-4"]
+    assert await ids(limit=2, offset=2) == ["Run-3", "Run-2"]
+    assert await ids(offset=5) == ["Run-0"]
+    assert await ids(offset=6) == []
+    assert await ids(text="run-3") == ["Run-3"]  # ASCII case is ignored
+    assert await ids(text="%_OFF") == ["Run-2"]  # the error's text; % and _ are literal
+    assert await ids(text="5_%") == []
+    assert await ids(text="run", status=["running"], limit=2, offset=1) == ["Run-4", "Run-3"]
+
+
 async def test_load_events_after_an_offset_with_a_limit(store: Store) -> None:
     await make_run(store, "r1", n_ticks=1, n_events=10)
     assert await store.load_events("r1", after_offset=3, limit=4) == [

@@ -30,6 +30,7 @@ from stepwork._server.errors import exception_handlers
 from stepwork._server.guard import BrowserGuard, check_allowed_hosts
 from stepwork._server.headers import SecurityHeaders
 from stepwork._server.routes_events import event_routes
+from stepwork._server.routes_inspect import inspect_routes
 from stepwork._server.routes_meta import meta_routes
 from stepwork._server.routes_metrics import metrics_routes
 from stepwork._server.routes_runs import run_routes
@@ -116,6 +117,7 @@ def create_app(
             *metrics_routes(),
             *workflow_routes(),
             *run_routes(),
+            *inspect_routes(),
             *event_routes(),
             *anchor_routes(),  # LlamaIndex Workflows' server routes, for its clients
             *anchor_event_routes(),

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from stepwork._server import schemas as s
+from stepwork._server import schemas_inspect as si
 
 __all__ = ["OPERATIONS", "Operation", "openapi_document"]
 
@@ -204,6 +205,10 @@ OPERATIONS: tuple[Operation, ...] = (
             _param("created_before", "query", {"type": "number"}, f"Exclusive upper {_EPOCH}"),
             _param("limit", "query", {"type": "integer", "minimum": 0, "maximum": 10000,
                                       "default": 100}, "Most runs returned."),
+            _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0},
+                   "Matching runs to skip (the next page starts at `offset` + `limit`)."),
+            _param("q", "query", {"type": "string"},
+                   "Text the run id or the run's error contains (ASCII case ignored)."),
         ),
         error_text={422: "A bad filter value or `limit`, or an unknown query parameter "
                          "(`field` names it)."},
@@ -289,6 +294,24 @@ OPERATIONS: tuple[Operation, ...] = (
         "ticks up to that entry. 409 `journal_corrupt` names the first tick that is missing "
         "or cannot be read; a fork from before it still works.",
         (404, 409), parameters=(_RUN,), error_text={404: _NOT_SERVED_404, 409: _CORRUPT + "."},
+    ),
+    Operation(
+        "get", "/runs/{run_id}/invocations", "runInvocations", "Every step invocation of a run.",
+        (200, si.InvocationsOut, "The run's step invocations (attempts), in start order."),
+        "Folds the run's journal (no step is called): each invocation's input, output or error "
+        "and traceback, timing, and the writer (process) and lease epoch that ran it.",
+        (404, 409), parameters=(_RUN,), error_text={404: _NOT_SERVED_404, 409: _CORRUPT + "."},
+    ),
+    Operation(
+        "get", "/runs/{run_id}/state", "runState", "`ctx.store` as it was after a tick.",
+        (200, si.StateOut, "The run's state after tick `at`."),
+        "Folds the journal's first `at` + 1 ticks (time travel; no step is called). 422 when "
+        "`at` is past the run's ticks; 404 also for a run with no journaled tick yet.",
+        (404, 409, 422), parameters=(_RUN, _param(
+            "at", "query", {"type": "integer", "minimum": 0},
+            "The tick seq (a history entry's `seq`); the last tick when left out.")),
+        error_text={404: _NOT_SERVED_404, 409: _CORRUPT + ".",
+                    422: "A bad `at`, or an unknown query parameter."},
     ),
     Operation(
         "post", "/runs/{run_id}/fork", "forkRun",

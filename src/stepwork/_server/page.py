@@ -29,7 +29,15 @@ from stepwork._drawing.labels import PALETTE
 
 __all__ = ["PAGE_SCRIPTS", "page_html", "page_policy"]
 
-PAGE_SCRIPTS = ("api.js", "schema_form.js", "timeline.js", "ui.js", "run_view.js", "app.js")
+PAGE_SCRIPTS = (
+    "api.js",
+    "schema_form.js",
+    "timeline.js",
+    "ui.js",
+    "debug_view.js",
+    "run_view.js",
+    "app.js",
+)
 """The page's own scripts (in ``webpage/``), in the order they are inlined, after ``page.js``."""
 
 _PLACEHOLDER = re.compile(r"\{\{(style|script|data)\}\}")

@@ -43,8 +43,11 @@ def _registry(request: Request) -> RunRegistry:
 
 
 async def list_runs(request: Request) -> Response:
-    """``GET /runs``: runs matching every filter, newest first; 422 for a bad query value."""
-    only_params(request, "workflow", "status", "created_after", "created_before", "limit")
+    """``GET /runs``: runs matching every filter (``q``: text in the run id or error), newest
+    first, ``limit`` of them from ``offset``; 422 for a bad query value."""
+    only_params(
+        request, "workflow", "status", "created_after", "created_before", "limit", "offset", "q"
+    )
     registry = _registry(request)
     query = request.query_params
     statuses = query.getlist("status")
@@ -66,6 +69,8 @@ async def list_runs(request: Request) -> Response:
         created_after=query_float(request, "created_after"),
         created_before=query_float(request, "created_before"),
         limit=limit,
+        text=query.get("q") or None,
+        offset=query_int(request, "offset", 0, 0) or 0,
     )
     return JsonResponse({"runs": [registry.info(record) for record in records]})
 
@@ -122,6 +127,8 @@ async def run_history(request: Request) -> Response:
                     "summary": entry.summary,
                     "effects": list(entry.effects),
                     "status": entry.status,
+                    "writer": entry.writer,
+                    "epoch": entry.epoch,
                 }
                 for entry in entries
             ]

@@ -236,6 +236,8 @@ class HistoryEntryOut(BaseModel):
     status: str = Field(
         description="The run's status after the tick (`running` until the tick that ends it)."
     )
+    writer: str = Field(description='Id of the process that wrote the tick (`""`: unknown).')
+    epoch: int = Field(description="Lease epoch the tick was written under (0: no lease).")
 
 
 class HistoryOut(BaseModel):

@@ -43,6 +43,7 @@ from stepwork._stores.records import (
     decode_record,
     encode_records,
     encode_value,
+    matches_text,
     run_record,
 )
 
@@ -242,10 +243,14 @@ class MemoryStore:
         created_after: float | None = None,
         created_before: float | None = None,
         limit: int | None = None,
+        text: str | None = None,
+        offset: int = 0,
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first (``created_at``, then creation order).
 
         ``created_after`` and ``created_before`` are exclusive bounds.
+        ``text`` keeps runs whose id or error contains it (ignoring ASCII case); ``offset``
+        skips that many matching runs (a page of ``limit`` runs from there).
         """
         chosen = [
             (run_id, run)
@@ -254,8 +259,10 @@ class MemoryStore:
             and (workflow is None or run.workflow in workflow)
             and (created_after is None or run.created_at > created_after)
             and (created_before is None or run.created_at < created_before)
+            and (not text or matches_text(run_id, run.error, text))
         ]
         chosen.sort(key=lambda item: (item[1].created_at, item[1].order), reverse=True)
+        chosen = chosen[max(offset, 0) :]
         if limit is not None:
             chosen = chosen[: max(limit, 0)]
         return [run.record(run_id) for run_id, run in chosen]

@@ -68,6 +68,7 @@ from stepwork._stores.records import (
     decode_record,
     encode_records,
     encode_value,
+    like_pattern,
 )
 
 __all__ = ["PostgresStore"]
@@ -287,10 +288,14 @@ class PostgresStore:
         created_after: float | None = None,
         created_before: float | None = None,
         limit: int | None = None,
+        text: str | None = None,
+        offset: int = 0,
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first (``created_at``, then creation order).
 
         ``created_after`` and ``created_before`` are exclusive bounds.
+        ``text`` keeps runs whose id or error contains it (ignoring ASCII case); ``offset``
+        skips that many matching runs (a page of ``limit`` runs from there).
         """
         args = (
             None if status is None else list(status),
@@ -298,6 +303,8 @@ class PostgresStore:
             None if created_after is None else float(created_after),
             None if created_before is None else float(created_before),
             None if limit is None else max(limit, 0),
+            like_pattern(text) if text else None,
+            max(offset, 0),
         )
         rows = await self._call(lambda c: c.fetch(LIST_RUNS, *args))
         return [run_record(row) for row in rows]

@@ -110,7 +110,8 @@ WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
     AND ($2::text[] IS NULL OR workflow = ANY($2::text[]))
     AND ($3::float8 IS NULL OR created_at > $3::float8)
     AND ($4::float8 IS NULL OR created_at < $4::float8)
-ORDER BY created_at DESC, created_order DESC LIMIT $5
+    AND ($6::text IS NULL OR run_id ILIKE $6::text OR error::text ILIKE $6::text)
+ORDER BY created_at DESC, created_order DESC LIMIT $5 OFFSET $7
 """
 SIZE = """
 SELECT count(*), coalesce(sum(ticks), 0), coalesce(sum(events), 0),

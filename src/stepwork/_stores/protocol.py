@@ -257,9 +257,15 @@ class Store(Protocol):
         created_after: float | None = None,
         created_before: float | None = None,
         limit: int | None = None,
+        text: str | None = None,
+        offset: int = 0,
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first (a run whose row cannot be read is
-        listed with ``corrupt`` set)."""
+        listed with ``corrupt`` set).
+
+        ``text`` keeps runs whose id or error contains it (ignoring ASCII case); ``offset``
+        skips that many matching runs (a page of ``limit`` runs from there).
+        """
 
     async def delete_run(self, run_id: str) -> bool:
         """Delete a run with its ticks and events; False if there was none."""

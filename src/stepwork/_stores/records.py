@@ -37,6 +37,8 @@ __all__ = [
     "decode_value",
     "encode_records",
     "encode_value",
+    "like_pattern",
+    "matches_text",
     "remedy",
     "run_record",
 ]
@@ -338,3 +340,22 @@ def check_next(run_id: str, name: str, first: int, stored: int, count: int) -> N
             f"{stored}. Nothing was stored (another process may be writing this run).",
             run_id=run_id,
         )
+
+
+def like_pattern(text: str) -> str:
+    """A ``LIKE`` pattern matching values that contain ``text`` (``%``, ``_`` and ``\\``
+    escaped with a backslash; SQLite needs ``ESCAPE '\\'``, PostgreSQL's is the default).
+
+    Example:
+        >>> like_pattern("50%_a")
+        '%50\\\\%\\\\_a%'
+    """
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def matches_text(run_id: str, error: str | None, text: str) -> bool:
+    """Whether a run's id or stored error contains ``text``, ignoring ASCII case, as the
+    stores' ``list_runs(text=...)`` filter has it."""
+    wanted = text.lower()
+    return wanted in run_id.lower() or (error is not None and wanted in error.lower())

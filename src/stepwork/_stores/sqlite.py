@@ -43,7 +43,7 @@ from stepwork._stores.protocol import (
     RunStatus,
     net_timers,
 )
-from stepwork._stores.records import encode_records, encode_value
+from stepwork._stores.records import encode_records, encode_value, like_pattern
 from stepwork._stores.sqlite_worker import SqliteWorker
 
 __all__ = ["SqliteStore"]
@@ -212,10 +212,14 @@ class SqliteStore:
         created_after: float | None = None,
         created_before: float | None = None,
         limit: int | None = None,
+        text: str | None = None,
+        offset: int = 0,
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first (``created_at``, then creation order).
 
         ``created_after`` and ``created_before`` are exclusive bounds.
+        ``text`` keeps runs whose id or error contains it (ignoring ASCII case); ``offset``
+        skips that many matching runs (a page of ``limit`` runs from there).
         """
         where: list[str] = ["1"]
         params: list[Any] = []
@@ -229,10 +233,13 @@ class SqliteStore:
         if created_before is not None:
             where.append("created_at < ?")
             params.append(created_before)
-        params.append(-1 if limit is None else max(limit, 0))
+        if text:
+            where.append("(run_id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\')")
+            params.extend([like_pattern(text)] * 2)
+        params.extend([-1 if limit is None else max(limit, 0), max(offset, 0)])
         sql = (
             f"SELECT {journal.RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} "
-            "ORDER BY created_at DESC, rowid DESC LIMIT ?"
+            "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
         )
         return await self._read(journal.select_runs, sql, params)
 

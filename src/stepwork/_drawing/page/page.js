@@ -1099,7 +1099,7 @@
     if (data.trace) drawSummary(drawn.model, document.getElementById("run-summary"));
   }
 
-  window.StepworkDrawing = { draw: draw, formatSeconds: formatSeconds, html: html };
+  window.StepworkDrawing = { draw: draw, formatSeconds: formatSeconds, html: html, svg: svg };
   if (!document.getElementById("stepwork-data")) return;
 
   try {

@@ -1,7 +1,8 @@
 /* stepwork web page: the views and the routing between them.
  *
  * #/workflows[/NAME]  the workflows, one drawn with its start form
- * #/runs[?workflow=W&status=S]  the runs, refreshed every few seconds while shown
+ * #/runs[?workflow=W&status=S&q=TEXT&page=N]  the runs, a page of RUNS_PAGE at a time (the
+ *   server filters and pages), refreshed every few seconds while shown
  * #/runs/ID  one run (see run_view.js)
  *
  * When the first view has loaded, the body gets data-ready="true" (tests wait for it).
@@ -14,6 +15,8 @@
   var ui = ns.ui;
   var api = ns.api;
   var RUNS_REFRESH_MS = 2000;
+  var RUNS_PAGE = 50;
+  var runsPage = 0;
 
   var workflows = null;
   var byName = {};
@@ -104,12 +107,27 @@
 
   // -- runs -----------------------------------------------------------------------------------
 
+  function filters() {
+    return {
+      workflow: document.getElementById("filter-workflow").value,
+      status: document.getElementById("filter-status").value,
+      q: document.getElementById("filter-text").value.trim()
+    };
+  }
+
+  // One more run than a page is asked for, to know whether there is an older page.
   function loadRuns() {
-    var workflow = document.getElementById("filter-workflow").value;
-    var status = document.getElementById("filter-status").value;
-    return api.request("GET", "runs" + api.query({ workflow: workflow, status: status, limit: 100 }))
+    var query = filters();
+    query.limit = RUNS_PAGE + 1;
+    query.offset = runsPage * RUNS_PAGE;
+    return api.request("GET", "runs" + api.query(query))
       .then(function (body) {
-        renderRuns((body && body.runs) || []);
+        var runs = (body && body.runs) || [];
+        renderRuns(runs.slice(0, RUNS_PAGE));
+        document.getElementById("runs-prev").disabled = runsPage === 0;
+        document.getElementById("runs-next").disabled = runs.length <= RUNS_PAGE;
+        document.getElementById("runs-page").textContent = runs.length || runsPage ?
+          "runs " + (runsPage * RUNS_PAGE + 1) + "\u2013" + (runsPage * RUNS_PAGE + Math.min(runs.length, RUNS_PAGE)) : "";
         ui.showBanner("");
       }, ui.complain);
   }
@@ -151,6 +169,8 @@
   function showRuns(params) {
     if (params.workflow !== undefined) document.getElementById("filter-workflow").value = byName[params.workflow] ? params.workflow : "";
     if (params.status !== undefined) document.getElementById("filter-status").value = params.status;
+    document.getElementById("filter-text").value = params.q || "";
+    runsPage = Math.max(0, parseInt(params.page, 10) || 0);
     return loadRuns().then(refreshRunsSoon);
   }
 
@@ -220,16 +240,24 @@
     });
   }
 
+  function goToRuns(page) {
+    var query = filters();
+    query.page = page || "";
+    var hash = "#/runs" + api.query(query);
+    if (window.location.hash !== hash) window.location.hash = hash;
+    else loadRuns();
+  }
+
   function setUpFilters() {
-    ["filter-workflow", "filter-status"].forEach(function (id) {
-      document.getElementById(id).addEventListener("change", function () {
-        var workflow = document.getElementById("filter-workflow").value;
-        var status = document.getElementById("filter-status").value;
-        var hash = "#/runs" + api.query({ workflow: workflow, status: status });
-        if (window.location.hash !== hash) window.location.hash = hash;
-        else loadRuns();
-      });
+    ["filter-workflow", "filter-status", "filter-text"].forEach(function (id) {
+      document.getElementById(id).addEventListener("change", function () { goToRuns(0); });
     });
+    document.getElementById("run-filters").addEventListener("submit", function (event) {
+      event.preventDefault();
+      goToRuns(0);
+    });
+    document.getElementById("runs-prev").addEventListener("click", function () { goToRuns(runsPage - 1); });
+    document.getElementById("runs-next").addEventListener("click", function () { goToRuns(runsPage + 1); });
   }
 
   setUpToken();

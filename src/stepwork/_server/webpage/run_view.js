@@ -62,6 +62,17 @@
     var emptyNote = el("p", { className: "hint pad", text: "No events yet." }, eventsPane);
     var answerPane = el("section", { id: "answer-pane", className: "pane answer-pane", "aria-label": "Answer" }, grid);
     var drawingHost = el("div", { className: "run-drawing" }, host);
+    var debug = ns.openDebug(el("div", { className: "run-debug" }, host), runId, function (forked) {
+      window.location.hash = "#/runs/" + encodeURIComponent(forked);
+    });
+    var historyEntries = [];
+    var debugKey = "";
+    // A click on a timeline bar opens that invocation's detail (before the drawing's own
+    // handler, which stops the click there).
+    drawingHost.addEventListener("click", function (event) {
+      var bar = event.target && event.target.closest ? event.target.closest(".bar") : null;
+      if (bar && bar.dataset.invocation !== undefined) debug.showInvocation(Number(bar.dataset.invocation));
+    }, true);
 
     showInternal.addEventListener("change", function () {
       list.classList.toggle("hide-internal", !showInternal.checked);
@@ -311,6 +322,7 @@
       traceBusy = true;
       api.request("GET", "runs/" + encodeURIComponent(runId) + "/history").then(function (body) {
         var entries = (body && body.entries) || [];
+        historyEntries = entries;
         var trace = ns.traceFromHistory(entries, info, roleOf);
         historyTicks = entries.length;
         var waits = [];
@@ -329,6 +341,11 @@
         return ns.traceFromStateChanges(stateChanges, info, startedAt, finishedAt);
       }).then(function (trace) {
         if (closed) return;
+        var key = historyEntries.length + "|" + trace.status;
+        if (key !== debugKey) {
+          debugKey = key;
+          debug.render(historyEntries, trace);
+        }
         var text = JSON.stringify(trace);
         if (text === lastTrace) return;
         lastTrace = text;
