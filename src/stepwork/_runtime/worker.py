@@ -22,7 +22,7 @@ import contextlib
 import functools
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import StoreError, WorkflowConfigurationError
@@ -72,6 +72,8 @@ class Worker:
         settings: Lease ttl and heartbeat.
         poll: Seconds between claims when nothing wakes it.
         owner: Its lease owner id (this process's by default).
+        on_claim: Called with each run it starts executing (a server registers them, so
+            events sent to them reach them in memory).
 
     Raises:
         WorkflowConfigurationError: If two workflows share a ``workflow_name``, or
@@ -87,6 +89,7 @@ class Worker:
         settings: LeaseSettings | None = None,
         poll: float = 1.0,
         owner: str = PROCESS_OWNER,
+        on_claim: Callable[[Workflow, WorkflowHandler], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise WorkflowConfigurationError(f"concurrency must be at least 1, got {concurrency}.")
@@ -104,6 +107,7 @@ class Worker:
         self.settings = settings or LeaseSettings.from_env()
         self.poll = poll
         self.owner = owner
+        self.on_claim = on_claim
         self.running: dict[str, tuple[Lease, WorkflowHandler]] = {}
         self.finished = 0
         self._wake = asyncio.Event()
@@ -151,6 +155,8 @@ class Worker:
             handler = resume_run(workflow, lease.run_id, lease=lease, settings=self.settings)
             self.running[lease.run_id] = (lease, handler)
             handler.add_done_callback(functools.partial(self._ended, lease.run_id))
+            if self.on_claim is not None:
+                self.on_claim(workflow, handler)
 
     def _ended(self, run_id: str, _: object = None) -> None:
         entry = self.running.pop(run_id, None)
