@@ -308,6 +308,7 @@ async def _copy(
     # The fork's row and its copied journal in one transaction: a failed copy leaves no run.
     batch = JournalBatch(
         target, 0, copied, 0, published, workflow=workflow.workflow_name, created_at=last_at,
+        version=workflow.workflow_version,
         runnable_at=time.time() if runnable else None,
     )  # fmt: skip
     await store.append(batch)

@@ -9,15 +9,28 @@ and it refuses with a clear 503.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Collection
 from typing import Any, Literal
 
+from stepwork._runtime.lease import dead_local_owner
 from stepwork._server.errors import ApiError
+from stepwork._stores.lease_rules import lease_is_free
 from stepwork._stores.protocol import RunRecord, Store
 
-__all__ = ["DeliveryKind", "deliver_remote"]
+__all__ = ["DeliveryKind", "deliver_remote", "held_elsewhere"]
 
 DeliveryKind = Literal["event", "cancel"]
 """What is delivered: an event sent into the run, or a request to cancel it."""
+
+
+def held_elsewhere(record: RunRecord, mine: Collection[str]) -> bool:
+    """True if a live process other than the lease owners ``mine`` holds run ``record``
+    (as last read): its lease has not lapsed and its owner is not a dead process of this host.
+    """
+    if record.owner is None or record.owner in mine or dead_local_owner(record.owner):
+        return False
+    return not lease_is_free(record.owner, record.lease_expires, now=time.time())
 
 
 async def deliver_remote(

@@ -31,16 +31,17 @@ from stepwork._core.errors import (
 )
 from stepwork._runtime.context import Context
 from stepwork._runtime.handler import WorkflowHandler
-from stepwork._runtime.lease import PROCESS_OWNER, dead_local_owner
+from stepwork._runtime.lease import PROCESS_OWNER
+from stepwork._runtime.versions import not_continued, version_error
 from stepwork._runtime.workflow import Workflow
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, from_corrupt
 from stepwork._server.fleet import WorkerPool
 from stepwork._server.follow import StoreFollower
 from stepwork._server.recovery import ResumeRetries
+from stepwork._server.remote import held_elsewhere
 from stepwork._server.served import ServedWorkflow, serve_workflows
 from stepwork._server.shapes import run_info
-from stepwork._stores.lease_rules import lease_is_free
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
 
 __all__ = ["LiveRun", "RunRegistry"]
@@ -242,6 +243,7 @@ class RunRegistry:
             info = run_info(record, record.workflow, None)
         else:
             info = run_info(record, entry.name, entry.registry)
+            info["not_continued"] = not_continued(record, entry.workflow.workflow_version)
         broken = record.corrupt or self.unresumable.get(record.run_id)
         if broken is not None and info["error"] is None:
             info["error"] = {
@@ -416,13 +418,8 @@ class RunRegistry:
 
     def held_elsewhere(self, record: RunRecord) -> bool:
         """True if another live process holds run ``record``'s lease (as last read)."""
-        if record.owner is None or record.owner == PROCESS_OWNER:
-            return False
-        if self.pool is not None and any(w.owner == record.owner for w in self.pool.workers):
-            return False
-        if dead_local_owner(record.owner) is not None:
-            return False
-        return not lease_is_free(record.owner, record.lease_expires, now=time.time())
+        mine = [PROCESS_OWNER, *(w.owner for w in self.pool.workers)] if self.pool else []
+        return held_elsewhere(record, mine or [PROCESS_OWNER])
 
     async def running(self, record: RunRecord) -> LiveRun | None:
         """The live run of a stored run that has not finished, resuming it here if needed;
@@ -450,6 +447,8 @@ class RunRegistry:
         self.check_accepting()
         if not self.executes or self.held_elsewhere(record):
             return None
+        if not_continued(record, entry.workflow.workflow_version) is not None:
+            raise ApiError("conflict", str(version_error(record, entry.workflow.workflow_version)))
         handler = entry.workflow.resume(record.run_id)
         run = self._register(entry, handler)
         await live_runs.wait_started(handler)
