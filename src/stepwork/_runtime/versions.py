@@ -2,7 +2,8 @@
 
 A run records the version of the workflow that started it (``runs.version``). The version is
 the one declared (``class Flow(Workflow): version = "2024-06"`` or ``Flow(version="2")``), else
-a hash of the definition: every step's name, the event types it accepts and returns, and its
+a hash of the definition: every step's name, the event types it accepts and returns (by
+qualified class name, not module, so a script run directly and imported agree), and its
 configuration (workers, timeout, error handling). Changing a step's signature or config changes
 the hash; changing only a step's body does not (declare a version when a body change must not
 meet runs started by the old body).
@@ -34,7 +35,8 @@ __all__ = ["check_version", "definition_version", "not_continued", "version_erro
 
 
 def _type_name(value: Any) -> str:
-    return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', repr(value))}"
+    # Not the module: a script run as ``__main__`` and imported by name must hash the same.
+    return str(getattr(value, "__qualname__", repr(value)))
 
 
 def definition_version(definition: WorkflowDefinition) -> str:
