@@ -12,7 +12,7 @@ only reads and enqueues.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Callable, Sequence
 
 from stepwork._runtime.handler import WorkflowHandler
@@ -22,6 +22,8 @@ from stepwork._runtime.workflow import Workflow
 from stepwork._stores.protocol import Store
 
 __all__ = ["WorkerPool"]
+
+_log = logging.getLogger("stepwork.server")
 
 
 class WorkerPool:
@@ -60,5 +62,7 @@ class WorkerPool:
         self._stop.set()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
-            with contextlib.suppress(Exception):
+            try:
                 await task
+            except Exception:  # one loop's failure must not keep the others' runs held
+                _log.exception("a worker loop failed while handing its runs back")
