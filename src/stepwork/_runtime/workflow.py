@@ -243,7 +243,13 @@ class Workflow(DurableMethods, AnchorPrivateNames):
     def workflow_version(self) -> str:
         """The version runs started here record: ``version`` when declared (class attribute
         or ``version=``), else a hash of the steps' names, types and configuration."""
-        return self.version or definition_version(self.definition())
+        if self.version:
+            return self.version
+        definition = self.definition()  # cached per class until its steps change
+        hashed: tuple[WorkflowDefinition, str] | None = getattr(self, "_hashed", None)
+        if hashed is None or hashed[0] is not definition:
+            hashed = self._hashed = (definition, definition_version(definition))
+        return hashed[1]
 
     @property
     def start_event_class(self) -> type[StartEvent]:
