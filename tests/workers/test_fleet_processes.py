@@ -127,19 +127,26 @@ async def test_api_nodes_and_workers_share_one_postgresql_and_survive_a_killed_w
                     body = {"input": {"n": n}, "run_id": f"run-{n:02}"}
                     answer = await http.post("/workflows/work/runs", json=body)
                     assert answer.status_code == 202, answer.text
-            streamed = asyncio.ensure_future(follow(url_b, "run-00"))
             marker = f":{one.pid}:"
             await wait_for(
                 store, lambda runs: any(marker in (r.owner or "") for r in runs if r.ticks > 1), 30
             )
-            two = start_worker(postgres_dsn, tmp_path / "two.log")
-            started.append(two)
+            held = [
+                r for r in await store.list_runs(status=["running"]) if marker in (r.owner or "")
+            ]
+            assert held, "worker one finished its runs before it could be killed"
+            followed = held[0]  # streamed through B from before the kill to after the takeover
+            streamed = asyncio.ensure_future(follow(url_b, followed.run_id))
             one.send_signal(signal.SIGKILL)  # mid-run: its runs are taken over after their lease
             one.wait()
+            two = start_worker(postgres_dsn, tmp_path / "two.log")
+            started.append(two)
             await wait_for(store, lambda runs: all(r.status == "completed" for r in runs), 60)
             events = await asyncio.wait_for(streamed, 30)
             assert [e["offset"] for e in events] == list(range(len(events)))  # once each, in order
-            assert events[-1]["terminal"] and events[-1]["data"]["result"] == 0
+            n = int(followed.run_id.split("-")[1])
+            assert events[-1]["terminal"] and events[-1]["data"]["result"] == n * 6
+            assert (await store.get_run(followed.run_id)).epoch > followed.epoch  # taken over
             async with httpx.AsyncClient(base_url=url_b, timeout=30) as http:
                 listed = (await http.get("/runs", params={"limit": 100})).json()["runs"]
             assert sorted(r["run_id"] for r in listed) == [f"run-{n:02}" for n in range(RUNS)]
