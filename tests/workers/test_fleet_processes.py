@@ -131,9 +131,9 @@ async def test_api_nodes_and_workers_share_one_postgresql_and_survive_a_killed_w
             await wait_for(
                 store, lambda runs: any(marker in (r.owner or "") for r in runs if r.ticks > 1), 30
             )
-            held = [
-                r for r in await store.list_runs(status=["running"]) if marker in (r.owner or "")
-            ]
+            one.send_signal(signal.SIGSTOP)  # frozen: the runs it holds stay unfinished
+            running = await store.list_runs(status=["running"])
+            held = [r for r in running if marker in (r.owner or "")]
             assert held, "worker one finished its runs before it could be killed"
             followed = held[0]  # streamed through B from before the kill to after the takeover
             streamed = asyncio.ensure_future(follow(url_b, followed.run_id))
