@@ -5,7 +5,8 @@
     ├── WorkflowConfigurationError     no or several start/stop event types (construction)
     ├── WorkflowRuntimeError           (also a RuntimeError) something failed during a run
     │   ├── StartEventError            (also a ValueError) bad start event or keyword arguments
-    │   └── WorkflowStalledError       the run can never finish
+    │   ├── WorkflowStalledError       the run can never finish
+    │   └── WorkflowVersionError       the run was started by another version of the workflow
     ├── WorkflowTimeoutError           the run exceeded its timeout (not an OSError)
     │   └── StepTimeoutError           one step invocation exceeded its own timeout
     ├── WorkflowCancelledByUser        the caller cancelled the run
@@ -64,6 +65,7 @@ from stepwork._core.errors import (
     WorkflowStepDoesNotExistError,
     WorkflowTimeoutError,
     WorkflowValidationError,
+    WorkflowVersionError,
 )
 
 __all__ = [
@@ -91,4 +93,5 @@ __all__ = [
     "WorkflowStepDoesNotExistError",
     "WorkflowTimeoutError",
     "WorkflowValidationError",
+    "WorkflowVersionError",
 ]

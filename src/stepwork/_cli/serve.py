@@ -141,6 +141,14 @@ def serve_command(
         float, typer.Option(help="Seconds shutdown waits for running steps.")
     ] = 10.0,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Enqueue started runs and run N worker loops here (0: execute nothing, an "
+            "API node only). Default: execute the runs started here.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve workflows over HTTP: the API, event streams and the web page."""
     out = Output()
@@ -165,6 +173,7 @@ def serve_command(
             token=secret,
             allowed_hosts=allow_host or None,
             grace_period=grace_period,
+            workers=workers,
         )
     except TargetError as error:
         out.error(str(error))
@@ -173,7 +182,8 @@ def serve_command(
         out.error(f"cannot serve {module}: {describe_exception(error)}")
         raise typer.Exit(2) from None
     names = ", ".join(sorted(served))
-    out.line(f"serving {names} (store {store or DEFAULT_STORE})")
+    mode = "" if workers is None else f", {workers} worker loops"
+    out.line(f"serving {names} (store {store or DEFAULT_STORE}{mode})")
     warning = exposure_warning([host], secret is not None)
     if warning is not None:
         out.stderr.print(Text.assemble(("warning:", "bold yellow"), " ", warning))

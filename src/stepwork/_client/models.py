@@ -67,6 +67,9 @@ class RunInfo(_Shape):
         result: The stop event's ``result`` (a plain ``StopEvent``) or its fields (a subclass);
             ``None`` until the run completes.
         error: Why the run failed, when it did.
+        version: The version of the workflow that started the run, when recorded.
+        not_continued: Why the server does not continue the run (another version started
+            it), else ``None``.
     """
 
     run_id: str
@@ -76,6 +79,8 @@ class RunInfo(_Shape):
     updated_at: float
     result: Any = None
     error: RunError | None = None
+    version: str | None = None
+    not_continued: str | None = None
 
     @property
     def finished(self) -> bool:

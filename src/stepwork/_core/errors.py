@@ -36,6 +36,7 @@ __all__ = [
     "WorkflowStepDoesNotExistError",
     "WorkflowTimeoutError",
     "WorkflowValidationError",
+    "WorkflowVersionError",
 ]
 
 
@@ -82,6 +83,28 @@ class WorkflowRuntimeError(StepworkError, RuntimeError):
 
 class StartEventError(WorkflowRuntimeError, ValueError):
     """``run()`` got a start event of the wrong type, or keyword arguments that do not validate."""
+
+
+class WorkflowVersionError(WorkflowRuntimeError):
+    """A run was started by another version of its workflow than this process serves, so it is
+    not continued here (see ``docs/scale-out.md``).
+
+    Attributes:
+        recorded: The version the run was started by.
+        serving: The version this process serves.
+    """
+
+    def __init__(
+        self,
+        *args: object,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        recorded: str | None = None,
+        serving: str | None = None,
+    ) -> None:
+        super().__init__(*args, run_id=run_id, step_name=step_name)
+        self.recorded = recorded
+        self.serving = serving
 
 
 class WorkflowStalledError(WorkflowRuntimeError):

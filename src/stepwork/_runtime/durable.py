@@ -16,6 +16,7 @@ another process is not resumed here (``resume_all`` skips it, ``resume_run`` fai
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Any, Protocol
@@ -38,6 +39,7 @@ from stepwork._runtime.journal import Journal
 from stepwork._runtime.launch import LaunchedWorkflow
 from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings, dead_local_owner, hold_run
 from stepwork._runtime.snapshot import registry_for
+from stepwork._runtime.versions import check_version
 from stepwork._stores.codec import load_event
 from stepwork._stores.lease_rules import lease_is_free
 from stepwork._stores.records import corrupt_record
@@ -66,6 +68,8 @@ class DurableWorkflow(LaunchedWorkflow, Protocol):
         """The workflow class's steps, spec and reducer."""
         ...
 
+
+_log = logging.getLogger("stepwork.runtime")
 
 # Resume tasks in flight (the loop holds tasks weakly).
 _RESUMING: set[asyncio.Task[None]] = set()
@@ -105,7 +109,8 @@ def resume_run(
 
 async def resume_all(workflow: DurableWorkflow) -> list[WorkflowHandler]:
     """Resume every unfinished run of ``workflow`` in its store that no other live process
-    holds (its lease is free, lapsed, or this process's).
+    holds (its lease is free, lapsed, or this process's) and that was started by the version
+    this process serves (others are logged at WARNING and left alone).
 
     Raises:
         WorkflowRuntimeError: If the workflow has no store.
@@ -114,12 +119,23 @@ async def resume_all(workflow: DurableWorkflow) -> list[WorkflowHandler]:
     await store.open()
     runs = await store.list_runs(status=["running"], workflow=[workflow.workflow_name])
     now = time.time()
+    serving = workflow.workflow_version
+    for run in runs:
+        if run.version not in (None, serving):
+            _log.warning(
+                "run %r of %r is not resumed: it was started by version %r and this process "
+                "serves version %r (see docs/scale-out.md)",
+                run.run_id, run.workflow, run.version, serving,
+            )  # fmt: skip
     return [
         resume_run(workflow, run.run_id)
         for run in runs
-        if run.owner == PROCESS_OWNER
-        or lease_is_free(run.owner, run.lease_expires, now=now)
-        or dead_local_owner(run.owner) is not None
+        if run.version in (None, serving)
+        and (
+            run.owner == PROCESS_OWNER
+            or lease_is_free(run.owner, run.lease_expires, now=now)
+            or dead_local_owner(run.owner) is not None
+        )
     ]
 
 
@@ -180,6 +196,8 @@ async def _resume(
         if before is not None:
             await before()
         run = await store.get_run(run_id)
+        if run.status == "running":
+            check_version(run_id, run.workflow, run.version, workflow.workflow_version)
         settings = settings or LeaseSettings.from_env()
         if lease is None and run.status == "running":
             dead = dead_local_owner(run.owner)

@@ -52,6 +52,7 @@ class Journal:
         next_offset: Offset of the next published event (0 for a new run).
         create: Create the run's row with the first write, in the same transaction (a new
             run, not a resumed one), so no run is stored without its start tick.
+        version: The workflow's version, for a new run's row.
     """
 
     def __init__(
@@ -63,8 +64,10 @@ class Journal:
         next_seq: int = 0,
         next_offset: int = 0,
         create: bool = True,
+        version: str | None = None,
     ) -> None:
         self.store = store
+        self.version = version
         self.run_id = run_id
         self.workflow = workflow
         self.next_seq = next_seq
@@ -181,6 +184,7 @@ class Journal:
                 **(_ending(state, finish) if finish is not None else {}),
                 # A new run's row is created with its first ticks: never one without the other.
                 workflow=self.workflow if self._create else None,
+                version=self.version if self._create else None,
                 created_at=at,
                 epoch=None if lease is None else lease.epoch,
                 timers=() if lease is None else _timer_changes(commands),

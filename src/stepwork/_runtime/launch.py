@@ -39,6 +39,11 @@ class LaunchedWorkflow(StepOwner, Protocol):
         ...
 
     @property
+    def workflow_version(self) -> str:
+        """The version runs started here record."""
+        ...
+
+    @property
     def clock(self) -> Clock:
         """The run's source of time."""
         ...
@@ -79,7 +84,12 @@ def launch(
 
     journal = None
     if workflow.store is not None:
-        journal = Journal(workflow.store, handler.run_id, workflow.workflow_name)
+        journal = Journal(
+            workflow.store,
+            handler.run_id,
+            workflow.workflow_name,
+            version=workflow.workflow_version,
+        )
     driver = RunDriver(
         definition, workflow, context, handler.run_id, state, workflow.clock, finished, journal
     )

@@ -8,6 +8,7 @@ resumes that new run, so it continues from that point with today's code.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, assert_never, cast
@@ -49,6 +50,7 @@ from stepwork._stores.tick_codec import TICK_KINDS, dump_envelope, load_envelope
 __all__ = [
     "HistoryEntry",
     "ReplayReport",
+    "enqueue_fork",
     "fork_run",
     "replay_run",
     "run_history",
@@ -239,6 +241,28 @@ def fork_run(
     return resume_run(workflow, target, before=copy)
 
 
+async def enqueue_fork(
+    workflow: DurableWorkflow,
+    run_id: str,
+    *,
+    at: int,
+    state_patch: Mapping[str, Any] | None = None,
+    events: Sequence[Event] | None = None,
+    new_run_id: str | None = None,
+) -> str:
+    """Write a fork of run ``run_id`` (as :func:`fork_run` would) runnable at once, for a
+    worker to continue; nothing runs here. Returns the new run's id once it is stored.
+
+    Raises:
+        RunNotFoundError: If there is no run ``run_id``.
+        ValueError: If ``at`` is outside its journal.
+        JournalConflictError: If ``new_run_id`` is taken.
+    """
+    target = new_run_id or f"{run_id}-fork-{secrets.token_hex(3)}"
+    await _copy(workflow, run_id, target, at, state_patch, events, runnable=True)
+    return target
+
+
 async def _copy(
     workflow: DurableWorkflow,
     run_id: str,
@@ -246,6 +270,8 @@ async def _copy(
     at: int,
     state_patch: Mapping[str, Any] | None,
     events: Sequence[Event] | None,
+    *,
+    runnable: bool = False,
 ) -> None:
     # Only the ticks copied are read, so a run damaged later on can be forked from before it.
     store, records = await _records(workflow, run_id, limit=max(at, 1))
@@ -280,8 +306,10 @@ async def _copy(
         copied.append(dump_envelope(stamper.stamp(TickEvent(last_at, event))))
     # The fork's row and its copied journal in one transaction: a failed copy leaves no run.
     batch = JournalBatch(
-        target, 0, copied, 0, published, workflow=workflow.workflow_name, created_at=last_at
-    )
+        target, 0, copied, 0, published, workflow=workflow.workflow_name, created_at=last_at,
+        version=workflow.workflow_version,
+        runnable_at=time.time() if runnable else None,
+    )  # fmt: skip
     await store.append(batch)
 
 

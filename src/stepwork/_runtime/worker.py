@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import StoreError, WorkflowConfigurationError
@@ -37,7 +38,12 @@ if TYPE_CHECKING:
     from stepwork._runtime.handler import WorkflowHandler
     from stepwork._runtime.workflow import Workflow
 
-__all__ = ["Worker", "enqueue"]
+__all__ = ["SCAN_PERIOD", "Worker", "enqueue"]
+
+SCAN_PERIOD = 30.0
+"""Seconds between a worker's scans for runs of other versions, which it logs once each."""
+
+_log = logging.getLogger("stepwork.worker")
 
 
 async def enqueue(workflow: Workflow, start_event: StartEvent, run_id: str | None = None) -> str:
@@ -56,7 +62,7 @@ async def enqueue(workflow: Workflow, start_event: StartEvent, run_id: str | Non
     tick = TickStart(now, run_id, start_event, workflow.timeout)
     batch = JournalBatch(
         run_id, 0, [dump_tick(tick)], workflow=workflow.workflow_name, created_at=now,
-        runnable_at=now,
+        runnable_at=now, version=workflow.workflow_version,
     )  # fmt: skip
     await store.append(batch)
     return run_id
@@ -72,6 +78,8 @@ class Worker:
         settings: Lease ttl and heartbeat.
         poll: Seconds between claims when nothing wakes it.
         owner: Its lease owner id (this process's by default).
+        on_claim: Called with each run it starts executing (a server registers them, so
+            events sent to them reach them in memory).
 
     Raises:
         WorkflowConfigurationError: If two workflows share a ``workflow_name``, or
@@ -87,6 +95,7 @@ class Worker:
         settings: LeaseSettings | None = None,
         poll: float = 1.0,
         owner: str = PROCESS_OWNER,
+        on_claim: Callable[[Workflow, WorkflowHandler], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise WorkflowConfigurationError(f"concurrency must be at least 1, got {concurrency}.")
@@ -104,6 +113,10 @@ class Worker:
         self.settings = settings or LeaseSettings.from_env()
         self.poll = poll
         self.owner = owner
+        self.versions = {name: flow.workflow_version for name, flow in self.by_name.items()}
+        self.reported: set[str] = set()
+        """Runs of other versions already logged as left alone."""
+        self.on_claim = on_claim
         self.running: dict[str, tuple[Lease, WorkflowHandler]] = {}
         self.finished = 0
         self._wake = asyncio.Event()
@@ -121,9 +134,13 @@ class Worker:
             if listen is not None:
                 await stack.enter_async_context(listen(self.wake))
             stopping = asyncio.ensure_future(stop.wait())
+            scanned = -SCAN_PERIOD
             try:
                 while not stop.is_set():
                     self._wake.clear()
+                    if time.monotonic() - scanned >= SCAN_PERIOD:
+                        scanned = time.monotonic()
+                        await self._report_other_versions()
                     await self._claim()
                     woken = asyncio.ensure_future(self._wake.wait())
                     await asyncio.wait(
@@ -142,7 +159,7 @@ class Worker:
             return
         try:
             leases = await self.store.claim_runnable(
-                self.owner, self.settings.ttl, free, workflows=list(self.by_name)
+                self.owner, self.settings.ttl, free, list(self.by_name), self.versions
             )
         except StoreError:
             return  # the database may be back at the next poll
@@ -151,6 +168,27 @@ class Worker:
             handler = resume_run(workflow, lease.run_id, lease=lease, settings=self.settings)
             self.running[lease.run_id] = (lease, handler)
             handler.add_done_callback(functools.partial(self._ended, lease.run_id))
+            if self.on_claim is not None:
+                self.on_claim(workflow, handler)
+
+    async def _report_other_versions(self) -> None:
+        """Log, once per run, the runs of our workflows that another version started (they
+        are never claimed here)."""
+        try:
+            runs = await self.store.list_runs(status=["running"], workflow=list(self.by_name))
+        except StoreError:
+            return
+        for run in runs:
+            serving = self.versions[run.workflow]
+            if run.version in (None, serving) or run.run_id in self.reported:
+                continue
+            self.reported.add(run.run_id)
+            _log.warning(
+                "worker %s does not continue run %r of %r: it was started by version %r and "
+                "this worker serves version %r; run a worker of that version beside this one, "
+                "or declare compatibility (see docs/scale-out.md)",
+                self.owner, run.run_id, run.workflow, run.version, serving,
+            )  # fmt: skip
 
     def _ended(self, run_id: str, _: object = None) -> None:
         entry = self.running.pop(run_id, None)

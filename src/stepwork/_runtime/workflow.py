@@ -39,6 +39,7 @@ from stepwork._runtime.launch import launch
 from stepwork._runtime.private_names import AnchorPrivateNames
 from stepwork._runtime.resource_checks import check_resources
 from stepwork._runtime.resources import ResourceManager
+from stepwork._runtime.versions import definition_version
 from stepwork._stores.protocol import Store
 
 __all__ = ["Workflow"]
@@ -66,8 +67,13 @@ class Workflow(DurableMethods, AnchorPrivateNames):
         clock: Source of time for timeouts and retries (``stepwork.testing.ManualClock`` in tests).
         store: Journal runs here so they survive a crash: a ``Store`` or a URL such as
             ``"sqlite:///runs.db"``; see ``resume`` and ``resume_all``.
+        version: This workflow's version (overrides the class's ``version``); see
+            :attr:`workflow_version`.
 
     Attributes:
+        version: The declared version of the workflow's definition, recorded by every run it
+            starts (``None``: a hash of the definition is recorded). A process serving
+            another version does not continue those runs (``docs/scale-out.md``).
         externally_sendable: Event classes stepwork reserves (start, stop and its subclasses,
             step failures, fan-in releases) that callers outside the process, over HTTP or
             with ``stepwork.client``, may still send into this workflow's runs, each class
@@ -82,6 +88,7 @@ class Workflow(DurableMethods, AnchorPrivateNames):
     """
 
     externally_sendable: ClassVar[tuple[type[Event], ...]] = ()
+    version: str | None = None
     _added_steps: ClassVar[dict[str, Callable[..., Any]]] = {}
     _cached: ClassVar[tuple[int, frozenset[str], WorkflowDefinition] | None] = None
     _version: ClassVar[int] = 0
@@ -106,6 +113,7 @@ class Workflow(DurableMethods, AnchorPrivateNames):
         *,
         clock: Clock | None = None,
         store: Store | str | None = None,
+        version: str | None = None,
     ) -> None:
         if runtime is not None:
             raise WorkflowConfigurationError(
@@ -144,6 +152,8 @@ class Workflow(DurableMethods, AnchorPrivateNames):
         self._serializer = serializer
         self._clock: Clock = clock or SystemClock()
         self._store: Store | None = resolve_store(store)
+        if version is not None:
+            self.version = version
         self._validated_version = -1
         definition = self.definition()
         if definition.config_error is not None:
@@ -228,6 +238,18 @@ class Workflow(DurableMethods, AnchorPrivateNames):
     def workflow_name(self) -> str:
         """The name given at construction, else ``module.QualName`` of the class."""
         return self._name or f"{type(self).__module__}.{type(self).__qualname__}"
+
+    @property
+    def workflow_version(self) -> str:
+        """The version runs started here record: ``version`` when declared (class attribute
+        or ``version=``), else a hash of the steps' names, types and configuration."""
+        if self.version:
+            return self.version
+        definition = self.definition()  # cached per class until its steps change
+        hashed: tuple[WorkflowDefinition, str] | None = getattr(self, "_hashed", None)
+        if hashed is None or hashed[0] is not definition:
+            hashed = self._hashed = (definition, definition_version(definition))
+        return hashed[1]
 
     @property
     def start_event_class(self) -> type[StartEvent]:

@@ -14,6 +14,7 @@ memory or store, heartbeats, shutdown), re-framed, so sequences are stepwork's o
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,7 +28,9 @@ from stepwork._server.anchor_routes import anchor_endpoint, handler_record, regi
 from stepwork._server.anchor_shapes import anchor_envelope, event_reference
 from stepwork._server.errors import ApiError, JsonResponse
 from stepwork._server.inbound import parse_json
+from stepwork._server.remote import deliver_remote
 from stepwork._server.streams import HEARTBEAT, event_stream
+from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import TERMINAL_STATUSES
 from stepwork._stores.type_registry import TypeRegistry
 
@@ -147,6 +150,9 @@ async def send(request: Request) -> Response:
     if record.status in TERMINAL_STATUSES:
         raise ApiError("conflict", f"Workflow already completed: run {record.run_id!r} ended.")
     run = await runs.running(record)
+    if run is None:
+        await deliver_remote(runs.store, record, "event", dump_event(event), None, time.time())
+        return JsonResponse({"status": "sent"})
     try:
         await run.handler.send_event(event, step=step)
     except WorkflowRuntimeError as error:

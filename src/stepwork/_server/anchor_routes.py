@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,9 +29,11 @@ from stepwork._runtime.observe_context import parent_from_headers
 from stepwork._server.anchor_shapes import handler_data, handler_statuses, start_event_fields
 from stepwork._server.errors import ApiError, JsonResponse, from_validation
 from stepwork._server.inbound import parse_json
+from stepwork._server.remote import deliver_remote
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import RUN_ID_PATTERN
 from stepwork._server.served import ServedWorkflow
+from stepwork._server.starting import launch_run, wait_ended
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord
 
 __all__ = ["ANCHOR_ERROR_STATUS", "anchor_endpoint", "anchor_routes", "detail_response"]
@@ -126,13 +129,12 @@ async def _start(request: Request, *, wait: bool) -> str:
         await _absent(runs, handler_id, entry.name)
     try:
         with parent_from_headers(request.headers):  # a caller's trace parents the run
-            handler = entry.workflow.run(start_event=start_event, run_id=handler_id)
+            run_id = await launch_run(runs, entry, start_event, handler_id, field="handler_id")
     except StartEventError as error:
         raise ApiError("invalid", f"start_event: {error}", "start_event") from None
-    run = await runs.adopt(entry, handler)
     if wait:
-        await runs.until_done(run.handler)
-    return run.handler.run_id
+        await wait_ended(runs, run_id)
+    return run_id
 
 
 async def _absent(runs: RunRegistry, handler_id: str, name: str) -> None:
@@ -229,7 +231,10 @@ async def cancel_handler(request: Request) -> Response:
     purge = request.query_params.get("purge", "false").lower() in ("true", "1")
     if record.status not in TERMINAL_STATUSES:
         run = await runs.running(record)
-        await run.handler.cancel_run()
+        if run is None:
+            await deliver_remote(runs.store, record, "cancel", None, None, time.time())
+        else:
+            await run.handler.cancel_run()
     elif not purge:
         raise ApiError(
             "not_found",

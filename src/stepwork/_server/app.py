@@ -54,6 +54,7 @@ def create_app(
     max_body_bytes: int = 1_000_000,
     heartbeat: float = 15.0,
     grace_period: float = 10.0,
+    workers: int | None = None,
 ) -> Starlette:
     """A Starlette app serving ``workflows`` (the routes are in ``docs/http-api.md``).
 
@@ -81,6 +82,11 @@ def create_app(
         heartbeat: Seconds of silence after which an SSE stream sends a ``: heartbeat``
             comment.
         grace_period: Seconds shutdown waits for running steps before letting go of runs.
+        workers: ``None`` (the default): the server executes the runs it starts and resumes
+            its store's unfinished runs at start-up. A number: it executes nothing on
+            request; starting a run enqueues it (answered once stored), and that many
+            worker loops here claim runnable runs like ``stepwork worker`` (0: none, an API
+            node only). See ``docs/scale-out.md``.
 
     Raises:
         ServerConfigurationError: If the workflows cannot be served (duplicate names, a
@@ -93,10 +99,14 @@ def create_app(
             "max_body_bytes and heartbeat must be positive and grace_period not negative; got "
             f"{max_body_bytes}, {heartbeat}, {grace_period}."
         )
+    if workers is not None and workers < 0:
+        raise ServerConfigurationError(
+            f"workers must be 0 or more (or None: execute the runs started here); got {workers}."
+        )
     check_token(token)
     hosts = check_allowed_hosts(allowed_hosts) if allowed_hosts is not None else None
     journal = store_from_url(store) if isinstance(store, str) else store
-    registry = RunRegistry(workflows, journal, grace_period)
+    registry = RunRegistry(workflows, journal, grace_period, workers)
     run_metrics = RunMetrics()
 
     @asynccontextmanager

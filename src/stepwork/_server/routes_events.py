@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -10,10 +12,12 @@ from stepwork._core.errors import JournalWriteError, WorkflowRuntimeError
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, JsonResponse
 from stepwork._server.inbound import only_params, query_bool, query_int, read_model
+from stepwork._server.remote import deliver_remote
 from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import MAX_IDEMPOTENCY_KEY, SendEventRequest
 from stepwork._server.streams import StreamFormat, event_stream
+from stepwork._stores.codec import dump_event
 
 __all__ = [
     "NDJSON_MEDIA_TYPE",
@@ -106,6 +110,9 @@ async def send_event(request: Request) -> Response:
         return JsonResponse({"status": "sent"}, status_code=202)  # the first send's answer
     run = await registry.running(record)  # 409 when finished or not served here
     assert event is not None  # running() refused runs of workflows not served here
+    if run is None:  # it executes in another process
+        await deliver_remote(registry.store, record, "event", dump_event(event), key, time.time())
+        return JsonResponse({"status": "sent"}, status_code=202)
     handler = run.handler
     try:
         await handler.send_event(event, step=body.step, idempotency_key=key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -10,11 +12,15 @@ from stepwork._core.errors import (
     JournalConflictError,
     JournalCorruptError,
     RunNotFoundError,
+    StoreError,
     WorkflowRuntimeError,
 )
+from stepwork._core.events import Event
+from stepwork._runtime.time_travel import enqueue_fork
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, JsonResponse, from_corrupt
 from stepwork._server.inbound import only_params, query_float, query_int, read_model
+from stepwork._server.remote import deliver_remote
 from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import ForkRequest
@@ -88,8 +94,11 @@ async def cancel_run(request: Request) -> Response:
     registry = _registry(request)
     record = await registry.record(request.path_params["run_id"])
     run = await registry.running(record)
-    await run.handler.cancel_run()
-    registry.check_stored(run.handler)  # 503: the cancellation was not stored
+    if run is None:  # it executes in another process
+        await deliver_remote(registry.store, record, "cancel", None, None, time.time())
+    else:
+        await run.handler.cancel_run()
+        registry.check_stored(run.handler)  # 503: the cancellation was not stored
     info = await registry.info_of(record.run_id)
     if info["status"] != "cancelled":
         raise ApiError("conflict", f"Run {record.run_id!r} had already ended ({info['status']}).")
@@ -159,6 +168,8 @@ async def fork_run(request: Request) -> Response:
     registry.check_accepting()
     if body.run_id is not None:
         await registry.ensure_absent(body.run_id)
+    if not registry.executes:
+        return await _enqueue_fork(registry, entry, record, body, events)
     handler = entry.workflow.fork(
         record.run_id,
         at=body.at,
@@ -171,6 +182,32 @@ async def fork_run(request: Request) -> Response:
         registry.check_stored(handler)  # the copy could not be written: nothing is stored
         raise _fork_failed(handler.exception(), body.run_id)
     return JsonResponse(await registry.info_of(run.handler.run_id), status_code=202)
+
+
+async def _enqueue_fork(
+    registry: RunRegistry,
+    entry: ServedWorkflow,
+    record: RunRecord,
+    body: ForkRequest,
+    events: list[Event],
+) -> Response:
+    """A fork written for a worker to continue (a server that executes nothing itself)."""
+    try:
+        run_id = await enqueue_fork(
+            entry.workflow,
+            record.run_id,
+            at=body.at,
+            state_patch=body.state_patch,
+            events=events,
+            new_run_id=body.run_id,
+        )
+    except StoreError as error:
+        if not isinstance(error, JournalConflictError | JournalCorruptError | RunNotFoundError):
+            raise  # 503: nothing was stored
+        raise _fork_failed(error, body.run_id) from None
+    except (ValueError, WorkflowRuntimeError) as error:
+        raise _fork_failed(error, body.run_id) from None
+    return JsonResponse(await registry.info_of(run_id), status_code=202)
 
 
 def _fork_failed(error: BaseException | None, run_id: str | None) -> ApiError:

@@ -13,6 +13,7 @@ from stepwork._server.errors import ApiError, JsonResponse, from_validation
 from stepwork._server.inbound import non_finite_input, only_params, read_model
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import StartRunRequest
+from stepwork._server.starting import launch_run, wait_ended
 
 __all__ = ["get_workflow", "list_workflows", "start_run", "workflow_routes"]
 
@@ -63,15 +64,13 @@ async def start_run(request: Request) -> Response:
         ctx = await registry.finished_context(entry, body.continue_from)
     try:
         with parent_from_headers(request.headers):  # a caller's trace parents the run
-            handler = workflow.run(ctx=ctx, start_event=start_event, run_id=body.run_id)
+            run_id = await launch_run(registry, entry, start_event, body.run_id, ctx)
     except StartEventError as error:
         raise ApiError("invalid", f"input: {error}", "input") from None
-    run = await registry.adopt(entry, handler)
     if not body.wait:
-        return JsonResponse(await registry.info_of(run.handler.run_id), status_code=202)
-    await registry.until_done(run.handler)
-    registry.check_stored(run.handler)  # its ending was not stored: no answer to give
-    return JsonResponse(await registry.info_of(run.handler.run_id), status_code=200)
+        return JsonResponse(await registry.info_of(run_id), status_code=202)
+    await wait_ended(registry, run_id)
+    return JsonResponse(await registry.info_of(run_id), status_code=200)
 
 
 def workflow_routes() -> list[Route]:

@@ -7,8 +7,11 @@ shutdown (:meth:`RunRegistry.drain`) it stops accepting work, lets running steps
 to ``grace_period`` seconds, then lets go of the rest without writing to their journals, so
 the next server on the same store resumes them where they were.
 
-One server process per store (or per set of workflows in a store): a run is executed by the
-process that started or resumed it.
+Any number of servers (and ``stepwork worker`` processes) share one store. By default a server
+executes the runs it starts or resumes, under a lease; with ``workers=N`` it executes none on
+request: it enqueues new runs and ``N`` in-process worker loops (``fleet.WorkerPool``) claim
+runnable runs like any worker (``workers=0``: none). A run executing elsewhere is read from the
+store (``follow``), and what is sent to it goes through ``remote.deliver_remote``.
 """
 
 from __future__ import annotations
@@ -27,11 +30,16 @@ from stepwork._core.errors import (
 )
 from stepwork._runtime.context import Context
 from stepwork._runtime.handler import WorkflowHandler
+from stepwork._runtime.lease import PROCESS_OWNER
 from stepwork._runtime.observe_logs import stepwork_logger
+from stepwork._runtime.versions import not_continued, version_error
 from stepwork._runtime.workflow import Workflow
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, from_corrupt
+from stepwork._server.fleet import WorkerPool
+from stepwork._server.follow import StoreFollower
 from stepwork._server.recovery import ResumeRetries
+from stepwork._server.remote import held_elsewhere
 from stepwork._server.served import ServedWorkflow, serve_workflows
 from stepwork._server.shapes import run_info
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
@@ -65,6 +73,8 @@ class RunRegistry:
         workflows: Workflows by name, or a sequence (named by ``workflow_name`` or class).
         store: The journal of every run.
         grace_period: Seconds :meth:`drain` waits for running steps.
+        workers: ``None``: execute the runs started or resumed here; a number: enqueue new
+            runs and run that many worker loops here (0: execute nothing).
 
     Raises:
         ValueError: If the workflows cannot be served together (see ``serve_workflows``).
@@ -75,9 +85,13 @@ class RunRegistry:
         workflows: Mapping[str, Workflow] | Sequence[Workflow],
         store: Store,
         grace_period: float,
+        workers: int | None = None,
     ) -> None:
         self.store = store
         self.grace_period = grace_period
+        self.workers = workers
+        self.follower = StoreFollower(store)
+        self.pool: WorkerPool | None = None
         self.served = serve_workflows(workflows, store)
         self._by_journal = {entry.journal_name: entry for entry in self.served.values()}
         self.live: dict[str, LiveRun] = {}
@@ -94,10 +108,25 @@ class RunRegistry:
         """Open the store and resume the unfinished runs of every served workflow."""
         self._stopping = asyncio.Event()
         await self.store.open()
-        for entry in self.served.values():
-            for handler in await entry.workflow.resume_all():
-                self._register(entry, handler)
+        await self.follower.start()
+        if self.workers is None:
+            for entry in self.served.values():
+                for handler in await entry.workflow.resume_all():
+                    self._register(entry, handler)
+        else:
+            workflows = [entry.workflow for entry in self.served.values()]
+            self.pool = WorkerPool(workflows, self.store, self.workers, self._claimed)
+            self.pool.start()
         self.accepting = True
+
+    @property
+    def executes(self) -> bool:
+        """True when runs started or resumed through this server execute in it (no
+        ``workers=``); False when they are enqueued for worker loops."""
+        return self.workers is None
+
+    def _claimed(self, workflow: Workflow, handler: WorkflowHandler) -> None:
+        self._register(self._by_journal[workflow.workflow_name], handler)
 
     def _resume_failed(self, handler: WorkflowHandler) -> BaseException | None:
         """The reason a resumed run could not be read back, remembered and logged once."""
@@ -141,6 +170,8 @@ class RunRegistry:
             live_runs.is_busy(run.handler) for run in list(self.live.values())
         ):
             await asyncio.sleep(0.01)
+        if self.pool is not None:
+            await self.pool.stop()  # hands its runs back, released for other workers
         self._drained = True
         for run in list(self.live.values()):
             live_runs.detach(run.handler)
@@ -151,6 +182,7 @@ class RunRegistry:
     async def close(self) -> None:
         """:meth:`drain`, then close the store."""
         await self.drain()
+        await self.follower.close()
         await self.store.close()
 
     def check_accepting(self) -> None:
@@ -216,6 +248,7 @@ class RunRegistry:
             info = run_info(record, record.workflow, None)
         else:
             info = run_info(record, entry.name, entry.registry)
+            info["not_continued"] = not_continued(record, entry.workflow.workflow_version)
         broken = record.corrupt or self.unresumable.get(record.run_id)
         if broken is not None and info["error"] is None:
             info["error"] = {
@@ -273,8 +306,8 @@ class RunRegistry:
         Raises:
             StoreError: If the store still cannot be read.
         """
-        if not self.accepting or run_id in self.live:
-            return False
+        if not self.accepting or run_id in self.live or not self.executes:
+            return False  # (a worker loop's run: its lease is released, another claims it)
         record = await self.store.get_run(run_id)
         entry = self.served_for(record)
         if entry is None or record.status in TERMINAL_STATUSES or run_id in self.live:
@@ -389,8 +422,15 @@ class RunRegistry:
             for item in await self.store.load_ticks(record.run_id)
         )
 
-    async def running(self, record: RunRecord) -> LiveRun:
-        """The live run of a stored run that has not finished, resuming it here if needed.
+    def held_elsewhere(self, record: RunRecord) -> bool:
+        """True if another live process holds run ``record``'s lease (as last read)."""
+        mine = [PROCESS_OWNER, *(w.owner for w in self.pool.workers)] if self.pool else []
+        return held_elsewhere(record, mine or [PROCESS_OWNER])
+
+    async def running(self, record: RunRecord) -> LiveRun | None:
+        """The live run of a stored run that has not finished, resuming it here if needed;
+        ``None`` when it executes elsewhere (another process holds it, or this server
+        executes nothing itself): deliver to it with ``remote.deliver_remote``.
 
         Raises:
             ApiError: 409 if the run has finished or belongs to a workflow not served here,
@@ -411,9 +451,19 @@ class RunRegistry:
                 "server does not serve.",
             )
         self.check_accepting()
+        if not self.executes or self.held_elsewhere(record):
+            return None
+        if not_continued(record, entry.workflow.workflow_version) is not None:
+            raise ApiError("conflict", str(version_error(record, entry.workflow.workflow_version)))
         handler = entry.workflow.resume(record.run_id)
         run = self._register(entry, handler)
         await live_runs.wait_started(handler)
+        if (
+            handler.done()
+            and not handler.cancelled()
+            and isinstance(handler.exception(), JournalConflictError)
+        ):
+            return None  # another process claimed it first
         broken = self._resume_failed(handler)
         if isinstance(broken, JournalCorruptError):
             context = f"Run {record.run_id!r} cannot be resumed; its journal is left untouched. "

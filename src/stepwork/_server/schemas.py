@@ -194,6 +194,16 @@ class RunInfo(BaseModel):
     error: RunError | None = Field(
         description="Why the run failed, timed out or was cancelled; null otherwise."
     )
+    version: str | None = Field(
+        None,
+        description="The version of the workflow that started the run (declared, or a hash "
+        "of its definition); null for runs stored before versions were recorded.",
+    )
+    not_continued: str | None = Field(
+        None,
+        description="Why this server does not continue the run, when it is running and was "
+        "started by another version of the workflow than this server serves; else null.",
+    )
 
 
 class RunList(BaseModel):

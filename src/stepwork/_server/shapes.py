@@ -140,6 +140,8 @@ def run_info(record: RunRecord, name: str, registry: TypeRegistry | None) -> dic
             "step": error.get("step") if isinstance(error.get("step"), str) else None,
             "traceback": trace if isinstance(trace, str) else None,
         },
+        "version": record.version,
+        "not_continued": None,
     }
 
 

@@ -1,9 +1,11 @@
 """A run's events as Server-Sent Events or NDJSON, from any offset, for any number of readers.
 
 A run executing in this process is followed in memory (its handler's event log); any other
-run is read from the store, which is polled every ``POLL_INTERVAL`` seconds while the run is
-still going (it may be executing in another process, or about to be resumed here, in which
-case the stream switches to memory). Offsets are the same in both: the journal stores every
+run is read from the store by offset while it is still going (it may be executing in another
+process, or about to be resumed here, in which case the stream switches to memory). Between
+reads the stream waits for the store to say the run changed (``follow.StoreFollower``): a
+PostgreSQL append NOTIFYs (with a read every ``FALLBACK_POLL`` seconds besides); SQLite is
+polled every ``POLL_INTERVAL`` seconds. Offsets are the same in both: the journal stores every
 published event at the offset the live log gives it, so a reader that reconnects with
 ``Last-Event-ID`` (or ``after``) sees each event exactly once, whichever server it reaches.
 
@@ -30,6 +32,7 @@ from typing import Any, Literal
 from stepwork._core.errors import JournalCorruptError, RunNotFoundError
 from stepwork._server import live as live_runs
 from stepwork._server.errors import from_corrupt
+from stepwork._server.follow import SQLITE_POLL
 from stepwork._server.runs import LiveRun, RunRegistry
 from stepwork._server.shapes import dumps, envelope, envelope_from_record
 from stepwork._stores.protocol import TERMINAL_STATUSES
@@ -48,8 +51,8 @@ __all__ = [
 StreamFormat = Literal["sse", "ndjson"]
 """How events are framed: Server-Sent Events or one JSON object per line."""
 
-POLL_INTERVAL = 0.05
-"""Seconds between reads of the store for a run that is not executing here."""
+POLL_INTERVAL = SQLITE_POLL
+"""Seconds between reads of a store that cannot notify (SQLite) for a run not executing here."""
 
 HEARTBEAT = b": heartbeat\n\n"
 """The SSE comment sent on a quiet stream."""
@@ -112,40 +115,42 @@ async def _stored(
     registry: RunRegistry, run_id: str, after: int, fmt: StreamFormat, internal: bool
 ) -> AsyncIterator[tuple[int, bytes]]:
     cursor = after
-    while True:
-        try:
-            record = await registry.store.get_run(run_id)
-        except RunNotFoundError:
-            record = None  # not written yet (a run queued here); wait for it
-        finished = record is not None and record.status in TERMINAL_STATUSES
-        entry = registry.served_for(record) if record is not None else None
-        types = entry.registry if entry is not None else TypeRegistry.default()
-        rows, damage = await _page(registry, run_id, cursor) if record else ([], None)
-        for offset, stored in rows:
-            cursor = offset
-            item = envelope_from_record(offset, stored, types)
-            if finished and record is not None and offset == record.events - 1:
-                item["terminal"] = True
-            if item["internal"] and not internal:
+    with registry.follower.watch(run_id) as watch:
+        while True:
+            watch.clear()  # before reading: an append while we read wakes the next wait
+            try:
+                record = await registry.store.get_run(run_id)
+            except RunNotFoundError:
+                record = None  # not written yet (a run queued here); wait for it
+            finished = record is not None and record.status in TERMINAL_STATUSES
+            entry = registry.served_for(record) if record is not None else None
+            types = entry.registry if entry is not None else TypeRegistry.default()
+            rows, damage = await _page(registry, run_id, cursor) if record else ([], None)
+            for offset, stored in rows:
+                cursor = offset
+                item = envelope_from_record(offset, stored, types)
+                if finished and record is not None and offset == record.events - 1:
+                    item["terminal"] = True
+                if item["internal"] and not internal:
+                    continue
+                yield offset, _frame(item, fmt)
+                if item["terminal"]:
+                    return
+            if damage is not None:
+                raise damage  # after every event before it
+            if len(rows) == _PAGE:
                 continue
-            yield offset, _frame(item, fmt)
-            if item["terminal"]:
+            if finished:
                 return
-        if damage is not None:
-            raise damage  # after every event before it
-        if len(rows) == _PAGE:
-            continue
-        if finished:
-            return
-        run = registry.live.get(run_id)
-        if run is not None and await live_runs.wait_started(run.handler):
-            async for pair in _from_memory(run, cursor + 1, fmt, internal):
-                yield pair
-            return
-        broken = registry.corruption(record) if record is not None else None
-        if broken is not None and registry.live.get(run_id) is None:
-            raise broken  # it cannot be resumed, so nothing more will come
-        await asyncio.sleep(POLL_INTERVAL)
+            run = registry.live.get(run_id)
+            if run is not None and await live_runs.wait_started(run.handler):
+                async for pair in _from_memory(run, cursor + 1, fmt, internal):
+                    yield pair
+                return
+            broken = registry.corruption(record) if record is not None else None
+            if broken is not None and registry.live.get(run_id) is None:
+                raise broken  # it cannot be resumed, so nothing more will come
+            await watch.changed()  # an append NOTIFYs (PostgreSQL), or the poll interval
 
 
 async def _page(

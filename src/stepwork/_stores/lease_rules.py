@@ -13,14 +13,29 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from stepwork._core.errors import LeaseLostError
 
-__all__ = ["lease_is_free", "lease_lost", "renew_lost"]
+__all__ = ["lease_is_free", "lease_lost", "renew_lost", "version_fits"]
 
 
 def lease_is_free(owner: str | None, lease_expires: float | None, *, now: float) -> bool:
     """Whether a run whose row has ``owner`` and ``lease_expires`` may be claimed at ``now``."""
     return owner is None or lease_expires is None or lease_expires <= now
+
+
+def version_fits(workflow: str, version: str | None, versions: Mapping[str, str] | None) -> bool:
+    """Whether a claimer serving ``versions`` (workflow name -> version) may continue a run of
+    ``workflow`` recorded with ``version`` (``None``: recorded before versions were).
+
+    Example:
+        >>> version_fits("a", "v1", {"a": "v2"}), version_fits("a", None, {"a": "v2"})
+        (False, True)
+    """
+    if versions is None or version is None or workflow not in versions:
+        return True
+    return versions[workflow] == version
 
 
 def lease_lost(run_id: str, epoch: int, stored_epoch: int | None) -> LeaseLostError:

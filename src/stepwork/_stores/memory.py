@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
-from stepwork._stores.lease_rules import lease_is_free, lease_lost, renew_lost
+from stepwork._stores.lease_rules import lease_is_free, lease_lost, renew_lost, version_fits
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
     DueTimer,
@@ -68,6 +68,7 @@ class _Run:
     epoch: int = 0
     runnable_at: float | None = None
     timers: dict[str, float] = field(default_factory=dict)  # fire_at by timer id
+    version: str | None = None
 
     def record(self, run_id: str) -> RunRecord:
         return run_record(
@@ -84,6 +85,7 @@ class _Run:
             self.lease_expires,
             self.epoch,
             self.runnable_at,
+            self.version,
         )
 
     def runnable_from(self, at: float | None) -> None:
@@ -167,6 +169,7 @@ class MemoryStore:
             if run is not None:
                 raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
             run = _Run(batch.workflow, batch.created_at, batch.created_at, -1)
+            run.version = batch.version
             if batch.lease is not None:
                 lease = batch.lease
                 run.owner, run.lease_expires, run.epoch = lease.owner, lease.expires, lease.epoch
@@ -311,7 +314,12 @@ class MemoryStore:
         return self._claim(run_id, run, owner, ttl, now)
 
     async def claim_runnable(
-        self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
+        self,
+        owner: str,
+        ttl: float,
+        limit: int,
+        workflows: Sequence[str] | None = None,
+        versions: Mapping[str, str] | None = None,
     ) -> list[Lease]:
         """Claim up to ``limit`` runnable running runs with a free or expired lease, the
         longest waiting first."""
@@ -324,6 +332,7 @@ class MemoryStore:
             and run.runnable_at <= now
             and lease_is_free(run.owner, run.lease_expires, now=now)
             and (workflows is None or run.workflow in workflows)
+            and version_fits(run.workflow, run.version, versions)
         ]
         ready.sort(key=lambda item: (item[0], item[1], item[2]))
         return [self._claim(run_id, run, owner, ttl, now) for *_, run_id, run in ready[:limit]]

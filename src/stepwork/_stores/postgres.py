@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -164,7 +164,7 @@ class PostgresStore:
             JournalConflictError: If ``run_id`` already exists.
         """
         args = (run_id, workflow, float(created_at))
-        created, retried = await self._write(lambda c: c.fetchval(CREATE_RUN, *args))
+        created, retried = await self._write(lambda c: c.fetchval(CREATE_RUN, *args, None))
         if retried and created is None:  # did the attempt whose connection broke commit?
             created = await self._call(lambda c: c.fetchval(RUN_IS_FRESH, *args))
         if not created:
@@ -197,10 +197,10 @@ class PostgresStore:
         )  # fmt: skip
         workflow, created_at, lease = batch.workflow, float(batch.created_at), batch.lease
         create = (
-            (CREATE_RUN, run_id, workflow, created_at)
+            (CREATE_RUN, run_id, workflow, created_at, batch.version)
             if lease is None
             else (CREATE_RUN_HELD, run_id, workflow, created_at, lease.owner,
-                  float(lease.expires), lease.epoch)
+                  float(lease.expires), lease.epoch, batch.version)
         )  # fmt: skip
 
         async def attempt(connection: Any) -> Any:
@@ -352,12 +352,22 @@ class PostgresStore:
         return None
 
     async def claim_runnable(
-        self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
+        self,
+        owner: str,
+        ttl: float,
+        limit: int,
+        workflows: Sequence[str] | None = None,
+        versions: Mapping[str, str] | None = None,
     ) -> list[Lease]:
         """Claim up to ``limit`` runnable running runs with a free or expired lease, the
-        longest waiting first (``FOR UPDATE SKIP LOCKED``: claimers never wait on each other)."""
+        longest waiting first (``FOR UPDATE SKIP LOCKED``: claimers never wait on each other),
+        leaving runs recorded with a version other than ``versions`` names."""
         names = None if workflows is None else list(workflows)
-        args = (owner, float(ttl), self._clock(), max(limit, 0), names)
+        served = list(versions or {})
+        args = (
+            owner, float(ttl), self._clock(), max(limit, 0), names, served,
+            [(versions or {})[name] for name in served],
+        )  # fmt: skip
         rows = await self._call(lambda c: c.fetch(lease_sql.CLAIM_RUNNABLE, *args))
         return [Lease(row[0], owner, row[1], row[2]) for row in rows]
 

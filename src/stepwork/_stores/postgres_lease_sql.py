@@ -25,12 +25,16 @@ UPDATE runs SET owner = $2, lease_expires = $3::float8 + $4::float8, epoch = epo
 WHERE run_id = $1 AND ({_FREE} OR owner = $2 OR owner = $5)
 RETURNING epoch, lease_expires
 """
-# $1 owner, $2 ttl, $3 now, $4 limit, $5 workflows (NULL: any)
+# $1 owner, $2 ttl, $3 now, $4 limit, $5 workflows (NULL: any), $6/$7 workflow names and the
+# versions served of them: a run of one of those recorded with another version is left alone.
 CLAIM_RUNNABLE = f"""
 WITH chosen AS (
     SELECT run_id FROM runs
     WHERE status = 'running' AND runnable_at <= $3::float8 AND {_FREE}
         AND ($5::text[] IS NULL OR workflow = ANY($5::text[]))
+        AND (version IS NULL OR NOT EXISTS (
+            SELECT 1 FROM unnest($6::text[], $7::text[]) AS served (name, version)
+            WHERE served.name = runs.workflow AND served.version <> runs.version))
     ORDER BY owner IS NULL, runnable_at, created_order
     LIMIT $4
     FOR UPDATE SKIP LOCKED

@@ -18,7 +18,7 @@ __all__ = [
 
 RUN_COLUMNS = (
     "run_id, workflow, status, created_at, updated_at, result, error, ticks, events, "
-    "owner, lease_expires, epoch, runnable_at"
+    "owner, lease_expires, epoch, runnable_at, version"
 )
 # One statement: the UPDATE locks the run row and checks the counters and, when fenced ($10),
 # the epoch (re-checked on the newest row version if another writer committed meanwhile); the
@@ -83,14 +83,15 @@ SELECT ticks, events,
     epoch
 FROM runs WHERE run_id = $1
 """
+# $4: the version of the workflow that starts it.
 CREATE_RUN = """
-INSERT INTO runs (run_id, workflow, created_at, updated_at) VALUES ($1, $2, $3, $3)
+INSERT INTO runs (run_id, workflow, created_at, updated_at, version) VALUES ($1, $2, $3, $3, $4)
 ON CONFLICT (run_id) DO NOTHING RETURNING run_id
 """
 # A new run created already held by its creator's lease ($4 owner, $5 expires, $6 epoch).
 CREATE_RUN_HELD = """
-INSERT INTO runs (run_id, workflow, created_at, updated_at, owner, lease_expires, epoch)
-VALUES ($1, $2, $3, $3, $4, $5, $6)
+INSERT INTO runs (run_id, workflow, created_at, updated_at, owner, lease_expires, epoch, version)
+VALUES ($1, $2, $3, $3, $4, $5, $6, $7)
 ON CONFLICT (run_id) DO NOTHING RETURNING run_id
 """
 # The LEFT JOIN tells "no such run" (no row) from "no records" (one row of NULLs) in one query;

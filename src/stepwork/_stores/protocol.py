@@ -33,7 +33,7 @@ something from outside; a time: it may be claimed from then on).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -77,6 +77,8 @@ class RunRecord:
         epoch: Bumped by every claim; 0 for a run never claimed.
         runnable_at: From when the run may be claimed; ``None`` while it waits for
             something from outside.
+        version: The version of the workflow that started the run (``Workflow.version``);
+            ``None`` for runs stored before versions were recorded.
     """
 
     run_id: str
@@ -93,6 +95,7 @@ class RunRecord:
     lease_expires: float | None = None
     epoch: int = 0
     runnable_at: float | None = None
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ class JournalBatch:
             must equal ``epoch``), so no other process can claim it in between.
         runnable_at: Makes the run claimable from this time on (the earlier of this and
             when it already was): an event from outside woke it, or a new run is enqueued.
+        version: With ``workflow``, the version of the workflow that starts the run.
     """
 
     run_id: str
@@ -188,6 +192,7 @@ class JournalBatch:
     timers: Sequence[TimerChange] = field(default_factory=tuple)
     lease: Lease | None = None
     runnable_at: float | None = None
+    version: str | None = None
 
 
 @runtime_checkable
@@ -289,12 +294,18 @@ class Store(Protocol):
         """
 
     async def claim_runnable(
-        self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
+        self,
+        owner: str,
+        ttl: float,
+        limit: int,
+        workflows: Sequence[str] | None = None,
+        versions: Mapping[str, str] | None = None,
     ) -> list[Lease]:
         """Claim up to ``limit`` running runs (of ``workflows``, when given) whose lease is
         free or expired and whose ``runnable_at`` has come: first those whose holder's lease
         lapsed (their work was in flight), then the longest waiting; two claimers at once
-        never get the same run."""
+        never get the same run. ``versions`` (workflow name -> version): a run of such a
+        workflow recorded with another version is left alone (one with none is claimed)."""
 
     async def renew(self, lease: Lease, ttl: float) -> Lease:
         """Extend ``lease`` to ``ttl`` seconds from now.

@@ -283,6 +283,7 @@ def run_record(
     lease_expires: float | None = None,
     epoch: int = 0,
     runnable_at: float | None = None,
+    version: str | None = None,
 ) -> RunRecord:
     """A run's stored row as a :class:`RunRecord`; a result or error that cannot be read
     makes a record with ``corrupt`` set (result and error ``None``) instead of raising, so
@@ -317,6 +318,7 @@ def run_record(
         lease_expires=lease_expires,
         epoch=epoch,
         runnable_at=runnable_at,
+        version=version,
     )
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from stepwork._core.errors import RunNotFoundError, StoreError
@@ -150,7 +150,9 @@ class SqliteStore:
             result = None if batch.result is None else encode_value(run_id, batch.result, "result")
             error = None if batch.error is None else encode_value(run_id, batch.error, "error")
             ending = (batch.status, result, error)
-        create = None if batch.workflow is None else (batch.workflow, batch.created_at)
+        create = (
+            None if batch.workflow is None else (batch.workflow, batch.created_at, batch.version)
+        )
         set_timers, cancel_timers = net_timers(batch.timers)
         fencing = journal.Fencing(
             batch.epoch, batch.lease, set_timers, cancel_timers, batch.runnable_at
@@ -272,12 +274,21 @@ class SqliteStore:
         return await self._call(leases.claim_run, run_id, owner, ttl, self._clock(), take_from)
 
     async def claim_runnable(
-        self, owner: str, ttl: float, limit: int, workflows: Sequence[str] | None = None
+        self,
+        owner: str,
+        ttl: float,
+        limit: int,
+        workflows: Sequence[str] | None = None,
+        versions: Mapping[str, str] | None = None,
     ) -> list[Lease]:
         """Claim up to ``limit`` runnable running runs with a free or expired lease, the
-        longest waiting first, in one ``BEGIN IMMEDIATE`` transaction."""
+        longest waiting first, in one ``BEGIN IMMEDIATE`` transaction (leaving runs recorded
+        with a version other than ``versions`` names)."""
         names = None if workflows is None else list(workflows)
-        return await self._call(leases.claim_runnable, owner, ttl, limit, names, self._clock())
+        served = dict(versions or {})
+        return await self._call(
+            leases.claim_runnable, owner, ttl, limit, names, self._clock(), served
+        )
 
     async def renew(self, lease: Lease, ttl: float) -> Lease:
         """Extend ``lease`` to ``ttl`` seconds from now.

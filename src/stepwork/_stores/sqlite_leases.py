@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from stepwork._core.errors import RunNotFoundError
 from stepwork._stores.lease_rules import renew_lost
@@ -61,14 +61,19 @@ def claim_runnable(
     limit: int,
     workflows: Sequence[str] | None,
     now: float,
+    versions: Mapping[str, str] | None = None,
 ) -> list[Lease]:
-    """Claim up to ``limit`` runnable running runs with a free lease, longest waiting first."""
+    """Claim up to ``limit`` runnable running runs with a free lease, longest waiting first
+    (leaving runs recorded with a version other than ``versions`` names)."""
     only = ""
     params: dict[str, object] = {"now": now, "limit": max(limit, 0)}
     if workflows is not None:
         names = {f"w{i}": name for i, name in enumerate(workflows)}
         only = f"AND workflow IN ({', '.join(':' + key for key in names)})" if names else "AND 0"
         params.update(names)
+    for i, (name, version) in enumerate((versions or {}).items()):
+        only += f" AND NOT (workflow = :vn{i} AND version IS NOT NULL AND version <> :vv{i})"
+        params.update({f"vn{i}": name, f"vv{i}": version})
     with transaction(db, "BEGIN IMMEDIATE"):
         chosen = [
             row[0]
