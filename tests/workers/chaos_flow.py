@@ -53,13 +53,14 @@ def ledger(path: str) -> sqlite3.Connection:
 
 
 def record(ctx: Context, step_name: str) -> int:
-    """Commit one execution of the current step to the ledger; how many it now holds for
-    this ``step_key`` (this one included)."""
+    """Commit one execution of the current step to the ledger, stamped with when it started;
+    how many the ledger now holds for this ``step_key`` (this one included)."""
+    started = time.time()  # first: opening the ledger may wait for its lock
+    key = ctx.step_key
     db = ledger(os.environ[LEDGER_ENV])
     try:
-        key = ctx.step_key
         db.execute(
-            "INSERT INTO executions VALUES (?, ?, ?, ?)", (key, step_name, os.getpid(), time.time())
+            "INSERT INTO executions VALUES (?, ?, ?, ?)", (key, step_name, os.getpid(), started)
         )
         query = "SELECT count(*) FROM executions WHERE step_key = ?"
         (count,) = db.execute(query, (key,)).fetchone()
