@@ -55,18 +55,18 @@ def ledger(path: str) -> sqlite3.Connection:
 def record(ctx: Context, step_name: str) -> int:
     """Commit one execution of the current step to the ledger, stamped with when it started;
     how many the ledger now holds for this ``step_key`` (this one included)."""
-    started = time.time()  # first: opening the ledger may wait for its lock
+    started = time.time()  # first: writing to the ledger may wait for its lock
     key = ctx.step_key
-    db = ledger(os.environ[LEDGER_ENV])
-    try:
-        db.execute(
-            "INSERT INTO executions VALUES (?, ?, ?, ?)", (key, step_name, os.getpid(), started)
-        )
-        query = "SELECT count(*) FROM executions WHERE step_key = ?"
-        (count,) = db.execute(query, (key,)).fetchone()
-        return int(count)
-    finally:
-        db.close()
+    db = _ledgers.get(os.getpid())
+    if db is None:  # one connection per process (a forked child opens its own)
+        db = _ledgers[os.getpid()] = ledger(os.environ[LEDGER_ENV])
+    db.execute("INSERT INTO executions VALUES (?, ?, ?, ?)", (key, step_name, os.getpid(), started))
+    query = "SELECT count(*) FROM executions WHERE step_key = ?"
+    (count,) = db.execute(query, (key,)).fetchone()
+    return int(count)
+
+
+_ledgers: dict[int, sqlite3.Connection] = {}
 
 
 class Flaky(Exception):

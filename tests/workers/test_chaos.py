@@ -49,11 +49,15 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 chaos_flow: Any = importlib.import_module("chaos_flow")
 WORKERS = 3
-TTL = 1.0
 RUNS = int(os.environ.get("STEPWORK_CHAOS_RUNS", "60"))
+TTL = float(os.environ.get("STEPWORK_CHAOS_TTL", "1"))
+"""Lease length: a worker starved of CPU longer than this loses its runs, so on a loaded
+machine a large N wants a longer lease (``STEPWORK_CHAOS_TTL=3`` for 500 runs on two cores)."""
 CONCURRENCY = max(8, RUNS // (2 * WORKERS))
+DEADLINE = 30 + RUNS * 0.8
+"""Seconds all runs get to end (with kills): 60 take ~20 s, 500 take minutes on two cores."""
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(60 + RUNS // 2)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60 + DEADLINE)]
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ class Fleet:
             command = [
                 sys.executable, "-m", "stepwork", "worker", str(HERE / "chaos_flow.py"),
                 "--store", self.url, "--concurrency", str(CONCURRENCY), "--lease-ttl", str(TTL),
-                "--heartbeat", "0.3", "--poll", "0.2",
+                "--heartbeat", str(TTL * 0.3), "--poll", "0.2",
             ]  # fmt: skip
             with (self.logs / f"worker-{number}.log").open("w") as stderr:
                 children.append(
@@ -262,7 +266,7 @@ async def pause_one(fleet: Fleet, store: Store, rng: random.Random) -> Paused:
             for r in runs
             if r.run_id in paused.held
         ),
-        within=TTL + 20,
+        within=TTL * 3 + 20 + RUNS / 10,
     )
     for run_id, epoch in paused.held.items():
         paused.written[run_id] = writes_under(await store.load_ticks(run_id), child.pid, epoch)
@@ -350,7 +354,7 @@ async def play(store_url: str, tmp_path: Path, rng: random.Random) -> None:
             return all(r.status in TERMINAL_STATUSES for r in runs)
 
         kills, paused = await asyncio.wait_for(
-            chaos(fleet, store, rng, all_ended), timeout=30 + RUNS / 5
+            chaos(fleet, store, rng, all_ended), timeout=DEADLINE
         )
         followed.set()
         await following
