@@ -2,8 +2,8 @@
 and (once stepwork has them) human waits and durable sleeps, every step execution recorded in
 a side-effect ledger outside the engine.
 
-The ledger is a SQLite file of its own (``$STEPWORK_CHAOS_LEDGER``): each step execution
-commits one row ``(step_key, step, pid, started)`` before it does anything else, so the test
+The ledger is a file of its own (``$STEPWORK_CHAOS_LEDGER``): each step execution appends
+one line ``[step_key, step, pid, started]`` before it does anything else, so the test
 can compare what ran with what the journal says finished. Its counts also drive the failures:
 an invocation fails (or overruns its timeout) until the ledger holds enough executions of its
 ``step_key``, so every run fails and retries whatever the kills do, and its result never
@@ -13,9 +13,10 @@ depends on them.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import sqlite3
 import time
+from collections import Counter
 from typing import Annotated
 
 from stepwork import (
@@ -41,32 +42,52 @@ from stepwork.retry_policy import (
 LEDGER_ENV = "STEPWORK_CHAOS_LEDGER"
 
 
-def ledger(path: str) -> sqlite3.Connection:
-    """A connection to the ledger at ``path``, its table created."""
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS executions "
-        "(step_key TEXT NOT NULL, step TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL)"
-    )
-    return db
+class Ledger:
+    """The side-effect ledger: an append-only file of JSON lines ``[step_key, step, pid,
+    started]``, each written with one ``O_APPEND`` write and fsync'd.
+
+    No locks: a worker SIGSTOPped in the middle of recording holds nothing the others wait
+    for (a SQLite ledger's write lock would stall every other worker until it went on).
+    Each process follows the file from where it last read to count executions per key.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.reader = open(path, "rb")  # kept open for the process's life
+        self.partial = b""
+        self.counts: Counter[str] = Counter()
+
+    def add(self, key: str, step_name: str, started: float) -> int:
+        """Append one execution; how many the ledger now holds for ``key``."""
+        line = json.dumps([key, step_name, os.getpid(), started]) + "\n"
+        os.write(self.fd, line.encode())
+        os.fsync(self.fd)
+        data = self.partial + self.reader.read()
+        *lines, self.partial = data.split(b"\n")
+        for done in lines:
+            self.counts[json.loads(done)[0]] += 1
+        return self.counts[key]
+
+
+def read_ledger(path: str) -> list[tuple[str, str, int, float]]:
+    """Every execution the ledger holds (a torn last line, from a SIGKILL, left out)."""
+    with open(path, "rb") as file:
+        lines = file.read().split(b"\n")
+    return [tuple(json.loads(line)) for line in lines[:-1]]  # type: ignore[misc]
+
+
+_ledgers: dict[int, Ledger] = {}
 
 
 def record(ctx: Context, step_name: str) -> int:
-    """Commit one execution of the current step to the ledger, stamped with when it started;
+    """Record one execution of the current step in the ledger, stamped with when it started;
     how many the ledger now holds for this ``step_key`` (this one included)."""
-    started = time.time()  # first: writing to the ledger may wait for its lock
+    started = time.time()  # first: writing to the ledger takes a moment
     key = ctx.step_key
-    db = _ledgers.get(os.getpid())
-    if db is None:  # one connection per process (a forked child opens its own)
-        db = _ledgers[os.getpid()] = ledger(os.environ[LEDGER_ENV])
-    db.execute("INSERT INTO executions VALUES (?, ?, ?, ?)", (key, step_name, os.getpid(), started))
-    query = "SELECT count(*) FROM executions WHERE step_key = ?"
-    (count,) = db.execute(query, (key,)).fetchone()
-    return int(count)
-
-
-_ledgers: dict[int, sqlite3.Connection] = {}
+    ledger = _ledgers.get(os.getpid())
+    if ledger is None:  # one per process (a forked child opens its own)
+        ledger = _ledgers[os.getpid()] = Ledger(os.environ[LEDGER_ENV])
+    return ledger.add(key, step_name, started)
 
 
 class Flaky(Exception):
@@ -150,7 +171,7 @@ class Chaos(Workflow):
     @step(num_workers=4, retry_policy=RETRY)
     async def work(self, ctx: Context, ev: Part) -> PartDone:
         executions = record(ctx, "work")
-        await asyncio.sleep(0.05)  # work, not synchronisation
+        await asyncio.sleep(0.3)  # work, not synchronisation: runs are in flight when killed
         if executions <= (ev.n + ev.i) % 3:  # 0, 1 or 2 failures before it succeeds
             raise Flaky(f"part {ev.i} of run {ev.n}, execution {executions}")
         return PartDone(n=ev.n, value=(ev.n + 1) * (ev.i + 1))
@@ -160,12 +181,12 @@ class Chaos(Workflow):
         record(ctx, "gather")
         return Summed(n=done[0].n, total=sum(d.value for d in done))
 
-    @step(num_workers=4, retry_policy=RETRY, timeout=0.3)
+    @step(num_workers=4, retry_policy=RETRY, timeout=1.0)
     async def piece(self, ctx: Context, ev: Piece) -> PieceDone:
         executions = record(ctx, "piece")
         if executions == 1 and (ev.n + ev.j) % 3 == 0:
             await asyncio.sleep(30)  # overruns the step timeout: cancelled, then retried
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
         return PieceDone(value=ev.n * 10 + ev.j, count=ev.count)
 
     @step

@@ -22,7 +22,6 @@ import importlib
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -53,7 +52,7 @@ RUNS = int(os.environ.get("STEPWORK_CHAOS_RUNS", "60"))
 TTL = float(os.environ.get("STEPWORK_CHAOS_TTL", "1"))
 """Lease length: a worker starved of CPU longer than this loses its runs, so on a loaded
 machine a large N wants a longer lease (``STEPWORK_CHAOS_TTL=3`` for 500 runs on two cores)."""
-CONCURRENCY = max(8, RUNS // (2 * WORKERS))
+CONCURRENCY = max(5, RUNS // (4 * WORKERS))
 DEADLINE = 30 + RUNS * 0.8
 """Seconds all runs get to end (with kills): 60 take ~20 s, 500 take minutes on two cores."""
 
@@ -252,9 +251,16 @@ async def wait_until(store: Store, check: Callable[[list[RunRecord]], bool], wit
 
 async def pause_one(fleet: Fleet, store: Store, rng: random.Random) -> Paused:
     """SIGSTOP a worker that holds runs until every run it held was taken over, then SIGCONT."""
-    runs = await store.list_runs(status=["running"])
-    holders = [child for child in fleet.alive if any(owned_by(child, r) for r in runs)]
-    assert holders, "no worker holds a run to pause"
+    holders: list[subprocess.Popen[str]] = []
+
+    def held(runs: list[RunRecord]) -> bool:
+        running = [r for r in runs if r.status == "running"]
+        holders[:] = [child for child in fleet.alive if any(owned_by(child, r) for r in running)]
+        return bool(holders)
+
+    # Right after a kill, or when every worker just lost its leases to a stall, none may hold
+    # a run for a moment.
+    await wait_until(store, held, within=TTL * 5 + 10)
     child = rng.choice(holders)
     child.send_signal(signal.SIGSTOP)
     runs = await store.list_runs(status=["running"])  # what it held when it stopped
@@ -277,13 +283,13 @@ async def pause_one(fleet: Fleet, store: Store, rng: random.Random) -> Paused:
 async def chaos(
     fleet: Fleet, store: Store, rng: random.Random, done: Callable[[list[RunRecord]], bool]
 ) -> tuple[int, Paused | None]:
-    """Kill a random worker every 0.5-1.5 s (and start another), pausing one on the second
-    round, until ``done``; how many were killed, and the paused one."""
+    """Pause a worker past its lease first, then kill a random worker every 0.5-1.5 s (and
+    start another) until ``done``; how many were killed, and the paused one."""
     kills, paused, round_ = 0, None, 0
     while not done(await store.list_runs()):
         await asyncio.sleep(rng.uniform(0.5, 1.5))  # the chaos schedule, not synchronisation
         round_ += 1
-        if round_ == 2 and paused is None:
+        if round_ == 1:
             paused = await pause_one(fleet, store, rng)
             continue
         fleet.kill(rng.choice(fleet.alive))
@@ -294,14 +300,10 @@ async def chaos(
 
 def ledger_entries(path: Path) -> dict[str, list[float]]:
     """step_key -> when each execution of it started."""
-    db = sqlite3.connect(path)
-    try:
-        entries: dict[str, list[float]] = {}
-        for key, started in db.execute("SELECT step_key, started FROM executions"):
-            entries.setdefault(key, []).append(started)
-        return entries
-    finally:
-        db.close()
+    entries: dict[str, list[float]] = {}
+    for key, _, _, started in chaos_flow.read_ledger(str(path)):
+        entries.setdefault(key, []).append(started)
+    return entries
 
 
 async def journaled_steps(store: Store, run_id: str) -> list[tuple[str, float]]:
@@ -331,8 +333,7 @@ async def test_chaos(store_url: str, tmp_path: Path) -> None:
 
 
 async def play(store_url: str, tmp_path: Path, rng: random.Random) -> None:
-    ledger = tmp_path / "ledger.db"
-    chaos_flow.ledger(str(ledger)).close()
+    ledger = tmp_path / "ledger.jsonl"
     env = {**os.environ, "PYTHONPATH": str(HERE), chaos_flow.LEDGER_ENV: str(ledger)}
     for workflow in chaos_flow.workflows.values():
         workflow.use_store(store_from_url(store_url))
@@ -360,6 +361,7 @@ async def play(store_url: str, tmp_path: Path, rng: random.Random) -> None:
         await following
         elapsed = time.monotonic() - started
         fleet.stop_all()
+        assert paused is not None, "the runs ended before a worker could be paused"
         await check(store, ids, ledger, follower, paused)
         assert kills >= 2, f"only {kills} kills in {elapsed:.1f} s: the runs ended too soon"
     finally:
@@ -402,7 +404,6 @@ async def check(
         assert follower.seen[run_id] == events, run_id
     assert not follower.problems, follower.problems
     assert taken_over, "no run was taken over from one worker by another"
-    if paused is not None:
-        for run_id, epoch in paused.held.items():
-            after = writes_under(await store.load_ticks(run_id), paused.pid, epoch)
-            assert after == paused.written[run_id], (run_id, "written after it was fenced")
+    for run_id, epoch in paused.held.items():
+        after = writes_under(await store.load_ticks(run_id), paused.pid, epoch)
+        assert after == paused.written[run_id], (run_id, "written after it was fenced")
