@@ -50,8 +50,8 @@ chaos_flow: Any = importlib.import_module("chaos_flow")
 WORKERS = 3
 RUNS = int(os.environ.get("STEPWORK_CHAOS_RUNS", "60"))
 TTL = float(os.environ.get("STEPWORK_CHAOS_TTL", "1"))
-"""Lease length: a worker starved of CPU longer than this loses its runs, so on a loaded
-machine a large N wants a longer lease (``STEPWORK_CHAOS_TTL=3`` for 500 runs on two cores)."""
+"""Lease length: a worker starved of CPU longer than this loses its runs (correctly, but
+often enough it livelocks), so a machine far busier than two loaded cores wants a longer one."""
 CONCURRENCY = max(5, RUNS // (4 * WORKERS))
 DEADLINE = 30 + RUNS * 0.8
 """Seconds all runs get to end (with kills): 60 take ~20 s, 500 take minutes on two cores."""
