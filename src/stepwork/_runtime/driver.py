@@ -129,6 +129,9 @@ class RunDriver:
         self._verbose = workflow.verbose
         self._ended = False
         self._answers: set[asyncio.Task[Any]] = set()
+        self.lease_check: Callable[[], BaseException | None] = lambda: None
+        """Asked before each step's code starts (set by ``lease.hold_run``): an error when
+        this process may no longer hold the run, which then stops here instead."""
 
     # -- the one entry point for ticks -------------------------------------------------------
 
@@ -405,6 +408,10 @@ class RunDriver:
     # -- running a step ---------------------------------------------------------------------
 
     async def _invoke(self, invocation: Invocation) -> None:
+        lapsed = self.lease_check()
+        if lapsed is not None:  # never start a step another process may be running already
+            self.lease_lost(lapsed)
+            return
         scope = StepScope(self, invocation)
         SCOPE.set(scope)
         tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)

@@ -156,6 +156,22 @@ class LeaseKeeper:
         """Checked before each renewal: once False (the run was let go here), the keeper
         stops and releases the run, so another process may continue it at once."""
 
+    def check(self) -> LeaseLostError | None:
+        """``None`` while this process may act for the run; else why not: the lease was lost,
+        or it lapsed by this host's clock with no renewal since (the process stalled, or the
+        store was slow), so another process may have taken the run over already."""
+        if self.lost is not None:
+            return self.lost
+        if self._clock() < self.lease.expires:
+            return None
+        return LeaseLostError(
+            f"Run {self.lease.run_id!r}: this process's lease lapsed with no renewal (the "
+            "process stalled, or the store answered too slowly); another process may be "
+            "running the run, so this one stopped its work rather than start a step. Give "
+            "leases a longer ttl if this happens often.",
+            run_id=self.lease.run_id,
+        )
+
     def start(self, after: Awaitable[None] | None = None) -> None:
         """Start heartbeats (once ``after`` is done, e.g. the run's row is written)."""
         self._task = asyncio.get_running_loop().create_task(self._beat(after))
@@ -236,6 +252,7 @@ def hold_run(
 
     keeper = LeaseKeeper(journal.store, lease, settings, lost)
     keeper.active = lambda: journal.failure is None
+    driver.lease_check = keeper.check
     keeper.start(after=journal.written(1))  # renewals begin once the run's row exists
     done.add_done_callback(lambda _: keeper.cancel())
     return keeper
