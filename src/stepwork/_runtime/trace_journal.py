@@ -19,8 +19,8 @@ Invariants:
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from stepwork._core.envelope import EMPTY_META, TickEnvelope
 from stepwork._core.ticks import Tick, TickStart
@@ -30,7 +30,14 @@ from stepwork._runtime.observe import RunObserver, otel_observer
 if TYPE_CHECKING:
     from stepwork._runtime.driver import RunDriver
 
-__all__ = ["TRACE_KEYS", "journaled_trace", "journaled_trace_id", "open_segment", "trace_id_of"]
+__all__ = [
+    "TRACE_KEYS",
+    "journaled_trace",
+    "journaled_trace_id",
+    "open_segment",
+    "trace_id_in_records",
+    "trace_id_of",
+]
 
 #: The envelope ``meta`` keys that carry a run's W3C trace context.
 TRACE_KEYS = ("traceparent", "tracestate")
@@ -112,3 +119,16 @@ def _stamp_next_with(stamper: Stamper, meta: Mapping[str, str]) -> None:
         return meta if before is None else {**before(tick), **meta}
 
     stamper.meta = once
+
+
+def trace_id_in_records(records: Iterable[Mapping[str, Any]]) -> str | None:
+    """:func:`journaled_trace_id` of stored tick records (``Store.load_ticks``), read without
+    decoding the ticks: the first ``start`` record whose envelope carries a ``traceparent``."""
+    for record in records:
+        env = record.get("env")
+        meta = env.get("meta") if isinstance(env, Mapping) else None
+        if record.get("kind") == "start" and isinstance(meta, Mapping):
+            traceparent = meta.get("traceparent")
+            if isinstance(traceparent, str):
+                return trace_id_of(traceparent)
+    return None
