@@ -11,11 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from stepwork import StartEvent
 from stepwork._core.envelope import TickEnvelope
 from stepwork._core.ticks import TickStart, TickTimer
 from stepwork._runtime.trace_journal import journaled_trace, journaled_trace_id, trace_id_of
+from stepwork._runtime.worker import enqueue
 from stepwork.stores import store_from_url
 
 HERE = Path(__file__).parent
@@ -131,3 +134,28 @@ def test_a_run_traced_nowhere_journals_no_trace_context(tmp_path: Path) -> None:
     assert done.stdout.strip() == "shipped book for 42 (charged=True)"
     ticks = asyncio.run(journal_of(url, "order-42"))
     assert ticks and all("meta" not in tick.get("env", {}) for tick in ticks)  # type: ignore[operator]
+
+
+async def test_a_run_enqueued_inside_a_span_is_traced_under_it_by_whoever_runs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spans: InMemorySpanExporter
+) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    workflow = OrderFlow(store=url, timeout=None)
+    with trace.get_tracer("test").start_as_current_span("request") as caller:
+        await enqueue(workflow, StartEvent(item="pen"), "queued")
+    outside = await enqueue(workflow, StartEvent(item="cup"), "outside")
+    (start,) = await journal_of(url, "queued")
+    assert trace_id_of(start["env"]["meta"]["traceparent"]) == format(  # type: ignore[index]
+        caller.get_span_context().trace_id, "032x"
+    )
+    assert "meta" not in (await journal_of(url, outside))[0]["env"]  # type: ignore[operator]
+    monkeypatch.setenv("ORDER_LOG", str(tmp_path / "steps.log"))
+    monkeypatch.delenv("ORDER_BLOCK_AT", raising=False)
+    try:
+        assert await workflow.resume("queued") == "shipped pen for 42 (charged=True)"
+    finally:
+        assert workflow.store is not None
+        await workflow.store.close()
+    (run,) = [span for span in spans.get_finished_spans() if span.name.startswith("run ")]
+    assert run.parent is not None and run.parent.span_id == caller.get_span_context().span_id
+    assert run.context.trace_id == caller.get_span_context().trace_id

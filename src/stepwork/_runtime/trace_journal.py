@@ -14,6 +14,8 @@ Invariants:
   later segment is a sibling under it (a flat tree, however many times the run was resumed).
   A run whose first segments were not traced joins the trace of its first traced segment.
 - The start tick's metadata is set for that one tick: later ticks carry none.
+- A run enqueued for workers (``enqueue``) inside a span journals that span's context with
+  its start tick, so the workers' segments are children of the caller's span.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRACE_KEYS",
+    "caller_trace",
     "journaled_trace",
     "journaled_trace_id",
     "open_segment",
@@ -82,6 +85,18 @@ def journaled_trace_id(envelopes: Sequence[TickEnvelope]) -> str | None:
     """The trace id every segment of the run shares, or ``None`` if it was never traced."""
     traceparent = journaled_trace(envelopes).get("traceparent")
     return None if traceparent is None else trace_id_of(traceparent)
+
+
+def caller_trace() -> Mapping[str, str]:
+    """The W3C trace context of the span current here, for a run enqueued now to journal (its
+    segments then join the caller's trace); empty when nothing is traced here."""
+    if "opentelemetry.trace" not in sys.modules:
+        return EMPTY_META
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    return {key: carrier[key] for key in TRACE_KEYS if carrier.get(key)}
 
 
 def open_segment(driver: RunDriver, observer: RunObserver, *, resumed: bool) -> None:
