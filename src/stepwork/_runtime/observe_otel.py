@@ -35,7 +35,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import Span, SpanContext, Status, StatusCode
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from stepwork._core.errors import StepTimeoutError
 from stepwork._runtime.observe import queue_depths
@@ -43,7 +42,6 @@ from stepwork._runtime.observe import queue_depths
 __all__ = ["OtelObserver"]
 
 _SCOPE = "stepwork"
-_PROPAGATOR = TraceContextTextMapPropagator()
 _REMEMBERED = 1024  # ended runs whose span context stays known, for logs written just after
 
 
@@ -110,9 +108,15 @@ class OtelObserver:
         run = self._runs.get(run_id)
         if run is None:
             return {}
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(run.span))
-        return {key: carrier[key] for key in ("traceparent", "tracestate") if carrier.get(key)}
+        context = run.span.get_span_context()
+        if not context.is_valid:
+            return {}
+        # W3C trace context, as the propagator writes it (formatted here: once per run).
+        flags = int(context.trace_flags)
+        meta = {"traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"}
+        if context.trace_state:
+            meta["tracestate"] = context.trace_state.to_header()
+        return meta
 
     def segment_resumed(self, run_id: str, writer: str, epoch: int, seq: int) -> None:
         """Mark on run ``run_id``'s span that it continues a journal last written by

@@ -111,11 +111,14 @@ def open_segment(driver: RunDriver, observer: RunObserver, *, resumed: bool) -> 
     if otel is None:
         observer.run_started(driver.run_id, workflow, resumed=resumed)
         return
-    from stepwork._runtime.observe_context import run_parent
-
     envelopes = driver.ticks.envelopes
-    parent = journaled_trace(envelopes)
-    with run_parent(parent.get("traceparent"), parent.get("tracestate")):
+    parent = journaled_trace(envelopes) if envelopes else EMPTY_META
+    if parent:
+        from stepwork._runtime.observe_context import run_parent
+
+        with run_parent(parent.get("traceparent"), parent.get("tracestate")):
+            observer.run_started(driver.run_id, workflow, resumed=resumed)
+    else:  # a new run: its span's parent is whatever is current, as for any run
         observer.run_started(driver.run_id, workflow, resumed=resumed)
     if resumed and envelopes:
         last = envelopes[-1]
