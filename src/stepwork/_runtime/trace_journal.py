@@ -123,6 +123,8 @@ def open_segment(driver: RunDriver, observer: RunObserver, *, resumed: bool) -> 
     if resumed and envelopes:
         last = envelopes[-1]
         otel.segment_resumed(driver.run_id, last.writer, last.epoch, len(envelopes))
+    if driver.journal is None:
+        return  # nothing is journaled: nobody could continue the trace
     meta = otel.trace_meta(driver.run_id)
     if meta:
         _stamp_next_with(driver.stamper, meta)
