@@ -85,6 +85,16 @@ def test_serve_reports_a_bad_module_in_one_line() -> None:
     assert "no such file: no/such/file.py" in result.output
 
 
+def test_serve_refuses_a_trace_url_without_the_trace_id(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    target = str(EXAMPLES / "server_app.py")
+    result = CliRunner().invoke(
+        app, ["serve", target, "--store", store, "--trace-url", "https://jaeger.example/trace/"]
+    )
+    assert result.exit_code == 2
+    assert "{trace_id} placeholder" in result.output
+
+
 def test_workflows_come_from_the_mapping_or_the_classes() -> None:
     import server_app
 

@@ -273,3 +273,18 @@ async def test_a_run_can_be_taken_from_a_named_dead_owner(store: Store) -> None:
     assert await store.claim_run("r1", "me", ttl=30, take_from="other") is None
     taken = await store.claim_run("r1", "me", ttl=30, take_from="dead")
     assert taken is not None and (taken.owner, taken.epoch) == ("me", 2)
+
+
+async def test_a_claim_says_who_held_the_run_before_it(store: Store) -> None:
+    await new_run(store, "r1")
+    first = await store.claim_run("r1", "w1", ttl=0)  # nobody held it; lapses at once
+    assert first is not None and (first.previous_owner, first.taken_over) == (None, False)
+    again = await store.claim_run("r1", "w1", ttl=0)  # its own holder again: no takeover
+    assert again is not None and (again.previous_owner, again.taken_over) == ("w1", False)
+    (lapsed,) = await store.claim_runnable("w2", 0, 10)  # w1's lease lapsed: a takeover
+    assert (lapsed.previous_owner, lapsed.taken_over) == ("w1", True)
+    dead = await store.claim_run("r1", "w3", ttl=30, take_from="w2")
+    assert dead is not None and (dead.previous_owner, dead.taken_over) == ("w2", True)
+    assert await store.release(dead) is True
+    (released,) = await store.claim_runnable("w4", 30, 10)  # handed back: not taken over
+    assert (released.previous_owner, released.taken_over) == (None, False)

@@ -140,6 +140,14 @@ def serve_command(
     grace_period: Annotated[
         float, typer.Option(help="Seconds shutdown waits for running steps.")
     ] = 10.0,
+    trace_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Link runs to their trace: a URL template with {trace_id} "
+            "(e.g. https://jaeger.example/trace/{trace_id}).",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
     workers: Annotated[
         int | None,
@@ -174,6 +182,7 @@ def serve_command(
             allowed_hosts=allow_host or None,
             grace_period=grace_period,
             workers=workers,
+            trace_url=trace_url,
         )
     except TargetError as error:
         out.error(str(error))

@@ -63,6 +63,7 @@ from stepwork._runtime.step_failure import failure_tick, returned_unjournalable
 from stepwork._runtime.step_owner import StepOwner
 from stepwork._runtime.step_scope import SCOPE, StepScope, running_step
 from stepwork._runtime.stream import EventLog
+from stepwork._runtime.trace_journal import open_segment
 
 if TYPE_CHECKING:
     from stepwork._runtime.context import Context
@@ -193,9 +194,8 @@ class RunDriver:
 
     def start(self, start_event: Any, timeout: float | None, base: RunState | None = None) -> None:
         """Begin the run (``start_event``) or resume it (``None``), from ``base`` if given."""
-        if self.observer is not None:
-            name = self.workflow.workflow_name
-            self.observer.run_started(self.run_id, name, resumed=start_event is None)
+        if self.observer is not None:  # under the journaled trace; the start tick carries it
+            open_segment(self, self.observer, resumed=start_event is None)
         self.apply(TickStart(self.clock.now(), self.run_id, start_event, timeout, base))
 
     def call_soon(self, kind: Callable[..., Tick], *fields: Any) -> None:

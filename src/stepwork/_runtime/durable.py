@@ -38,6 +38,7 @@ from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
 from stepwork._runtime.launch import LaunchedWorkflow
 from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings, dead_local_owner, hold_run
+from stepwork._runtime.observe import report_takeover
 from stepwork._runtime.snapshot import registry_for
 from stepwork._runtime.versions import check_version
 from stepwork._stores.codec import load_event
@@ -245,6 +246,8 @@ async def _resume(
             handler.complete(state.stop_event, _with_journaled_traceback(state))
         else:
             driver.start(None, workflow.timeout)
+        if lease is not None and lease.previous_owner is not None and lease.taken_over:
+            report_takeover(run_id, workflow.workflow_name, lease.previous_owner)
     except Exception as error:
         if not handler.done():
             handler.set_exception(error)

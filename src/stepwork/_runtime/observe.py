@@ -35,6 +35,7 @@ __all__ = [
     "otel_observer",
     "queue_depths",
     "remove_observer",
+    "report_takeover",
     "track",
     "watch",
 ]
@@ -182,6 +183,23 @@ def active_observer() -> RunObserver | None:
     if len(observers) == 1:
         return observers[0]
     return _Many(tuple(observers))
+
+
+def report_takeover(run_id: str, workflow: str, previous_owner: str) -> None:
+    """Tell the observers that have a ``lease_taken_over(run_id, workflow, previous_owner)``
+    method (the OpenTelemetry one, :class:`~stepwork.observe.RunMetrics`) that this process
+    claimed run ``run_id`` from ``previous_owner``, whose lease lapsed (or who died).
+
+    An optional method, not part of :class:`RunObserver`: observers written before it exist
+    keep working."""
+    observers: list[object] = list(_ADDED)
+    otel = otel_observer()
+    if otel is not None:
+        observers.insert(0, otel)
+    for observer in observers:
+        taken = getattr(observer, "lease_taken_over", None)
+        if taken is not None:
+            taken(run_id, workflow, previous_owner)
 
 
 def watch(driver: RunDriver, journal: Journal | None) -> RunObserver | None:

@@ -1,10 +1,10 @@
 """Run metrics kept in this process and written in Prometheus' text format.
 
 :class:`RunMetrics` is a :class:`~stepwork.observe.RunObserver` that counts by itself (no
-dependency): runs started and ended by status, step attempt durations and journal write
-latencies as histograms, and the deliveries queued in live runs (read when rendered). The
-server adds one and serves :meth:`RunMetrics.render` at ``GET /metrics``. The same numbers go
-to OpenTelemetry metrics when the program uses OpenTelemetry (``observe_otel``).
+dependency): runs started and ended by status, lease takeovers, step attempt durations and
+journal write latencies as histograms, and the deliveries queued in live runs (read when
+rendered). The server adds one and serves :meth:`RunMetrics.render` at ``GET /metrics``. The
+same numbers go to OpenTelemetry metrics when the program uses OpenTelemetry (``observe_otel``).
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ class RunMetrics:
         self._steps: dict[tuple[str, int], tuple[str, float]] = {}
         self.started: dict[Labels, int] = {}
         self.ended: dict[Labels, int] = {}
+        self.takeovers: dict[Labels, int] = {}
         self.step_seconds = Histogram(buckets)
         self.write_seconds = Histogram(buckets)
 
@@ -85,6 +86,12 @@ class RunMetrics:
                 del self._steps[key]
             labels = (("workflow", workflow), ("status", status))
             self.ended[labels] = self.ended.get(labels, 0) + 1
+
+    def lease_taken_over(self, run_id: str, workflow: str, previous_owner: str) -> None:
+        """Count a claim of a run whose previous holder's lease lapsed (or who died)."""
+        with self._lock:
+            key = (("workflow", workflow),)
+            self.takeovers[key] = self.takeovers.get(key, 0) + 1
 
     def step_attempt_started(self, run_id: str, step: str, invocation: int, attempt: int) -> object:
         with self._lock:
@@ -142,6 +149,12 @@ class RunMetrics:
                 *_samples("stepwork_runs_started_total", self.started),
                 *_family("stepwork_runs_ended_total", "counter", "Runs ended, by status."),
                 *_samples("stepwork_runs_ended_total", self.ended),
+                *_family(
+                    "stepwork_leases_takeovers_total",
+                    "counter",
+                    "Runs claimed after their previous holder's lease lapsed.",
+                ),
+                *_samples("stepwork_leases_takeovers_total", self.takeovers),
                 *_family("stepwork_step_duration_seconds", "histogram", "Step attempts."),
                 *self.step_seconds.lines("stepwork_step_duration_seconds"),
                 *_family("stepwork_journal_write_seconds", "histogram", "Journal batch writes."),

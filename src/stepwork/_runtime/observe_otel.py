@@ -6,7 +6,8 @@ Imported only once the program has imported ``opentelemetry.trace`` (see
 Spans (every one carries ``stepwork.run_id`` and ``stepwork.workflow``):
 
 - ``run <workflow>``: from the run's start (or resume) in this process to its end here; its
-  parent is whatever span is current when ``run()`` is called (see ``stepwork.observe.run_parent``).
+  parent is whatever span is current when ``run()`` is called (see ``stepwork.observe.run_parent``);
+  a resumed segment's parent is the run's journaled span, with a ``resumed`` event.
 - ``step <step>``: one attempt of one step invocation (``stepwork.step``, ``stepwork.attempt``,
   ``stepwork.invocation``), current while the step's code runs. A failure records the exception
   and sets status ERROR; a retry adds a ``retry scheduled`` event, a timeout a ``timeout`` event.
@@ -16,7 +17,11 @@ Spans (every one carries ``stepwork.run_id`` and ``stepwork.workflow``):
 
 Metrics (meter ``stepwork``): ``stepwork.runs.started``, ``stepwork.runs.ended`` (by
 ``stepwork.status``), ``stepwork.step.duration`` (s, by step and ``stepwork.outcome``),
-``stepwork.journal.write.duration`` (s) and the observable gauge ``stepwork.steps.queued``.
+``stepwork.journal.write.duration`` (s), ``stepwork.leases.takeovers`` and the observable gauge
+``stepwork.steps.queued``.
+
+A run resumed or taken over in another process continues the same trace: see
+:mod:`stepwork._runtime.trace_journal`.
 """
 
 from __future__ import annotations
@@ -74,6 +79,11 @@ class OtelObserver:
             unit="s",
             description="Latency of journal batch writes.",
         )
+        self._takeovers = meter.create_counter(
+            "stepwork.leases.takeovers",
+            unit="{run}",
+            description="Runs claimed after their previous holder's lease lapsed.",
+        )
         meter.create_observable_gauge(
             "stepwork.steps.queued",
             callbacks=[_queued],
@@ -91,6 +101,42 @@ class OtelObserver:
         from stepwork._runtime.observe_context import traceparent_of_span
 
         return traceparent_of_span(run.span)
+
+    def trace_meta(self, run_id: str) -> dict[str, str]:
+        """The W3C ``traceparent`` (and ``tracestate``) of run ``run_id``'s span here, to
+        journal with its start tick; empty when the span names no trace (no SDK set)."""
+        run = self._runs.get(run_id)
+        if run is None:
+            return {}
+        context = run.span.get_span_context()
+        if not context.is_valid:
+            return {}
+        # W3C trace context, as the propagator writes it (formatted here: once per run).
+        flags = int(context.trace_flags)
+        meta = {"traceparent": f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"}
+        if context.trace_state:
+            meta["tracestate"] = context.trace_state.to_header()
+        return meta
+
+    def segment_resumed(self, run_id: str, writer: str, epoch: int, seq: int) -> None:
+        """Mark on run ``run_id``'s span that it continues a journal last written by
+        ``writer`` at lease ``epoch``, ``seq`` ticks long (the previous segment stopped there:
+        it crashed, was handed back, or lost its lease)."""
+        run = self._runs.get(run_id)
+        if run is not None and run.recording:
+            run.span.add_event(
+                "resumed",
+                {"stepwork.previous_writer": writer, "stepwork.previous_epoch": epoch,
+                 "stepwork.seq": seq},
+            )  # fmt: skip
+
+    def lease_taken_over(self, run_id: str, workflow: str, previous_owner: str) -> None:
+        """Count a claim of run ``run_id`` whose previous holder's lease lapsed (or whose
+        holder died), and mark it on the run's span here if it has one."""
+        self._takeovers.add(1, {"stepwork.workflow": workflow})
+        run = self._runs.get(run_id)
+        if run is not None and run.recording:
+            run.span.add_event("lease taken over", {"stepwork.previous_owner": previous_owner})
 
     def span_context(self, run_id: str) -> SpanContext | None:
         """The span context of run ``run_id`` while it runs here, or shortly after it ended."""

@@ -26,12 +26,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from stepwork._core.envelope import TickEnvelope
 from stepwork._core.errors import StoreError, WorkflowConfigurationError
 from stepwork._core.ticks import TickStart
 from stepwork._runtime.durable import resume_run, store_of
+from stepwork._runtime.envelopes import process_writer_id
 from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings
+from stepwork._runtime.trace_journal import caller_trace
 from stepwork._stores.protocol import JournalBatch, Lease, Store
-from stepwork._stores.tick_codec import dump_tick
+from stepwork._stores.tick_codec import dump_envelope
 
 if TYPE_CHECKING:
     from stepwork._core.events import StartEvent
@@ -60,8 +63,10 @@ async def enqueue(workflow: Workflow, start_event: StartEvent, run_id: str | Non
     run_id = run_id or uuid.uuid4().hex
     now = time.time()
     tick = TickStart(now, run_id, start_event, workflow.timeout)
+    # The start tick journals the caller's trace context: the workers' spans join its trace.
+    record = dump_envelope(TickEnvelope(tick, writer=process_writer_id(), meta=caller_trace()))
     batch = JournalBatch(
-        run_id, 0, [dump_tick(tick)], workflow=workflow.workflow_name, created_at=now,
+        run_id, 0, [record], workflow=workflow.workflow_name, created_at=now,
         runnable_at=now, version=workflow.workflow_version,
     )  # fmt: skip
     await store.append(batch)

@@ -35,6 +35,7 @@ from stepwork._server.routes_meta import meta_routes
 from stepwork._server.routes_metrics import metrics_routes
 from stepwork._server.routes_runs import run_routes
 from stepwork._server.routes_workflows import workflow_routes
+from stepwork._server.run_trace import check_trace_url
 from stepwork._server.runs import RunRegistry
 from stepwork._stores.protocol import Store
 from stepwork._stores.url import store_from_url
@@ -55,6 +56,7 @@ def create_app(
     heartbeat: float = 15.0,
     grace_period: float = 10.0,
     workers: int | None = None,
+    trace_url: str | None = None,
 ) -> Starlette:
     """A Starlette app serving ``workflows`` (the routes are in ``docs/http-api.md``).
 
@@ -87,11 +89,15 @@ def create_app(
             request; starting a run enqueues it (answered once stored), and that many
             worker loops here claim runnable runs like ``stepwork worker`` (0: none, an API
             node only). See ``docs/scale-out.md``.
+        trace_url: A link template to a run's trace in a tracing backend, with a
+            ``{trace_id}`` placeholder (``https://jaeger.example/trace/{trace_id}``):
+            ``GET /runs/{run_id}`` and its history give it filled in as ``trace_url``.
 
     Raises:
         ServerConfigurationError: If the workflows cannot be served (duplicate names, a
             workflow with a store of its own, ...), a number is not positive, the token is
-            empty (or has whitespace around it), or an allowed host is malformed.
+            empty (or has whitespace around it), an allowed host is malformed, or
+            ``trace_url`` is not an http(s) URL with a ``{trace_id}`` placeholder.
         StoreError: If ``store`` is a URL stepwork cannot make a store from.
     """
     if max_body_bytes < 1 or heartbeat <= 0 or grace_period < 0:
@@ -104,6 +110,7 @@ def create_app(
             f"workers must be 0 or more (or None: execute the runs started here); got {workers}."
         )
     check_token(token)
+    trace_template = check_trace_url(trace_url)
     hosts = check_allowed_hosts(allowed_hosts) if allowed_hosts is not None else None
     journal = store_from_url(store) if isinstance(store, str) else store
     registry = RunRegistry(workflows, journal, grace_period, workers)
@@ -144,6 +151,7 @@ def create_app(
     app.state.registry = registry
     app.state.run_metrics = run_metrics
     app.state.heartbeat = heartbeat
+    app.state.trace_url = trace_template
     app.state.token_required = token is not None
     app.state.host_check = token is None or hosts is not None
     return app

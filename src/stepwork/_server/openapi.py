@@ -215,7 +215,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "get", "/runs/{run_id}", "getRun", "A run's status and outcome.",
-        (200, s.RunInfo, "The run."),
+        (200, s.RunDetail, "The run, with its trace id."),
         "Read from the store, so runs executing in another process, or of workflows this "
         "server does not serve, are found too. 409 `journal_corrupt` when the run's row "
         "cannot be read, or its journal could not be read back when it was resumed here.",

@@ -22,6 +22,7 @@ from stepwork._server.errors import ApiError, JsonResponse, from_corrupt
 from stepwork._server.inbound import only_params, query_float, query_int, read_model
 from stepwork._server.remote import deliver_remote
 from stepwork._server.reserved import check_sendable
+from stepwork._server.run_trace import trace_fields
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import ForkRequest
 from stepwork._server.served import ServedWorkflow
@@ -82,9 +83,11 @@ async def list_runs(request: Request) -> Response:
 
 
 async def get_run(request: Request) -> Response:
-    """``GET /runs/{run_id}``: the run's status and outcome, or 404."""
+    """``GET /runs/{run_id}``: the run's status and outcome, and its trace id; or 404."""
     only_params(request)
-    return JsonResponse(await _registry(request).info_of(request.path_params["run_id"]))
+    run_id = request.path_params["run_id"]
+    info = await _registry(request).info_of(run_id)
+    return JsonResponse({**info, **await trace_fields(request, run_id)})
 
 
 async def cancel_run(request: Request) -> Response:
@@ -128,6 +131,7 @@ async def run_history(request: Request) -> Response:
         entries = []  # a run queued here, not journaled yet
     return JsonResponse(
         {
+            **await trace_fields(request, record.run_id),
             "entries": [
                 {
                     "seq": entry.seq,
@@ -140,7 +144,7 @@ async def run_history(request: Request) -> Response:
                     "epoch": entry.epoch,
                 }
                 for entry in entries
-            ]
+            ],
         }
     )
 

@@ -25,6 +25,7 @@ __all__ = [
     "HistoryOut",
     "RunError",
     "RunInfo",
+    "RunDetail",
     "RunList",
     "RunStatusName",
     "SendEventRequest",
@@ -206,6 +207,19 @@ class RunInfo(BaseModel):
     )
 
 
+class RunDetail(RunInfo):
+    """Body of `GET /runs/{run_id}`: a run's status and outcome, and its trace."""
+
+    trace_id: str | None = Field(
+        description="The OpenTelemetry trace id (32 hex digits) every process that ran the run "
+        "added its spans to, from the run's journal; null when it was never traced."
+    )
+    trace_url: str | None = Field(
+        description="The server's `--trace-url` template with the trace id filled in; null "
+        "without a template or a trace id."
+    )
+
+
 class RunList(BaseModel):
     """Body of `GET /runs`."""
 
@@ -253,6 +267,8 @@ class HistoryEntryOut(BaseModel):
 class HistoryOut(BaseModel):
     """Body of `GET /runs/{run_id}/history`."""
 
+    trace_id: str | None = Field(description="The run's trace id, as in `GET /runs/{run_id}`.")
+    trace_url: str | None = Field(description="Its link, as in `GET /runs/{run_id}`.")
     entries: list[HistoryEntryOut] = Field(description="One entry per journaled tick, in order.")
 
 

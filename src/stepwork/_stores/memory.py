@@ -382,9 +382,10 @@ class MemoryStore:
         return None if run is None else min(run.timers.values(), default=None)
 
     def _claim(self, run_id: str, run: _Run, owner: str, ttl: float, now: float) -> Lease:
+        previous = run.owner
         run.owner, run.lease_expires, run.epoch = owner, now + ttl, run.epoch + 1
         run.runnable_at = now  # if this lease lapses, the run is claimable at once
-        return Lease(run_id, owner, run.epoch, run.lease_expires)
+        return Lease(run_id, owner, run.epoch, run.lease_expires, previous)
 
     def _get(self, run_id: str) -> _Run:
         run = self._runs.get(run_id)

@@ -347,7 +347,7 @@ class PostgresStore:
         args = (run_id, owner, self._clock(), float(ttl), take_from)
         row = await self._call(lambda c: c.fetchrow(lease_sql.CLAIM_RUN, *args))
         if row is not None:
-            return Lease(run_id, owner, row[0], row[1])
+            return Lease(run_id, owner, row[0], row[1], row[2])
         await self.get_run(run_id)  # raises RunNotFoundError
         return None
 
@@ -369,7 +369,7 @@ class PostgresStore:
             [(versions or {})[name] for name in served],
         )  # fmt: skip
         rows = await self._call(lambda c: c.fetch(lease_sql.CLAIM_RUNNABLE, *args))
-        return [Lease(row[0], owner, row[1], row[2]) for row in rows]
+        return [Lease(row[0], owner, row[1], row[2], row[3]) for row in rows]
 
     async def renew(self, lease: Lease, ttl: float) -> Lease:
         """Extend ``lease`` to ``ttl`` seconds from now.

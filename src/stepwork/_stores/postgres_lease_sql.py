@@ -20,16 +20,17 @@ _FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= $3::float8)
 
 # $1 run_id, $2 owner, $3 now, $4 ttl, $5 a dead owner to take it from (or NULL)
 CLAIM_RUN = f"""
-UPDATE runs SET owner = $2, lease_expires = $3::float8 + $4::float8, epoch = epoch + 1,
+UPDATE runs SET owner = $2, lease_expires = $3::float8 + $4::float8, epoch = runs.epoch + 1,
     runnable_at = $3::float8
-WHERE run_id = $1 AND ({_FREE} OR owner = $2 OR owner = $5)
-RETURNING epoch, lease_expires
+FROM (SELECT run_id, owner AS previous FROM runs WHERE run_id = $1 FOR UPDATE) AS held
+WHERE runs.run_id = held.run_id AND ({_FREE} OR owner = $2 OR owner = $5)
+RETURNING runs.epoch, runs.lease_expires, held.previous
 """
 # $1 owner, $2 ttl, $3 now, $4 limit, $5 workflows (NULL: any), $6/$7 workflow names and the
 # versions served of them: a run of one of those recorded with another version is left alone.
 CLAIM_RUNNABLE = f"""
 WITH chosen AS (
-    SELECT run_id FROM runs
+    SELECT run_id, owner AS previous FROM runs
     WHERE status = 'running' AND runnable_at <= $3::float8 AND {_FREE}
         AND ($5::text[] IS NULL OR workflow = ANY($5::text[]))
         AND (version IS NULL OR NOT EXISTS (
@@ -42,7 +43,7 @@ WITH chosen AS (
 UPDATE runs SET owner = $1, lease_expires = $3::float8 + $2::float8, epoch = runs.epoch + 1,
     runnable_at = $3::float8
 FROM chosen WHERE runs.run_id = chosen.run_id
-RETURNING runs.run_id, runs.epoch, runs.lease_expires
+RETURNING runs.run_id, runs.epoch, runs.lease_expires, chosen.previous
 """
 # $1 run_id, $2 owner, $3 epoch, $4 new expiry
 RENEW = """

@@ -107,12 +107,20 @@ class Lease:
         owner: Who holds it (a worker's id, unique per process).
         epoch: The run's epoch when claimed: every fenced append and renewal must carry it.
         expires: Seconds since the epoch when the lease lapses unless renewed.
+        previous_owner: Who held the run when it was claimed: ``None`` if nobody did (a new
+            or released run); another owner means its lease lapsed or it died (a takeover).
     """
 
     run_id: str
     owner: str
     epoch: int
     expires: float
+    previous_owner: str | None = None
+
+    @property
+    def taken_over(self) -> bool:
+        """Whether this claim took the run from another holder that had not released it."""
+        return self.previous_owner is not None and self.previous_owner != self.owner
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,9 @@ def claim_runnable(
 
 def _claim(db: sqlite3.Connection, run_id: str, owner: str, ttl: float, now: float) -> Lease:
     params = {"owner": owner, "expires": now + ttl, "now": now, "run_id": run_id}
+    previous = db.execute("SELECT owner FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
     epoch = db.execute(_CLAIM, params).fetchone()[0]
-    return Lease(run_id, owner, int(epoch), now + ttl)
+    return Lease(run_id, owner, int(epoch), now + ttl, previous)
 
 
 def renew(db: sqlite3.Connection, lease: Lease, ttl: float, now: float) -> Lease:
