@@ -16,8 +16,11 @@ another process is not resumed here (``resume_all`` skips it, ``resume_run`` fai
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stepwork._core.envelope import TickEnvelope
@@ -30,7 +33,9 @@ from stepwork._core.errors import (
 )
 from stepwork._core.events import Event
 from stepwork._core.reducer import fold
+from stepwork._core.state import RunState
 from stepwork._core.ticks import TickStart
+from stepwork._runtime.checkpoints import Restored, reload, restore_checkpoint
 from stepwork._runtime.context import Context
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
@@ -44,7 +49,6 @@ from stepwork._stores.records import corrupt_record
 from stepwork._stores.tick_codec import load_envelope
 
 if TYPE_CHECKING:
-    from stepwork._core.state import RunState
     from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._stores.protocol import Lease, Store
     from stepwork._stores.type_registry import TypeRegistry
@@ -66,6 +70,8 @@ class DurableWorkflow(LaunchedWorkflow, Protocol):
         """The workflow class's steps, spec and reducer."""
         ...
 
+
+_log = logging.getLogger("stepwork.checkpoints")
 
 # Resume tasks in flight (the loop holds tasks weakly).
 _RESUMING: set[asyncio.Task[None]] = set()
@@ -194,14 +200,15 @@ async def _resume(
                     run_id=run_id,
                 )
         registry = registry_for(workflow)
-        envelopes, state = await _fold_journal(workflow, store, run_id, context, registry)
+        folded = await _fold_journal(workflow, store, run_id, context, registry)
+        envelopes, state = folded.envelopes, folded.state
         events = await store.load_events(run_id)
         definition = workflow.definition()
         journal = Journal(
             store,
             run_id,
             workflow.workflow_name,
-            next_seq=len(envelopes),
+            next_seq=folded.first_seq + len(envelopes),
             next_offset=len(events),
             create=False,
         )
@@ -215,7 +222,14 @@ async def _resume(
             handler.complete,
             journal,
         )
+        driver.ticks.start = folded.first_seq
         driver.ticks.extend(envelopes)
+        if folded.restored is not None:
+            driver.sent_before = folded.restored.sent
+            driver.base_state = partial(reload, folded.restored, registry, list(definition.specs))
+        journal.checkpoints.sent.update(driver.sent_before)
+        for envelope in envelopes:
+            journal.checkpoints.note_tick(envelope.tick)
         for offset, record in events:
             driver.log.append(_load_event(record, registry, run_id, offset))
         context.wiring.attach(driver)
@@ -233,31 +247,51 @@ async def _resume(
             handler.exception()  # reported by awaiting the handler; no "never retrieved" noise
 
 
+@dataclass(frozen=True)
+class _Folded:
+    """A run rebuilt from its journal: the ticks loaded (from ``first_seq`` on), its state,
+    and what a checkpoint it started from carried."""
+
+    envelopes: list[TickEnvelope]
+    state: RunState
+    first_seq: int
+    restored: Restored | None
+
+
 async def _fold_journal(
     workflow: DurableWorkflow,
     store: Store,
     run_id: str,
     context: Context[Any],
     registry: TypeRegistry,
-) -> tuple[list[TickEnvelope], RunState]:
-    """Load run ``run_id``'s ticks (in their envelopes), fold them from a fresh state (no step
-    runs), and give ``context`` the run's ``ctx.store`` state.
+) -> _Folded:
+    """Rebuild run ``run_id``: from its latest usable checkpoint and the ticks after it, else
+    by folding every tick from a fresh state (no step runs); give ``context`` the run's
+    ``ctx.store`` state.
 
     Raises:
         JournalCorruptError: If a tick record cannot be read or is missing, or the journal does
             not begin with the run's start tick (names the run and the record).
     """
     definition = workflow.definition()
-    records = await store.load_ticks(run_id)
-    envelopes = [
-        _load(record, registry, definition.specs, run_id, seq) for seq, record in enumerate(records)
-    ]
-    ticks = [envelope.tick for envelope in envelopes]
-    if not ticks or not isinstance(ticks[0], TickStart):
-        # Folding without it would run the workflow from nothing: never resume that.
-        found = f"a {ticks[0].kind!r} tick" if ticks else "no tick at all"
-        raise corrupt_record(run_id, "tick", 0, f"the run's start tick is not there ({found})")
-    state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
+    restored = await restore_checkpoint(store, run_id, registry, definition.specs)
+    folded: _Folded | None = None
+    if restored is not None:
+        try:
+            folded = await _fold_ticks(definition, store, run_id, registry, restored)
+        except JournalCorruptError:
+            raise  # a damaged tick: folding every tick would meet it too
+        except Exception as error:  # the checkpoint does not fit its tail: never guess
+            _log.warning(
+                "Run %r: the ticks after its checkpoint at seq %d do not fold onto it (%r); "
+                "folding every tick instead",
+                run_id,
+                restored.seq,
+                error,
+            )
+    if folded is None:
+        folded = await _fold_ticks(definition, store, run_id, registry, None)
+    state = folded.state
     if state.state is not None:
         try:
             context.wiring.restore_store(state.state, registry)
@@ -269,7 +303,33 @@ async def _fold_journal(
                 run_id=run_id,
                 record="tick",
             ) from error
-    return envelopes, state
+    return folded
+
+
+async def _fold_ticks(
+    definition: WorkflowDefinition,
+    store: Store,
+    run_id: str,
+    registry: TypeRegistry,
+    restored: Restored | None,
+) -> _Folded:
+    after = -1 if restored is None else restored.seq
+    records = await store.load_ticks(run_id, after_seq=after)
+    envelopes = [
+        _load(record, registry, definition.specs, run_id, seq)
+        for seq, record in enumerate(records, after + 1)
+    ]
+    ticks = [envelope.tick for envelope in envelopes]
+    if restored is None:
+        if not ticks or not isinstance(ticks[0], TickStart):
+            # Folding without it would run the workflow from nothing: never resume that.
+            found = f"a {ticks[0].kind!r} tick" if ticks else "no tick at all"
+            raise corrupt_record(run_id, "tick", 0, f"the run's start tick is not there ({found})")
+        base = definition.reducer.new_state(run_id)
+    else:
+        base = restored.state
+    state = fold(definition.reducer, ticks, base)
+    return _Folded(envelopes, state, after + 1, restored)
 
 
 def _with_journaled_traceback(state: RunState) -> BaseException | None:

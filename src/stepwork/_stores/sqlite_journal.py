@@ -34,6 +34,7 @@ __all__ = [
     "connect",
     "create_run",
     "delete",
+    "load_checkpoint",
     "load_events",
     "load_ticks",
     "select_runs",
@@ -146,10 +147,12 @@ def append(
     now: float,
     create: tuple[str, float] | None = None,
     fencing: Fencing | None = None,
+    checkpoint: tuple[int, str] | None = None,
 ) -> None:
     """Store encoded tick and event records, and the run's ending if any, in one transaction;
     with ``create`` (workflow, created_at), insert the run's row first, in the same one; with
-    ``fencing``, check the epoch first and write the timers and ``runnable_at`` too.
+    ``fencing``, check the epoch first and write the timers and ``runnable_at`` too; with
+    ``checkpoint`` (seq, encoded record), replace the run's checkpoint.
 
     Raises:
         LeaseLostError: If ``fencing.epoch`` is set and the run's epoch is another.
@@ -196,6 +199,11 @@ def append(
             )
         ended = ending is not None and ending[0] != "running"
         _write_timers(db, run_id, fencing, ended=ended, created=create is not None)
+        if checkpoint is not None:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints (run_id, seq, record) VALUES (?, ?, ?)",
+                (run_id, *checkpoint),
+            )
 
 
 def _write_timers(
@@ -239,6 +247,20 @@ def load_ticks(
         ).fetchall()
     check_numbers(run_id, "tick", [seq for seq, _ in rows], after_seq, stored, limit)
     return [decode_record(run_id, seq, text, "tick") for seq, text in rows]
+
+
+def load_checkpoint(db: sqlite3.Connection, run_id: str) -> tuple[int, str] | None:
+    """The run's checkpoint as ``(seq, record text)``; ``None`` if it has none.
+
+    Raises:
+        RunNotFoundError: If there is no such run.
+    """
+    with transaction(db, "BEGIN"):
+        _require(db, run_id)
+        row = db.execute(
+            "SELECT seq, record FROM checkpoints WHERE run_id = ?", (run_id,)
+        ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def load_events(

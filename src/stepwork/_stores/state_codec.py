@@ -264,7 +264,13 @@ def _type_name(cls: type) -> str:
 def _dump_error(error: BaseException | None) -> dict[str, str] | None:
     if error is None:
         return None
-    return {"exception_type": _type_name(type(error)), "exception_message": str(error)}
+    # A stand-in keeps the name of the class it stands for, so round trips are stable.
+    original = (
+        getattr(error, "original_type", None)
+        if isinstance(error, UnreconstructedException)
+        else None
+    )
+    return {"exception_type": original or _type_name(type(error)), "exception_message": str(error)}
 
 
 def _load_error(data: dict[str, str] | None) -> BaseException | None:
