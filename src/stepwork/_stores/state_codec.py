@@ -7,6 +7,7 @@ Event classes are looked up through the caller's allow-list; nothing is imported
 
 from __future__ import annotations
 
+import ast
 from collections import deque
 from collections.abc import Collection
 from typing import Any, assert_never
@@ -281,8 +282,23 @@ def _load_error(data: dict[str, str] | None) -> BaseException | None:
     module, _, name = data["exception_type"].rpartition(".")
     candidate = getattr(builtins, name, None) if module == "builtins" else None
     if isinstance(candidate, type) and issubclass(candidate, BaseException):
-        return candidate(data["exception_message"])
+        return _builtin_error(candidate, data["exception_message"])
     return UnreconstructedException(data["exception_message"], original_type=data["exception_type"])
+
+
+def _builtin_error(cls: type[BaseException], message: str) -> BaseException:
+    """``cls`` rebuilt so that its ``str`` is ``message`` again: ``KeyError('k')`` reads as
+    ``"'k'"``, so rebuilding it from that text needs the text's literal value."""
+    error = cls(message)
+    if str(error) != message:
+        try:
+            value = ast.literal_eval(message)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return error
+        again = cls(value)
+        if str(again) == message:
+            return again
+    return error
 
 
 def _dump_timer(timer: Timer) -> dict[str, Any]:
