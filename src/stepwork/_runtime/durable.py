@@ -4,8 +4,10 @@ A run is rebuilt by folding its journaled ticks through the reducer: no step is 
 folding, so a step whose result was journaled never runs again. Steps that were running when
 the process stopped had no result journaled; the resumed run starts them again (at least once
 for in-flight steps; ``ctx.step_key`` is stable across those re-runs, for de-duplicating side
-effects). Events already published are loaded from the store, so readers following by offset
-continue where they were.
+effects). The fold starts from the run's latest checkpoint when it has a usable one
+(``checkpoints.py``), so only the ticks after it are read. Events already published stay in the
+store: a reader following from an earlier offset is served them from there, a page at a time,
+so readers following by offset continue where they were.
 
 An unfinished run is claimed first (``Store.claim_run``, which bumps its epoch so an earlier
 holder's writes are refused) and then executed under that lease; a run whose lease is alive in
@@ -202,14 +204,15 @@ async def _resume(
         registry = registry_for(workflow)
         folded = await _fold_journal(workflow, store, run_id, context, registry)
         envelopes, state = folded.envelopes, folded.state
-        events = await store.load_events(run_id)
+        # Counted after the claim: nobody else appends to the run now.
+        published = (await store.get_run(run_id)).events
         definition = workflow.definition()
         journal = Journal(
             store,
             run_id,
             workflow.workflow_name,
             next_seq=folded.first_seq + len(envelopes),
-            next_offset=len(events),
+            next_offset=published,
             create=False,
         )
         driver = RunDriver(
@@ -230,8 +233,7 @@ async def _resume(
         journal.checkpoints.sent.update(driver.sent_before)
         for envelope in envelopes:
             journal.checkpoints.note_tick(envelope.tick)
-        for offset, record in events:
-            driver.log.append(_load_event(record, registry, run_id, offset))
+        driver.log.continue_from(published, partial(_earlier_events, store, run_id, registry))
         context.wiring.attach(driver)
         handler.bind(driver)
         if lease is not None:
@@ -360,6 +362,14 @@ def _load(
         ) from error
     except ContextSerdeError as error:
         raise corrupt_record(run_id, "tick", seq, f"it cannot be read: {error}") from error
+
+
+async def _earlier_events(
+    store: Store, run_id: str, registry: TypeRegistry, start: int, end: int
+) -> list[Event]:
+    """The run's stored events at offsets ``start`` up to ``end``."""
+    records = await store.load_events(run_id, after_offset=start - 1, limit=end - start)
+    return [_load_event(record, registry, run_id, offset) for offset, record in records]
 
 
 def _load_event(record: Any, registry: TypeRegistry, run_id: str, offset: int) -> Event:
