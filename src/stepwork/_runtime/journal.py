@@ -77,6 +77,7 @@ class Journal:
         self._in_flight = 0  # ticks of the batch being written
         self.lease: Lease | None = None
         self.checkpoints = CheckpointTaker()
+        self._had_timers = not create  # a resumed run may have timer rows from before
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
         """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if
@@ -173,6 +174,8 @@ class Journal:
             lease = self.lease
             # Taken now, before awaiting: ``state`` has folded exactly these ticks.
             checkpoint = self.checkpoints.take(state, self.next_seq, len(ticks))
+            timers = () if lease is None else _timer_changes(commands)
+            self._had_timers = self._had_timers or bool(timers)
             batch = JournalBatch(
                 self.run_id,
                 self.next_seq,
@@ -184,10 +187,11 @@ class Journal:
                 workflow=self.workflow if self._create else None,
                 created_at=at,
                 epoch=None if lease is None else lease.epoch,
-                timers=() if lease is None else _timer_changes(commands),
+                timers=timers,
                 lease=lease if self._create else None,
                 runnable_at=at if self._create and lease is not None else None,
                 checkpoint=checkpoint,
+                had_timers=self._had_timers,
             )
             try:
                 await self.store.append(batch)

@@ -194,6 +194,8 @@ class JournalBatch:
         checkpoint: The run's state as of this batch's last tick (its ``seq`` is
             ``first_seq + len(ticks) - 1``), stored with the ticks in place of the run's
             earlier checkpoint.
+        had_timers: ``False`` when the writer knows the run never had a timer row (a new
+            run that scheduled none): ending it then skips deleting its timers.
     """
 
     run_id: str
@@ -211,6 +213,7 @@ class JournalBatch:
     lease: Lease | None = None
     runnable_at: float | None = None
     checkpoint: Checkpoint | None = None
+    had_timers: bool = True
 
 
 @runtime_checkable

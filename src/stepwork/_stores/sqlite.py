@@ -155,7 +155,12 @@ class SqliteStore:
         create = None if batch.workflow is None else (batch.workflow, batch.created_at)
         set_timers, cancel_timers = net_timers(batch.timers)
         fencing = journal.Fencing(
-            batch.epoch, batch.lease, set_timers, cancel_timers, batch.runnable_at
+            batch.epoch,
+            batch.lease,
+            set_timers,
+            cancel_timers,
+            batch.runnable_at,
+            batch.had_timers or bool(set_timers),
         )
         checkpoint = batch.checkpoint
         saved = None

@@ -65,6 +65,7 @@ class Fencing:
     set_timers: dict[str, float] = field(default_factory=dict)
     cancel_timers: list[str] = field(default_factory=list)
     runnable_at: float | None = None
+    had_timers: bool = True
 
 
 def connect(path: str, busy_timeout: float, synchronous: str, now: float) -> sqlite3.Connection:
@@ -245,7 +246,8 @@ def _write_timers(
     db: sqlite3.Connection, run_id: str, fencing: Fencing, *, ended: bool, created: bool
 ) -> None:
     if ended:  # an ended run has no timers
-        db.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
+        if fencing.had_timers:
+            db.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
         return
     if fencing.cancel_timers:
         db.executemany(
