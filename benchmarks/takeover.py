@@ -128,7 +128,8 @@ async def take_over(url: str) -> dict[str, Any]:
     workflow.use_store(store)
     began = time.perf_counter()
     handler = workflow.resume("long")
-    await handler._driver_ready()  # claimed, checkpoint and tail folded, driver started
+    # Claimed, checkpoint and tail folded, driver started:
+    await asyncio.wait_for(handler._driver_ready(), 120)
     seconds = time.perf_counter() - began
     if handler.done():
         handler.result()  # raises what went wrong
@@ -153,11 +154,13 @@ async def forget_checkpoint(url: str) -> None:
     await connection.close()
 
 
-def child(url: str) -> dict[str, Any]:
-    """Take the run over in a fresh process."""
+def child(url: str, *build: str) -> dict[str, Any]:
+    """Take the run over in a fresh process (or, with ``build``, build it in one, so the
+    builder is gone when the first taker claims the run)."""
+    what = ["--build", *build] if build else []
     output = subprocess.run(
-        [sys.executable, "-m", "benchmarks.takeover", "--child", url],
-        check=True, capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [sys.executable, "-m", "benchmarks.takeover", *what, "--child", url],
+        check=True, capture_output=True, text=True, cwd=ROOT, timeout=1200,
     ).stdout  # fmt: skip
     result: dict[str, Any] = json.loads(output.splitlines()[-1])
     return result
@@ -166,7 +169,7 @@ def child(url: str) -> dict[str, Any]:
 def measure(url: str, ticks: int, repeat: int) -> dict[str, Any]:
     """Build the run, then time takeovers with its checkpoint and with every tick folded."""
     began = time.perf_counter()
-    report: dict[str, Any] = {"built": asyncio.run(build(url, ticks))}
+    report: dict[str, Any] = {"built": child(url, str(ticks))}
     report["built"]["seconds"] = round(time.perf_counter() - began, 1)
     for label in ("checkpoint", "full fold"):
         if label == "full fold":
@@ -185,7 +188,11 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build:
+        sys.stdout.write(json.dumps(asyncio.run(build(args.child, args.build))) + "\n")
+        return
     if args.child:
         sys.stdout.write(json.dumps(asyncio.run(take_over(args.child))) + "\n")
         return
