@@ -136,6 +136,72 @@ async def linear_journaled_pg(lib: Any, n: int) -> Sample:
     return await _journaled(lib, n, PostgresStore(os.environ["STEPWORK_BENCH_PG_DSN"]))
 
 
+async def _durable3(n: int, store: Any, at_once: int) -> Sample:
+    """``n`` durable 3-step runs, ``at_once`` at a time, journaled to ``store``."""
+    import asyncio
+
+    from stepwork import Workflow
+
+    workflow: Workflow = _linear_class(_stepwork(), 3)(timeout=None, store=store)
+    stamp = time.time_ns()
+    started = time.perf_counter()
+    for first in range(0, n, at_once):
+        handlers = [
+            workflow.run(run_id=f"run-{index}-{stamp}")
+            for index in range(first, min(n, first + at_once))
+        ]
+        assert await asyncio.gather(*handlers) == [2] * len(handlers)
+    elapsed = time.perf_counter() - started
+    await store.close()
+    return Sample(elapsed, n)
+
+
+def _stepwork() -> Any:
+    import stepwork
+
+    return stepwork
+
+
+async def durable3_sqlite(lib: Any, n: int) -> Sample:
+    """``n`` durable 3-step runs one at a time on a SQLite file (stepwork only)."""
+    import tempfile
+    from pathlib import Path
+
+    from stepwork.stores import SqliteStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        return await _durable3(n, SqliteStore(Path(folder) / "runs.db"), 1)
+
+
+async def durable3_sqlite_20(lib: Any, n: int) -> Sample:
+    """The same, 20 runs at once."""
+    import tempfile
+    from pathlib import Path
+
+    from stepwork.stores import SqliteStore
+
+    with tempfile.TemporaryDirectory() as folder:
+        return await _durable3(n, SqliteStore(Path(folder) / "runs.db"), 20)
+
+
+async def durable3_pg(lib: Any, n: int) -> Sample:
+    """``n`` durable 3-step runs one at a time on ``STEPWORK_BENCH_PG_DSN`` (stepwork only)."""
+    import os
+
+    from stepwork.stores import PostgresStore
+
+    return await _durable3(n, PostgresStore(os.environ["STEPWORK_BENCH_PG_DSN"]), 1)
+
+
+async def durable3_pg_20(lib: Any, n: int) -> Sample:
+    """The same, 20 runs at once."""
+    import os
+
+    from stepwork.stores import PostgresStore
+
+    return await _durable3(n, PostgresStore(os.environ["STEPWORK_BENCH_PG_DSN"]), 20)
+
+
 async def fan_in(lib: Any, n: int) -> Sample:
     """``n`` events sent with ``send_event`` to a step with 8 workers, gathered with
     ``collect_events``."""
@@ -268,6 +334,10 @@ SCENARIOS = {
     "linear": linear,
     "linear_journaled": linear_journaled,
     "linear_journaled_pg": linear_journaled_pg,
+    "durable3_sqlite": durable3_sqlite,
+    "durable3_sqlite_20": durable3_sqlite_20,
+    "durable3_pg": durable3_pg,
+    "durable3_pg_20": durable3_pg_20,
     "fan_in": fan_in,
     "concurrent": concurrent,
     "concurrent_memory": concurrent_memory,

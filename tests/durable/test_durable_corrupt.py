@@ -74,12 +74,18 @@ async def test_history_names_a_bad_tick_and_a_fork_from_before_it_works() -> Non
     assert await workflow.fork("hurt", at=2, new_run_id="again") == 6
 
 
-async def test_an_unreadable_event_stops_its_resume_naming_the_offset() -> None:
+async def test_an_unreadable_event_stops_its_reader_naming_the_offset() -> None:
     store = MemoryStore()
     assert await Short(store=store, timeout=None).run(run_id="hurt", n=1) == 2
     await write_row(store, "hurt", "events", 1, '{"__model__": "nowhere.Nothing", "value": {}}')
+    # Resuming reads no event (they stay in the store); a reader meets the damage.
+    handler = Short(store=store, timeout=None).resume("hurt")
+    assert await handler == 2
+    seen: list[int] = []
     with pytest.raises(JournalCorruptError, match="event record offset 1: it cannot be read"):
-        await Short(store=store, timeout=None).resume("hurt")
+        async for offset, _ in handler.follow_events(0, expose_internal=True):
+            seen.append(offset)
+    assert seen == []  # offset 0 shares the damaged page: nothing unchecked is handed out
 
 
 async def test_a_state_that_cannot_be_read_back_is_named_as_corrupt() -> None:

@@ -202,7 +202,7 @@ async def test_schemas_keep_stores_apart_and_opening_at_once_migrates_once(
         assert await stores[1].list_runs() == []
         for schema in ('"team ""a"""', "team_b"):
             versions = await sql.fetch(f"SELECT version FROM {schema}.schema_migrations")
-            assert [row[0] for row in versions] == [1, 2, 3, 4]
+            assert [row[0] for row in versions] == [1, 2, 3, 4, 5]
     finally:
         await asyncio.gather(*(store.close() for store in stores))
 

@@ -76,10 +76,13 @@ class TickLog(Sequence[Tick]):
         (1, 'run', 2)
     """
 
-    __slots__ = ("envelopes",)
+    __slots__ = ("envelopes", "start")
 
-    def __init__(self, envelopes: Iterable[TickEnvelope] = ()) -> None:
+    def __init__(self, envelopes: Iterable[TickEnvelope] = (), start: int = 0) -> None:
         self.envelopes: list[TickEnvelope] = list(envelopes)
+        self.start = start
+        """The seq of the first envelope held: 0, or where the checkpoint a resumed run was
+        rebuilt from ends (the ticks before it stay in the store)."""
 
     def append(self, envelope: TickEnvelope) -> None:
         """Add ``envelope`` at the end."""

@@ -234,7 +234,9 @@ class Context(Generic[MODEL_T]):
         state = driver.state if driver is not None else self._wiring.restored
         if driver is not None and driver.view.cancelled:
             # A cancelled run's snapshot resumes it where it was, as in LlamaIndex Workflows.
-            state = state_before_cancel(driver.definition.reducer, driver.run_id, driver.ticks)
+            state = state_before_cancel(
+                driver.definition.reducer, driver.run_id, driver.ticks, driver.base_state
+            )
         return dump_snapshot(
             self._workflow, state, self._wiring.store if include_state else None, serializer
         )

@@ -90,8 +90,12 @@ class RunDriver:
 
     Attributes:
         ticks: The run's tick log: its ticks in order, each in the envelope it was recorded
-            in (``ticks.envelopes``).
+            in (``ticks.envelopes``). A run resumed from a checkpoint holds the ticks after
+            it only (``ticks.start`` is the seq of the first).
         stamper: Puts each tick in its envelope (writer, lease epoch, metadata).
+        sent_before: Idempotency keys of events sent in before ``ticks.start``.
+        base_state: Builds a fresh copy of the state before ``ticks.start`` (the checkpoint
+            the run was rebuilt from); ``None`` when the log starts at the run's first tick.
     """
 
     def __init__(
@@ -113,6 +117,8 @@ class RunDriver:
         self.clock = clock
         self.reducer = definition.reducer
         self.ticks = TickLog()
+        self.sent_before: frozenset[str] = frozenset()
+        self.base_state: Callable[[], RunState] | None = None
         self.stamper = Stamper()
         self._caller_tags = caller_tags()
         self.log = EventLog()
@@ -366,7 +372,7 @@ class RunDriver:
 
     def has_sent(self, idempotency_key: str) -> bool:
         """True if an event sent with ``idempotency_key`` is among the run's ticks."""
-        return any(
+        return idempotency_key in self.sent_before or any(
             type(tick) is TickEvent and tick.idempotency_key == idempotency_key
             for tick in self.ticks
         )

@@ -4,8 +4,10 @@ A run is rebuilt by folding its journaled ticks through the reducer: no step is 
 folding, so a step whose result was journaled never runs again. Steps that were running when
 the process stopped had no result journaled; the resumed run starts them again (at least once
 for in-flight steps; ``ctx.step_key`` is stable across those re-runs, for de-duplicating side
-effects). Events already published are loaded from the store, so readers following by offset
-continue where they were.
+effects). The fold starts from the run's latest checkpoint when it has a usable one
+(``checkpoints.py``), so only the ticks after it are read. Events already published stay in the
+store: a reader following from an earlier offset is served them from there, a page at a time,
+so readers following by offset continue where they were.
 
 An unfinished run is claimed first (``Store.claim_run``, which bumps its epoch so an earlier
 holder's writes are refused) and then executed under that lease; a run whose lease is alive in
@@ -19,6 +21,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stepwork._core.envelope import TickEnvelope
@@ -31,7 +35,9 @@ from stepwork._core.errors import (
 )
 from stepwork._core.events import Event
 from stepwork._core.reducer import fold
+from stepwork._core.state import RunState
 from stepwork._core.ticks import TickStart
+from stepwork._runtime.checkpoints import Restored, reload, restore_checkpoint
 from stepwork._runtime.context import Context
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
@@ -47,7 +53,6 @@ from stepwork._stores.records import corrupt_record
 from stepwork._stores.tick_codec import load_envelope
 
 if TYPE_CHECKING:
-    from stepwork._core.state import RunState
     from stepwork._runtime.definition import WorkflowDefinition
     from stepwork._stores.protocol import Lease, Store
     from stepwork._stores.type_registry import TypeRegistry
@@ -71,6 +76,7 @@ class DurableWorkflow(LaunchedWorkflow, Protocol):
 
 
 _log = logging.getLogger("stepwork.runtime")
+_checkpoints_log = logging.getLogger("stepwork.checkpoints")
 
 # Resume tasks in flight (the loop holds tasks weakly).
 _RESUMING: set[asyncio.Task[None]] = set()
@@ -213,15 +219,17 @@ async def _resume(
                     run_id=run_id,
                 )
         registry = registry_for(workflow)
-        envelopes, state = await _fold_journal(workflow, store, run_id, context, registry)
-        events = await store.load_events(run_id)
+        folded = await _fold_journal(workflow, store, run_id, context, registry)
+        envelopes, state = folded.envelopes, folded.state
+        # Counted after the claim: nobody else appends to the run now.
+        published = (await store.get_run(run_id)).events
         definition = workflow.definition()
         journal = Journal(
             store,
             run_id,
             workflow.workflow_name,
-            next_seq=len(envelopes),
-            next_offset=len(events),
+            next_seq=folded.first_seq + len(envelopes),
+            next_offset=published,
             create=False,
         )
         driver = RunDriver(
@@ -234,9 +242,15 @@ async def _resume(
             handler.complete,
             journal,
         )
+        driver.ticks.start = folded.first_seq
         driver.ticks.extend(envelopes)
-        for offset, record in events:
-            driver.log.append(_load_event(record, registry, run_id, offset))
+        if folded.restored is not None:
+            driver.sent_before = folded.restored.sent
+            driver.base_state = partial(reload, folded.restored, registry, list(definition.specs))
+        journal.checkpoints.sent.update(driver.sent_before)
+        for envelope in envelopes:
+            journal.checkpoints.note_tick(envelope.tick)
+        driver.log.continue_from(published, partial(_earlier_events, store, run_id, registry))
         context.wiring.attach(driver)
         handler.bind(driver)
         if lease is not None:
@@ -254,31 +268,51 @@ async def _resume(
             handler.exception()  # reported by awaiting the handler; no "never retrieved" noise
 
 
+@dataclass(frozen=True)
+class _Folded:
+    """A run rebuilt from its journal: the ticks loaded (from ``first_seq`` on), its state,
+    and what a checkpoint it started from carried."""
+
+    envelopes: list[TickEnvelope]
+    state: RunState
+    first_seq: int
+    restored: Restored | None
+
+
 async def _fold_journal(
     workflow: DurableWorkflow,
     store: Store,
     run_id: str,
     context: Context[Any],
     registry: TypeRegistry,
-) -> tuple[list[TickEnvelope], RunState]:
-    """Load run ``run_id``'s ticks (in their envelopes), fold them from a fresh state (no step
-    runs), and give ``context`` the run's ``ctx.store`` state.
+) -> _Folded:
+    """Rebuild run ``run_id``: from its latest usable checkpoint and the ticks after it, else
+    by folding every tick from a fresh state (no step runs); give ``context`` the run's
+    ``ctx.store`` state.
 
     Raises:
         JournalCorruptError: If a tick record cannot be read or is missing, or the journal does
             not begin with the run's start tick (names the run and the record).
     """
     definition = workflow.definition()
-    records = await store.load_ticks(run_id)
-    envelopes = [
-        _load(record, registry, definition.specs, run_id, seq) for seq, record in enumerate(records)
-    ]
-    ticks = [envelope.tick for envelope in envelopes]
-    if not ticks or not isinstance(ticks[0], TickStart):
-        # Folding without it would run the workflow from nothing: never resume that.
-        found = f"a {ticks[0].kind!r} tick" if ticks else "no tick at all"
-        raise corrupt_record(run_id, "tick", 0, f"the run's start tick is not there ({found})")
-    state = fold(definition.reducer, ticks, definition.reducer.new_state(run_id))
+    restored = await restore_checkpoint(store, run_id, registry, definition.specs)
+    folded: _Folded | None = None
+    if restored is not None:
+        try:
+            folded = await _fold_ticks(definition, store, run_id, registry, restored)
+        except JournalCorruptError:
+            raise  # a damaged tick: folding every tick would meet it too
+        except Exception as error:  # the checkpoint does not fit its tail: never guess
+            _checkpoints_log.warning(
+                "Run %r: the ticks after its checkpoint at seq %d do not fold onto it (%r); "
+                "folding every tick instead",
+                run_id,
+                restored.seq,
+                error,
+            )
+    if folded is None:
+        folded = await _fold_ticks(definition, store, run_id, registry, None)
+    state = folded.state
     if state.state is not None:
         try:
             context.wiring.restore_store(state.state, registry)
@@ -290,7 +324,33 @@ async def _fold_journal(
                 run_id=run_id,
                 record="tick",
             ) from error
-    return envelopes, state
+    return folded
+
+
+async def _fold_ticks(
+    definition: WorkflowDefinition,
+    store: Store,
+    run_id: str,
+    registry: TypeRegistry,
+    restored: Restored | None,
+) -> _Folded:
+    after = -1 if restored is None else restored.seq
+    records = await store.load_ticks(run_id, after_seq=after)
+    envelopes = [
+        _load(record, registry, definition.specs, run_id, seq)
+        for seq, record in enumerate(records, after + 1)
+    ]
+    ticks = [envelope.tick for envelope in envelopes]
+    if restored is None:
+        if not ticks or not isinstance(ticks[0], TickStart):
+            # Folding without it would run the workflow from nothing: never resume that.
+            found = f"a {ticks[0].kind!r} tick" if ticks else "no tick at all"
+            raise corrupt_record(run_id, "tick", 0, f"the run's start tick is not there ({found})")
+        base = definition.reducer.new_state(run_id)
+    else:
+        base = restored.state
+    state = fold(definition.reducer, ticks, base)
+    return _Folded(envelopes, state, after + 1, restored)
 
 
 def _with_journaled_traceback(state: RunState) -> BaseException | None:
@@ -321,6 +381,14 @@ def _load(
         ) from error
     except ContextSerdeError as error:
         raise corrupt_record(run_id, "tick", seq, f"it cannot be read: {error}") from error
+
+
+async def _earlier_events(
+    store: Store, run_id: str, registry: TypeRegistry, start: int, end: int
+) -> list[Event]:
+    """The run's stored events at offsets ``start`` up to ``end``."""
+    records = await store.load_events(run_id, after_offset=start - 1, limit=end - start)
+    return [_load_event(record, registry, run_id, offset) for offset, record in records]
 
 
 def _load_event(record: Any, registry: TypeRegistry, run_id: str, offset: int) -> Event:

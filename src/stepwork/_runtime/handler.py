@@ -140,6 +140,13 @@ class WorkflowHandler(asyncio.Future[Any]):
                 "All the streamed events have already been consumed.", run_id=self.run_id
             )
         log = (await self._driver_ready()).log
+        if self._cursor < log.base:  # a resumed run: its earlier events are in the store
+            async for offset, event in log.earlier(self._cursor, expose_internal):
+                self._cursor = offset + 1
+                if isinstance(event, StopEvent):
+                    self._consumed = True
+                yield event
+            self._cursor = max(self._cursor, log.base)
         # The log is read directly rather than through EventLog.follow: one generator instead
         # of two per event matters on the streaming hot path.
         while True:

@@ -10,6 +10,7 @@ flight are written together in the next transaction (group commit).
 Under a lease (``lease`` set, see ``lease.py``) every batch is fenced by the lease's epoch, a
 new run's row is created held by it, and the timers the commands schedule or cancel are
 written as rows with their ticks, so whoever holds the run next knows when it must wake.
+Every ``checkpoints.every`` ticks a batch also carries the run's state (``checkpoints.py``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from stepwork._core.errors import JournalConflictError, JournalWriteError, Store
 from stepwork._core.events import StopEvent
 from stepwork._core.notices import StepNotice
 from stepwork._core.state import RunState
+from stepwork._runtime.checkpoints import CheckpointTaker
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Lease, Store, TimerChange
 from stepwork._stores.tick_codec import dump_envelope
@@ -82,6 +84,8 @@ class Journal:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._in_flight = 0  # ticks of the batch being written
         self.lease: Lease | None = None
+        self.checkpoints = CheckpointTaker()
+        self._had_timers = not create  # a resumed run may have timer rows from before
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
         """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if
@@ -98,6 +102,7 @@ class Journal:
     ) -> None:
         """Queue a reduced tick's record and commands; ``execute`` runs them once written."""
         self._ticks.append(record)
+        self.checkpoints.note(record)
         self._commands.extend(commands)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._pump(state, execute, at))
@@ -175,6 +180,10 @@ class Journal:
             events = [_event_record(c.event) for c in commands if isinstance(c, CommandPublish)]
             finish = next((c for c in commands if isinstance(c, CommandFinish)), None)
             lease = self.lease
+            # Taken now, before awaiting: ``state`` has folded exactly these ticks.
+            checkpoint = self.checkpoints.take(state, self.next_seq, len(ticks))
+            timers = () if lease is None else _timer_changes(commands)
+            self._had_timers = self._had_timers or bool(timers)
             batch = JournalBatch(
                 self.run_id,
                 self.next_seq,
@@ -187,9 +196,11 @@ class Journal:
                 version=self.version if self._create else None,
                 created_at=at,
                 epoch=None if lease is None else lease.epoch,
-                timers=() if lease is None else _timer_changes(commands),
+                timers=timers,
                 lease=lease if self._create else None,
                 runnable_at=at if self._create and lease is not None else None,
+                checkpoint=checkpoint,
+                had_timers=self._had_timers,
             )
             try:
                 if self.observer is None:

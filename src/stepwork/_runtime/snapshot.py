@@ -12,7 +12,7 @@ the state's values.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stepwork._core.errors import ContextSerdeError
@@ -77,16 +77,23 @@ def registry_for(workflow: SnapshotWorkflow) -> TypeRegistry:
     return TypeRegistry.default().with_types(*extra)
 
 
-def state_before_cancel(reducer: Reducer, run_id: str, ticks: Sequence[Tick]) -> RunState | None:
+def state_before_cancel(
+    reducer: Reducer,
+    run_id: str,
+    ticks: Sequence[Tick],
+    base: Callable[[], RunState] | None = None,
+) -> RunState | None:
     """The run's state just before the caller cancelled it, rebuilt from its ticks.
 
     A snapshot of a cancelled run holds this state, so restoring it resumes the run where it
     was (as LlamaIndex Workflows does: cancelling leaves a context resumable). ``None`` if the
-    ticks hold no cancellation.
+    ticks hold no cancellation. ``base`` builds the state ``ticks`` start from, when they
+    do not start at the run's first tick (a run resumed from a checkpoint).
     """
     for index in range(len(ticks) - 1, -1, -1):
         if isinstance(ticks[index], TickCancel):
-            return fold(reducer, ticks[:index], reducer.new_state(run_id))
+            start = reducer.new_state(run_id) if base is None else base()
+            return fold(reducer, ticks[:index], start)
     return None
 
 

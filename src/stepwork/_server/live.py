@@ -92,7 +92,7 @@ async def wait_written(handler: WorkflowHandler) -> bool:
     driver = _driver(handler)
     if driver is None or driver.journal is None:
         return True
-    count = len(driver.ticks)
+    count = driver.ticks.start + len(driver.ticks)
     await driver.journal.written(count)
     return driver.journal.next_seq >= count
 

@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
+from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.lease_rules import lease_is_free, lease_lost, renew_lost, version_fits
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
+    Checkpoint,
     DueTimer,
     JournalBatch,
     Lease,
@@ -69,6 +71,7 @@ class _Run:
     runnable_at: float | None = None
     timers: dict[str, float] = field(default_factory=dict)  # fire_at by timer id
     version: str | None = None
+    checkpoint: tuple[int, str] | None = None  # (seq, record JSON): the latest
 
     def record(self, run_id: str) -> RunRecord:
         return run_record(
@@ -164,6 +167,10 @@ class MemoryStore:
         events = encode_records(run_id, batch.events, "event", batch.first_offset)
         result = encode_value(run_id, batch.result, "result")
         error = encode_value(run_id, batch.error, "error")
+        checkpoint = None
+        if batch.checkpoint is not None:
+            text = encode_value(run_id, batch.checkpoint.record, "checkpoint")
+            checkpoint = (batch.checkpoint.seq, text)
         run = self._runs.get(run_id)
         if batch.workflow is not None:
             if run is not None:
@@ -199,6 +206,8 @@ class MemoryStore:
             run.timers.pop(timer_id, None)
         run.timers.update(set_timers)
         run.runnable_from(batch.runnable_at)
+        if checkpoint is not None:
+            run.checkpoint = checkpoint
         if run.status in TERMINAL_STATUSES:
             run.timers.clear()
             run.runnable_at = None
@@ -229,6 +238,16 @@ class MemoryStore:
         """
         run = self._get(run_id)
         return _load(run_id, "event", run.events, run.event_count, after_offset, limit)
+
+    async def load_checkpoint(self, run_id: str) -> Checkpoint | None:
+        """The run's latest checkpoint; ``None`` if it has none.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If the stored checkpoint is not a JSON object.
+        """
+        found = self._get(run_id).checkpoint
+        return None if found is None else decode_checkpoint(run_id, *found)
 
     async def get_run(self, run_id: str) -> RunRecord:
         """The run's record (``corrupt`` set when its result or error cannot be read).

@@ -21,7 +21,7 @@ Invariants:
 Example:
     >>> [m.name for m in load_migrations("stepwork._stores.migrations.sqlite")][:1]
     ['0001_initial']
-    >>> pending_migrations(load_migrations("stepwork._stores.migrations.sqlite"), {1, 2, 3, 4})
+    >>> pending_migrations(load_migrations("stepwork._stores.migrations.sqlite"), {1, 2, 3, 4, 5})
     []
 """
 

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError, StoreError
 from stepwork._stores import postgres_lease_sql as lease_sql
+from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.lease_rules import lease_lost, renew_lost
 from stepwork._stores.postgres_connect import (
     ConnectionLostError,
@@ -44,6 +45,7 @@ from stepwork._stores.postgres_sql import (
     CREATE_RUN_HELD,
     GET_RUN,
     LIST_RUNS,
+    LOAD_CHECKPOINT,
     LOAD_EVENTS,
     LOAD_TICKS,
     PRUNE,
@@ -54,6 +56,7 @@ from stepwork._stores.postgres_sql import (
 )
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
+    Checkpoint,
     DueTimer,
     JournalBatch,
     Lease,
@@ -194,6 +197,7 @@ class PostgresStore:
             batch.epoch, cancel_timers, list(set_timers), [float(at) for at in set_timers.values()],
             None if batch.runnable_at is None else float(batch.runnable_at),
             self.append_channel, self.runnable_channel,
+            *_checkpoint_args(run_id, batch),
         )  # fmt: skip
         workflow, created_at, lease = batch.workflow, float(batch.created_at), batch.lease
         create = (
@@ -268,6 +272,18 @@ class PostgresStore:
         """
         rows = await self._load(LOAD_EVENTS, run_id, after_offset, limit, "event")
         return [(offset, decode_record(run_id, offset, text, "event")) for offset, text in rows]
+
+    async def load_checkpoint(self, run_id: str) -> Checkpoint | None:
+        """The run's latest checkpoint; ``None`` if it has none.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If the stored checkpoint is not a JSON object.
+        """
+        row = await self._call(lambda c: c.fetchrow(LOAD_CHECKPOINT, run_id))
+        if row is None:
+            raise RunNotFoundError(f"No run {run_id!r} in {self!r}.", run_id=run_id)
+        return None if row[0] is None else decode_checkpoint(run_id, row[0], row[1])
 
     async def get_run(self, run_id: str) -> RunRecord:
         """The run's record (``corrupt`` set when its result or error is not valid JSON).
@@ -445,3 +461,11 @@ class PostgresStore:
             await self._pool.expire_connections()
         async with pooled_connection(self._pool, self._where) as connection:
             return await operation(connection), True
+
+
+def _checkpoint_args(run_id: str, batch: JournalBatch) -> tuple[int | None, str | None]:
+    """APPEND's ``$17`` (seq) and ``$18`` (record JSON) for the batch's checkpoint, if any."""
+    checkpoint = batch.checkpoint
+    if checkpoint is None:
+        return None, None
+    return checkpoint.seq, encode_value(run_id, checkpoint.record, "checkpoint")

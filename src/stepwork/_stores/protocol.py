@@ -29,6 +29,11 @@ something from outside; a time: it may be claimed from then on).
   and raises ``LeaseLostError``, storing nothing, when it moved on.
 - Timers are rows set and cancelled with the ticks of a batch, in the same transaction; a
   run's timers go when it ends. A run released idle becomes runnable at its earliest timer.
+
+Checkpoints (see ``docs/durability.md``): a batch may carry the run's folded state as of its
+last tick (``JournalBatch.checkpoint``); it is stored in the same transaction, fenced like the
+ticks, replacing the run's earlier checkpoint. ``load_checkpoint`` returns the latest one.
+Ticks are never deleted for a checkpoint: history, time travel and forks read them all.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from typing import Any, Protocol, runtime_checkable
 from stepwork._core.errors import JournalCorruptError
 
 __all__ = [
+    "Checkpoint",
     "DueTimer",
     "JournalBatch",
     "Lease",
@@ -138,6 +144,19 @@ class DueTimer:
     fire_at: float
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A run's folded state as of one tick, so a takeover folds only the ticks after it.
+
+    Attributes:
+        seq: The seq of the last tick the state covers (ticks ``0..seq`` are folded in).
+        record: The state as JSON (``checkpoint_codec.dump_checkpoint``; versioned).
+    """
+
+    seq: int
+    record: dict[str, Any]
+
+
 TimerChange = tuple[str, float | None]
 """``(timer_id, fire_at)`` sets a timer (replacing one of that id); ``(timer_id, None)``
 cancels it."""
@@ -184,6 +203,11 @@ class JournalBatch:
         runnable_at: Makes the run claimable from this time on (the earlier of this and
             when it already was): an event from outside woke it, or a new run is enqueued.
         version: With ``workflow``, the version of the workflow that starts the run.
+        checkpoint: The run's state as of this batch's last tick (its ``seq`` is
+            ``first_seq + len(ticks) - 1``), stored with the ticks in place of the run's
+            earlier checkpoint.
+        had_timers: ``False`` when the writer knows the run never had a timer row (a new
+            run that scheduled none): ending it then skips deleting its timers.
     """
 
     run_id: str
@@ -201,6 +225,8 @@ class JournalBatch:
     lease: Lease | None = None
     runnable_at: float | None = None
     version: str | None = None
+    checkpoint: Checkpoint | None = None
+    had_timers: bool = True
 
 
 @runtime_checkable
@@ -333,3 +359,12 @@ class Store(Protocol):
 
     async def next_timer(self, run_id: str) -> float | None:
         """When the run's earliest timer fires; ``None`` if it has none."""
+
+    async def load_checkpoint(self, run_id: str) -> Checkpoint | None:
+        """The run's latest checkpoint; ``None`` if it has none.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If the stored checkpoint is not a JSON object (callers fall
+                back to folding every tick).
+        """

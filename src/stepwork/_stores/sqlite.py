@@ -34,8 +34,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from stepwork._core.errors import RunNotFoundError, StoreError
 from stepwork._stores import sqlite_journal as journal
 from stepwork._stores import sqlite_leases as leases
+from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
+    Checkpoint,
     DueTimer,
     JournalBatch,
     Lease,
@@ -155,8 +157,17 @@ class SqliteStore:
         )
         set_timers, cancel_timers = net_timers(batch.timers)
         fencing = journal.Fencing(
-            batch.epoch, batch.lease, set_timers, cancel_timers, batch.runnable_at
+            batch.epoch,
+            batch.lease,
+            set_timers,
+            cancel_timers,
+            batch.runnable_at,
+            batch.had_timers or bool(set_timers),
         )
+        checkpoint = batch.checkpoint
+        saved = None
+        if checkpoint is not None:
+            saved = (checkpoint.seq, encode_value(run_id, checkpoint.record, "checkpoint"))
         await self._call(
             journal.append,
             run_id,
@@ -168,7 +179,18 @@ class SqliteStore:
             self._clock(),
             create,
             fencing,
+            saved,
         )
+
+    async def load_checkpoint(self, run_id: str) -> Checkpoint | None:
+        """The run's latest checkpoint; ``None`` if it has none.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If the stored checkpoint is not a JSON object.
+        """
+        found = await self._read(journal.load_checkpoint, run_id)
+        return None if found is None else decode_checkpoint(run_id, *found)
 
     async def load_ticks(
         self, run_id: str, after_seq: int = -1, limit: int | None = None

@@ -34,6 +34,7 @@ __all__ = [
     "connect",
     "create_run",
     "delete",
+    "load_checkpoint",
     "load_events",
     "load_ticks",
     "select_runs",
@@ -64,6 +65,7 @@ class Fencing:
     set_timers: dict[str, float] = field(default_factory=dict)
     cancel_timers: list[str] = field(default_factory=list)
     runnable_at: float | None = None
+    had_timers: bool = True
 
 
 def connect(path: str, busy_timeout: float, synchronous: str, now: float) -> sqlite3.Connection:
@@ -147,10 +149,12 @@ def append(
     now: float,
     create: tuple[str, float, str | None] | None = None,
     fencing: Fencing | None = None,
+    checkpoint: tuple[int, str] | None = None,
 ) -> None:
     """Store encoded tick and event records, and the run's ending if any, in one transaction;
     with ``create`` (workflow, created_at, version), insert the run's row first, in the same
-    one; with ``fencing``, check the epoch first and write the timers and ``runnable_at`` too.
+    one; with ``fencing``, check the epoch first and write the timers and ``runnable_at`` too;
+    with ``checkpoint`` (seq, encoded record), replace the run's checkpoint.
 
     Raises:
         LeaseLostError: If ``fencing.epoch`` is set and the run's epoch is another.
@@ -161,17 +165,32 @@ def append(
     with transaction(db, "BEGIN IMMEDIATE"):
         if create is not None:
             _insert_run(db, run_id, *create, fencing.lease, fencing.runnable_at)
-        row = db.execute(
-            "SELECT ticks, events, epoch FROM runs WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        if fencing.epoch is not None and (row is None or row[2] != fencing.epoch):
-            raise lease_lost(run_id, fencing.epoch, None if row is None else row[2])
-        if row is None:
-            raise JournalConflictError(
-                f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
+        # One statement checks the counters and the epoch and moves them on (the write lock is
+        # held, so nothing changes in between); only a refused append reads the row to say why.
+        update = "UPDATE runs SET ticks = ticks + ?, events = events + ?, updated_at = ?"
+        values: tuple[Any, ...] = (len(ticks), len(events), now)
+        if ending is not None:
+            # An ended run is never runnable (and keeps no timers, below).
+            update += (
+                ", status = ?, result = ?, error = ?, runnable_at = CASE WHEN ? = 'running' "
+                "THEN runnable_at END"
             )
-        check_next(run_id, "seq", first_seq, row[0], len(ticks))
-        check_next(run_id, "offset", first_offset, row[1], len(events))
+            values += (*ending, ending[0])
+        moved = db.execute(
+            f"{update} WHERE run_id = ? AND (? = 0 OR ticks = ?) AND (? = 0 OR events = ?) "
+            "AND (? IS NULL OR epoch = ?)",
+            (
+                *values,
+                run_id,
+                len(ticks),
+                first_seq,
+                len(events),
+                first_offset,
+                *[fencing.epoch] * 2,
+            ),
+        ).rowcount
+        if moved != 1:
+            _refused(db, run_id, first_seq, len(ticks), first_offset, len(events), fencing.epoch)
         try:
             db.executemany(
                 "INSERT INTO ticks (run_id, seq, record) VALUES (?, ?, ?)",
@@ -185,25 +204,51 @@ def append(
             raise JournalConflictError(
                 f"Cannot append to run {run_id!r}: {error}; nothing was stored.", run_id=run_id
             ) from error
-        update = "UPDATE runs SET ticks = ticks + ?, events = events + ?, updated_at = ?"
-        if ending is None:
-            db.execute(f"{update} WHERE run_id = ?", (len(ticks), len(events), now, run_id))
-        else:
-            # An ended run is never runnable (and keeps no timers, below).
-            db.execute(
-                f"{update}, status = ?, result = ?, error = ?, runnable_at = CASE WHEN ? = "
-                "'running' THEN runnable_at END WHERE run_id = ?",
-                (len(ticks), len(events), now, *ending, ending[0], run_id),
-            )
         ended = ending is not None and ending[0] != "running"
         _write_timers(db, run_id, fencing, ended=ended, created=create is not None)
+        if checkpoint is not None:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints (run_id, seq, record) VALUES (?, ?, ?)",
+                (run_id, *checkpoint),
+            )
+
+
+def _refused(
+    db: sqlite3.Connection,
+    run_id: str,
+    first_seq: int,
+    tick_count: int,
+    first_offset: int,
+    event_count: int,
+    epoch: int | None,
+) -> None:
+    """Raise why an append's ``UPDATE`` matched no run (its transaction then rolls back).
+
+    Raises:
+        LeaseLostError: If ``epoch`` is set and the run's epoch is another (or it is gone).
+        JournalConflictError: If the run does not exist or the numbers do not continue.
+    """
+    row = db.execute("SELECT ticks, events, epoch FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+    if epoch is not None and (row is None or row[2] != epoch):
+        raise lease_lost(run_id, epoch, None if row is None else row[2])
+    if row is None:
+        raise JournalConflictError(
+            f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
+        )
+    check_next(run_id, "seq", first_seq, row[0], tick_count)
+    check_next(run_id, "offset", first_offset, row[1], event_count)
+    raise JournalConflictError(  # not reached: the UPDATE matched unless one of those failed
+        f"Cannot append to run {run_id!r}: it changed meanwhile; nothing was stored.",
+        run_id=run_id,
+    )
 
 
 def _write_timers(
     db: sqlite3.Connection, run_id: str, fencing: Fencing, *, ended: bool, created: bool
 ) -> None:
     if ended:  # an ended run has no timers
-        db.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
+        if fencing.had_timers:
+            db.execute("DELETE FROM timers WHERE run_id = ?", (run_id,))
         return
     if fencing.cancel_timers:
         db.executemany(
@@ -240,6 +285,20 @@ def load_ticks(
         ).fetchall()
     check_numbers(run_id, "tick", [seq for seq, _ in rows], after_seq, stored, limit)
     return [decode_record(run_id, seq, text, "tick") for seq, text in rows]
+
+
+def load_checkpoint(db: sqlite3.Connection, run_id: str) -> tuple[int, str] | None:
+    """The run's checkpoint as ``(seq, record text)``; ``None`` if it has none.
+
+    Raises:
+        RunNotFoundError: If there is no such run.
+    """
+    with transaction(db, "BEGIN"):
+        _require(db, run_id)
+        row = db.execute(
+            "SELECT seq, record FROM checkpoints WHERE run_id = ?", (run_id,)
+        ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def load_events(

@@ -7,6 +7,7 @@ Event classes are looked up through the caller's allow-list; nothing is imported
 
 from __future__ import annotations
 
+import ast
 from collections import deque
 from collections.abc import Collection
 from typing import Any, assert_never
@@ -290,7 +291,13 @@ def _type_name(cls: type) -> str:
 def _dump_error(error: BaseException | None) -> dict[str, str] | None:
     if error is None:
         return None
-    return {"exception_type": _type_name(type(error)), "exception_message": str(error)}
+    # A stand-in keeps the name of the class it stands for, so round trips are stable.
+    original = (
+        getattr(error, "original_type", None)
+        if isinstance(error, UnreconstructedException)
+        else None
+    )
+    return {"exception_type": original or _type_name(type(error)), "exception_message": str(error)}
 
 
 def _load_error(data: dict[str, str] | None) -> BaseException | None:
@@ -301,8 +308,23 @@ def _load_error(data: dict[str, str] | None) -> BaseException | None:
     module, _, name = data["exception_type"].rpartition(".")
     candidate = getattr(builtins, name, None) if module == "builtins" else None
     if isinstance(candidate, type) and issubclass(candidate, BaseException):
-        return candidate(data["exception_message"])
+        return _builtin_error(candidate, data["exception_message"])
     return UnreconstructedException(data["exception_message"], original_type=data["exception_type"])
+
+
+def _builtin_error(cls: type[BaseException], message: str) -> BaseException:
+    """``cls`` rebuilt so that its ``str`` is ``message`` again: ``KeyError('k')`` reads as
+    ``"'k'"``, so rebuilding it from that text needs the text's literal value."""
+    error = cls(message)
+    if str(error) != message:
+        try:
+            value = ast.literal_eval(message)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return error
+        again = cls(value)
+        if str(again) == message:
+            return again
+    return error
 
 
 def _dump_timer(timer: Timer) -> dict[str, Any]:
