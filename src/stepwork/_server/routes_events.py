@@ -10,6 +10,7 @@ from stepwork._core.errors import JournalWriteError, WorkflowRuntimeError
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, JsonResponse
 from stepwork._server.inbound import only_params, query_bool, query_int, read_model
+from stepwork._server.remote import held_elsewhere, send_elsewhere
 from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import MAX_IDEMPOTENCY_KEY, SendEventRequest
@@ -91,7 +92,8 @@ async def send_event(request: Request) -> Response:
     whose key the run has already stored answers 202 again and journals nothing new.
     404 unknown run; 409 finished run; 422 unknown type or one stepwork reserves, data that
     does not validate, or a step that does not accept the event; 503 when the store could not
-    write it (retry with the same key).
+    write it (retry with the same key). A run another process executes gets the event through
+    its inbox: 202 once the inbox holds it.
     """
     only_params(request)
     registry = _registry(request)
@@ -104,6 +106,10 @@ async def send_event(request: Request) -> Response:
     event = entry.event(body.type, body.data, "") if entry is not None else None
     if key is not None and await registry.sent_before(record, key):
         return JsonResponse({"status": "sent"}, status_code=202)  # the first send's answer
+    if entry is not None and event is not None and held_elsewhere(record):
+        # Another process executes the run: its inbox takes the event (exactly once).
+        await send_elsewhere(registry.store, record, event, body.step, key)
+        return JsonResponse({"status": "sent"}, status_code=202)
     run = await registry.running(record)  # 409 when finished or not served here
     assert event is not None  # running() refused runs of workflows not served here
     handler = run.handler

@@ -15,6 +15,7 @@ from stepwork._core.errors import (
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, JsonResponse, from_corrupt
 from stepwork._server.inbound import only_params, query_float, query_int, read_model
+from stepwork._server.remote import cancel_elsewhere, held_elsewhere
 from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
 from stepwork._server.schemas import ForkRequest
@@ -78,10 +79,16 @@ async def get_run(request: Request) -> Response:
 
 async def cancel_run(request: Request) -> Response:
     """``POST /runs/{run_id}/cancel``: cancel a running run once the cancellation is stored;
-    404 unknown, 409 finished, 503 when the store could not write it."""
+    404 unknown, 409 finished, 503 when the store could not write it; 202 (the run as it is)
+    once it is in the inbox of a run another process executes."""
     only_params(request)
     registry = _registry(request)
     record = await registry.record(request.path_params["run_id"])
+    if held_elsewhere(record):
+        # Another process executes the run: its inbox takes the cancellation; 202 with the
+        # run as it is now (it ends cancelled once its holder takes the message in).
+        await cancel_elsewhere(registry.store, record)
+        return JsonResponse(await registry.info_of(record.run_id), status_code=202)
     run = await registry.running(record)
     await run.handler.cancel_run()
     registry.check_stored(run.handler)  # 503: the cancellation was not stored
