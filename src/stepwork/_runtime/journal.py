@@ -15,7 +15,7 @@ written as rows with their ticks, so whoever holds the run next knows when it mu
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from stepwork._core.commands import (
@@ -77,6 +77,9 @@ class Journal:
         self.lease: Lease | None = None
         self.check_inbox: Callable[[], None] | None = None
         """Set while the run is held: look in the run's inbox now (a message was delivered)."""
+        self.let_go: Callable[[bool], Awaitable[None]] | None = None
+        """Set while the run is held: stop renewing its lease and release it (``True``:
+        idle, runnable at its earliest timer or inbox message)."""
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
         """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if

@@ -260,7 +260,14 @@ def hold_run(
     def ended(_: object) -> None:
         keeper.cancel()
         reader.stop()
-        journal.check_inbox = None
+        journal.check_inbox = journal.let_go = None
+
+    async def let_go(idle: bool) -> None:
+        reader.stop()
+        journal.check_inbox = journal.let_go = None
+        await keeper.stop(release=True, idle=idle)
+
+    journal.let_go = let_go
 
     done.add_done_callback(ended)
     return keeper

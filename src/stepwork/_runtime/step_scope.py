@@ -22,10 +22,13 @@ class StepScope:
     left behind by a step must not keep the run, its context and its workflow alive.
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("sleeps", "value")
 
     def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
         self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
+        self.sleeps = 0
+        """How many ``ctx.sleep`` calls this run of the step made: the n-th sleep of a step
+        is the same wait each time the step runs (again, after a resume)."""
 
 
 SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
