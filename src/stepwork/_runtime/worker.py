@@ -165,8 +165,13 @@ class Worker:
             )
         except StoreError:
             return  # the database may be back at the next poll
-        for lease in leases:
-            workflow = self.by_name[(await self.store.get_run(lease.run_id)).workflow]
+        # Every run's workflow first: resumes started meanwhile would queue before these reads.
+        names = [next(iter(self.by_name))] * len(leases) if len(self.by_name) == 1 else None
+        if names is None:
+            records = await asyncio.gather(*(self.store.get_run(x.run_id) for x in leases))
+            names = [record.workflow for record in records]
+        for lease, name in zip(leases, names, strict=True):
+            workflow = self.by_name[name]
             handler = resume_run(workflow, lease.run_id, lease=lease, settings=self.settings)
             self.running[lease.run_id] = (lease, handler)
             handler.add_done_callback(functools.partial(self._ended, lease.run_id))
