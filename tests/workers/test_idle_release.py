@@ -7,13 +7,14 @@ import asyncio
 import gc
 import os
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
+from stepwork._runtime.driver import RunDriver
+from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.lease import LeaseSettings
 from stepwork._runtime.worker import Worker, enqueue
 from stepwork._stores.codec import dump_event
@@ -22,9 +23,8 @@ from stepwork._stores.sqlite import SqliteStore
 from stepwork.events import InputRequiredEvent
 
 SETTINGS = LeaseSettings(ttl=30, heartbeat=10)
-REPORT: dict[str, float] = {}  # the measurement, for a script to print (see the test)
 
-pytestmark = pytest.mark.slow  # a thousand runs: ~20 s
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]  # a thousand runs: ~15 s alone
 
 
 class Reply(Event):
@@ -65,24 +65,19 @@ async def test_runs_waiting_for_a_person_cost_a_worker_no_memory(tmp_path: Path)
         idle_after=0.0,
     )
     stop = asyncio.Event()
+    task = asyncio.ensure_future(worker.run(stop))
+
+    def all_released(runs: list[RunRecord]) -> bool:
+        return worker.released_idle == count and all(r.owner is None for r in runs)
+
+    await until(store, all_released, "every waiting run is released")
+    assert not worker.running
     gc.collect()
-    tracemalloc.start()
-    try:
-        task = asyncio.ensure_future(worker.run(stop))
-
-        def all_released(runs: list[RunRecord]) -> bool:
-            return worker.released_idle == count and all(r.owner is None for r in runs)
-
-        await until(store, all_released, "every waiting run is released")
-        assert not worker.running
-        gc.collect()
-        retained, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    REPORT.update(retained_kib=retained / 1024, peak_kib=peak / 1024)
-    # Held, each waiting run costs tens of KiB (peak); released, they cost next to nothing.
-    assert retained < peak / 10, REPORT
-    assert retained / count < 2048, REPORT  # bytes per released run
+    # Nothing of a released run stays in memory: no driver, handler or context of it.
+    # (Measured with tracemalloc: 18.1 MiB while 1,000 such runs are held, 0.7 MiB after
+    # their release, most of it dictionary capacity; see docs/scale-out.md.)
+    alive = [o for o in gc.get_objects() if isinstance(o, RunDriver | WorkflowHandler | Context)]
+    assert alive == []
     runs = await store.list_runs()
     assert all(r.status == "running" and r.runnable_at is None for r in runs)
 
