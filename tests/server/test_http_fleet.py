@@ -5,6 +5,7 @@ continued (the detail says why; sending to it names both versions)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,6 +16,8 @@ from live_server import ServerFactory
 
 from stepwork._server.follow import FALLBACK_POLL, SQLITE_POLL, StoreFollower
 from stepwork._stores.memory import MemoryStore
+from stepwork._stores.protocol import InboxMessage
+from stepwork._stores.url import store_from_url
 
 
 def _post(url: str, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -64,17 +67,26 @@ def test_wait_on_a_node_that_executes_nothing_answers_once_a_worker_node_ended_t
     assert taken.status_code == 409  # the id is stored: a retry cannot start it twice
 
 
-def test_sending_to_a_run_another_process_executes_goes_through_remote_delivery(
-    start_server: ServerFactory,
+def test_sending_to_a_run_another_process_executes_goes_through_its_inbox(
+    start_server: ServerFactory, store_url: str
 ) -> None:
     api = start_server(workers=0)
     assert _post(api.url, "/workflows/greeter/runs", {"run_id": "g1"}).status_code == 202
     sent = _post(api.url, "/runs/g1/events", {"type": "Answer", "data": {"text": "Ada"}})
-    assert sent.status_code == 503
-    assert "cannot deliver an event" in sent.json()["error"]["message"]
+    assert sent.status_code == 202, sent.text
     cancelled = httpx.post(f"{api.url}/runs/g1/cancel", timeout=30)
-    assert cancelled.status_code == 503
-    assert "cannot deliver a cancellation" in cancelled.json()["error"]["message"]
+    assert cancelled.status_code == 202, cancelled.text
+    assert cancelled.json()["status"] == "running"  # cancelled once a worker takes it in
+    assert [m.kind for m in asyncio.run(_inbox(store_url, "g1"))] == ["event", "cancel"]
+
+
+async def _inbox(url: str, run_id: str) -> list[InboxMessage]:
+    store = store_from_url(url)
+    try:
+        await store.open()
+        return await store.load_inbox(run_id)
+    finally:
+        await store.close()
 
 
 def test_a_fork_on_a_node_that_executes_nothing_is_stored_for_a_worker(

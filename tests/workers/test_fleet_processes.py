@@ -2,8 +2,8 @@
 test server), two ``stepwork worker`` processes and two ``stepwork serve --workers 0`` API
 nodes. Runs start through node A and are streamed through node B while a worker is SIGKILLed
 mid-run; every run ends once with the right result, and the stream through B sees each event
-once, in order. Answering a human wait through node B needs durable delivery to a run another
-process holds (``Store.deliver``), not in this build yet: that test is a strict xfail."""
+once, in order. A human wait is answered through node B, which executes nothing: the event
+goes through the run's inbox (``Store.deliver``) to whichever worker holds or claims it."""
 
 from __future__ import annotations
 
@@ -163,11 +163,6 @@ async def test_api_nodes_and_workers_share_one_postgresql_and_survive_a_killed_w
         await store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an API node cannot yet deliver an event to a run another process holds: "
-    "remote.deliver_remote waits for Store.deliver (idle release, issue 10 item 5)",
-)
 async def test_a_human_wait_is_answered_through_another_api_node(
     postgres_dsn: str, tmp_path: Path
 ) -> None:

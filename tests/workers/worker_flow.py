@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from stepwork import Event, StartEvent, StopEvent, Workflow, step
+from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
 
 
 class Doubled(Event):
@@ -36,3 +36,29 @@ class Work(Workflow):
 
 
 workflows = {"work": Work(timeout=None, workflow_name="work")}
+
+
+class Reply(Event):
+    n: int
+
+
+class Asks(Workflow):
+    """Waits for a person's ``Reply``: ``n * 1000 + reply``."""
+
+    @step
+    async def ask(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        reply = await ctx.wait_for_event(Reply, waiter_id="reply", timeout=None)
+        return StopEvent(result=ev.n * 1000 + reply.n)
+
+
+class Naps(Workflow):
+    """Sleeps ``ev.nap`` seconds durably, then answers ``n``."""
+
+    @step
+    async def nap(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        await ctx.sleep(ev.nap)
+        return StopEvent(result=ev.n)
+
+
+workflows["asks"] = Asks(timeout=None, workflow_name="asks")
+workflows["naps"] = Naps(timeout=None, workflow_name="naps")

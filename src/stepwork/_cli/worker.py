@@ -46,6 +46,13 @@ def worker_command(
     poll: Annotated[
         float, typer.Option(help="Seconds between claims when nothing wakes it.")
     ] = 1.0,
+    idle_after: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a run only waits (for a person, an event or a timer) before it is "
+            "released from memory; negative: never."
+        ),
+    ] = 1.0,
 ) -> None:
     """Execute runnable runs from a shared store, under leases, until SIGTERM."""
     out = Output()
@@ -57,7 +64,12 @@ def worker_command(
             heartbeat=heartbeat if heartbeat is not None else defaults.heartbeat,
         )
         worker = Worker(
-            workflows, store_from_url(store), concurrency=concurrency, settings=settings, poll=poll
+            workflows,
+            store_from_url(store),
+            concurrency=concurrency,
+            settings=settings,
+            poll=poll,
+            idle_after=None if idle_after < 0 else idle_after,
         )
     except TargetError as error:
         out.error(str(error))
@@ -70,7 +82,10 @@ def worker_command(
     except StepworkError as error:
         out.error(f"worker {PROCESS_OWNER} failed: {error}")
         raise typer.Exit(1) from None
-    out.write(f"worker {PROCESS_OWNER} stopped ({worker.finished} runs ended here)")
+    out.write(
+        f"worker {PROCESS_OWNER} stopped ({worker.finished} runs ended here, "
+        f"{worker.released_idle} released idle)"
+    )
 
 
 async def _serve(worker: Worker, out: Output) -> None:

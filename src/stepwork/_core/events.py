@@ -52,6 +52,7 @@ __all__ = [
     "StopEvent",
     "UnhandledEvent",
     "UnreconstructedException",
+    "WaitTimedOut",
     "WorkflowCancelledEvent",
     "WorkflowFailedEvent",
     "WorkflowIdleEvent",
@@ -255,6 +256,12 @@ class StepStateChanged(InternalDispatchEvent):
 
 class WorkflowIdleEvent(InternalDispatchEvent):
     """Published when a run is quiescent: nothing runs and it waits for outside input."""
+
+
+class WaitTimedOut(InternalDispatchEvent):
+    """What a ``ctx.wait_for_event`` whose timeout fired is answered with (it then raises
+    ``TimeoutError``), and what ends a ``ctx.sleep``. Never published, never sent: kept as
+    the wait's answer, so a step that runs again after a resume is not made to wait anew."""
 
 
 class UnhandledEvent(InternalDispatchEvent):

@@ -34,6 +34,7 @@ from stepwork._core.events import (
     StepFailedEvent,
     StopEvent,
     UnhandledEvent,
+    WaitTimedOut,
     WorkflowCancelledEvent,
     WorkflowFailedEvent,
     WorkflowIdleEvent,
@@ -64,6 +65,7 @@ from stepwork._core.timers import (
     RunTimer,
     StepTimer,
     WaitTimer,
+    counts_working_time,
     retry_timer_id,
     wait_timer_id,
 )
@@ -176,11 +178,12 @@ class Reducer(FanIn):
         if state.started_at is None:
             state.started_at = tick.at
         if resuming and previous_at is not None:
-            # Time stands still while a run is down: its timeout budget, retry delays and
-            # waits resume where they were.
+            # Working time stands still while a run is down (its timeout budget, retry delays,
+            # step time limits); waits and sleeps are wall-clock (see ``timers``).
             downtime = max(0.0, tick.at - previous_at)
             for timer in state.timers.values():
-                timer.at += downtime
+                if counts_working_time(timer):
+                    timer.at += downtime
         elif tick.timeout is not None:
             state.timers[RUN_TIMER] = RunTimer(tick.at + tick.timeout)
         for timer_id, timer in state.timers.items():
@@ -341,8 +344,15 @@ class Reducer(FanIn):
                 delivery = state.steps[step_name].delayed.pop(number)
                 self.enqueue(state, delivery, tick.at, out, front=True)
             case WaitTimer(waiter=key):
-                waiter = state.waiters.pop(key, None)
-                if waiter is not None and waiter.invocation >= 0:
+                waiter = state.waiters.get(key)
+                if waiter is not None and waiter.invocation < 0:
+                    # Its step is being run again (a resume): it gets the timeout on re-waiting.
+                    waiter.resolved = WaitTimedOut()
+                elif waiter is not None:
+                    del state.waiters[key]
+                    # Kept like an answer: if the step has to run again, it is not made to wait.
+                    delivery = state.invocations[waiter.invocation].delivery
+                    state.answers[f"{delivery.key}:{key}"] = WaitTimedOut()
                     out.append(CommandResolveWaiter(waiter.invocation, key, None))
             case StepTimer(invocation=number):
                 out.append(CommandCancelStep(number, timed_out=True))

@@ -4,8 +4,11 @@ Invariants:
 - A timer is stored in ``RunState.timers`` under its id (:func:`timer_id`), the string a
   ``TickTimer`` carries back when it fires. Ids are journaled, so their spelling is fixed:
   ``run``, ``retry:<number>``, ``wait:<waiter key>`` and ``step:<invocation>``.
-- ``at`` is the only field that changes after a timer is made: a resumed run shifts its timers
-  by the time it was down.
+- ``at`` is the only field that changes after a timer is made: a resumed run shifts the timers
+  that count working time (:func:`counts_working_time`: the run timeout, retry delays, step
+  time limits) by the time it was down. Wait timers (``wait_for_event`` timeouts and
+  ``ctx.sleep``) are wall-clock: they keep their time whether the run was held, released
+  idle or down, and fire at once on resume if they fell due meanwhile.
 - Every dispatch over timers is a ``match`` ending in ``assert_never``, so a new kind that is
   not handled fails type checking.
 """
@@ -22,6 +25,7 @@ __all__ = [
     "StepTimer",
     "Timer",
     "WaitTimer",
+    "counts_working_time",
     "retry_timer_id",
     "step_timer_id",
     "timer_id",
@@ -84,6 +88,23 @@ def timer_id(timer: Timer) -> str:
             return wait_timer_id(waiter)
         case StepTimer(invocation=invocation):
             return step_timer_id(invocation)
+        case _:
+            assert_never(timer)
+
+
+def counts_working_time(timer: Timer) -> bool:
+    """Whether ``timer`` measures the run's own work (it stands still while the run is down)
+    rather than waiting for the world (wall-clock: a person's deadline, a durable sleep).
+
+    Example:
+        >>> counts_working_time(StepTimer(5.0, 1)), counts_working_time(WaitTimer(5.0, "a"))
+        (True, False)
+    """
+    match timer:
+        case RunTimer() | RetryTimer() | StepTimer():
+            return True
+        case WaitTimer():
+            return False
         case _:
             assert_never(timer)
 

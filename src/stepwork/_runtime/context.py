@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic
 from typing_extensions import TypeVar
 
 from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
-from stepwork._core.events import Event, StopEvent
+from stepwork._core.events import Event, StopEvent, WaitTimedOut
 from stepwork._core.retry import RetryInfo
 from stepwork._core.ticks import TickPublish, TickWait
 from stepwork._runtime.context_wiring import ContextWiring
 from stepwork._runtime.driver import running_step
 from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
+from stepwork._runtime.step_scope import SCOPE
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
@@ -164,7 +165,34 @@ class Context(Generic[MODEL_T]):
         future = driver.in_loop(lambda: driver.register_wait(invocation.id, key))
         driver.call_soon(TickWait, invocation.id, key, event_type, pairs, waiter_event, timeout)
         event: E = await future
+        if isinstance(event, WaitTimedOut) and event_type is not WaitTimedOut:
+            # It timed out before this step ran again (after a resume): the same ending.
+            raise TimeoutError(f"Timed out waiting for event (waiter '{key}').")
         return event
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` durably: a wait on a timer that is journaled with the run.
+
+        The wake-up time is fixed when the sleep starts and is wall-clock: it survives a
+        restart, and a worker releases the run from memory meanwhile (``docs/scale-out.md``).
+        When the step runs again after a resume, a sleep that already ended returns at once
+        and one still under way goes on until its original time. As after any resume, the
+        step runs again from the top: keep its side effects idempotent (``ctx.step_key``).
+
+        Raises:
+            ContextStateError: If called outside a step of this context's run.
+        """
+        self._wiring.inside("sleep")
+        scope = SCOPE.get()
+        number = 0
+        if scope is not None:
+            number, scope.sleeps = scope.sleeps, scope.sleeps + 1
+        try:
+            await self.wait_for_event(
+                WaitTimedOut, waiter_id=f"sleep:{number}", timeout=max(0.0, seconds)
+            )
+        except TimeoutError:
+            return
 
     def retry_info(self) -> RetryInfo:
         """How often the current step invocation has failed before, and the last error.

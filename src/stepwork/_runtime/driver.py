@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future as ThreadFuture
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, assert_never
@@ -142,10 +142,11 @@ class RunDriver:
 
     # -- the one entry point for ticks -------------------------------------------------------
 
-    def apply(self, tick: Tick) -> list[Command]:
+    def apply(self, tick: Tick, consumed: Sequence[int] = ()) -> list[Command]:
         """Record ``tick``, reduce it, and carry out the resulting commands in order.
 
-        With a journal, the commands run only once the tick is written to the store.
+        With a journal, the commands run only once the tick is written to the store, with
+        the deletion of the inbox messages it took in (``consumed``).
 
         Returns:
             The reducer's commands for the tick (``[]`` if the tick was turned into a failure
@@ -172,7 +173,7 @@ class RunDriver:
             return []
         self.ticks.append(envelope)
         commands = self.reducer.reduce(self.state, tick)
-        journal.stage(record, commands, self.state, self.execute, self.clock.now())
+        journal.stage(record, commands, self.state, self.execute, self.clock.now(), consumed)
         return commands
 
     def execute(self, commands: list[Command]) -> None:

@@ -105,6 +105,7 @@ def resume_run(
     store = store_of(workflow)
     context: Context[Any] = Context(workflow)
     handler = WorkflowHandler(context, run_id, workflow.workflow_name)
+    handler.store = store
     task = asyncio.get_running_loop().create_task(
         _resume(workflow, store, context, handler, before, lease, settings)
     )

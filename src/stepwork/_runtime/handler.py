@@ -6,13 +6,15 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
-from stepwork._core.errors import WorkflowRuntimeError
+from stepwork._core.errors import JournalWriteError, WorkflowRuntimeError
 from stepwork._core.events import Event, StopEvent
 from stepwork._core.ticks import Tick, TickCancel
+from stepwork._runtime.inbox import deliver_cancel, deliver_event
 
 if TYPE_CHECKING:
     from stepwork._runtime.context import Context
     from stepwork._runtime.driver import RunDriver
+    from stepwork._stores.protocol import Store
 
 __all__ = ["WorkflowHandler"]
 
@@ -42,6 +44,9 @@ class WorkflowHandler(asyncio.Future[Any]):
         self._consumed = False
         self._stop: StopEvent | None = None
         self._hard_cancel = False
+        self.store: Store | None = None
+        """The durable run's store: sends and cancels go to its inbox when the run is not
+        executed in this process (any more)."""
 
     def __str__(self) -> str:
         return (
@@ -89,6 +94,21 @@ class WorkflowHandler(asyncio.Future[Any]):
             self.set_result(stop.result)
         else:
             self.set_result(stop)
+
+    def _elsewhere(self) -> Store | None:
+        """The store to deliver to when this process does not execute the run: it never had
+        it here (a resume found it held by another process) or let it go (its lease was
+        lost, or a worker handed it back or released it idle). ``None``: send here."""
+        store = self.store
+        if store is None:
+            return None
+        driver = self._driver
+        if driver is None:
+            return store if self.done() else None
+        failure = driver.journal.failure if driver.journal is not None else None
+        if failure is None or isinstance(failure, JournalWriteError):
+            return None  # executing here, or stopped by a store failure (resumed here later)
+        return store
 
     async def _driver_ready(self) -> RunDriver:
         if self._driver is None:
@@ -185,7 +205,15 @@ class WorkflowHandler(asyncio.Future[Any]):
             timeout: How many seconds to wait for the run to wind down (a step that ignores its
                 cancellation can delay it); ``None`` waits as long as it takes. When the time is
                 up this returns anyway: the run is marked cancelled and ends when its steps do.
+
+        A durable run that another process executes (or nobody, while it waits) is cancelled
+        through the store's inbox: this returns once the cancellation is stored, and the
+        run's holder (a worker that claims it) ends it.
         """
+        store = self._elsewhere()
+        if store is not None:
+            await deliver_cancel(store, self.run_id)
+            return
         if self.done():
             return
         driver = await self._driver_ready()
@@ -221,11 +249,21 @@ class WorkflowHandler(asyncio.Future[Any]):
                 a later send with a key the run already has is not delivered again, so a
                 caller that does not know whether its send was stored can retry it exactly.
 
+        A durable run that this process no longer executes (its lease went to another
+        process, or a worker released it while it waits) gets ``event`` through the store's
+        inbox (``Store.deliver``): this returns once it is stored, and the run's holder takes
+        it in exactly once.
+
         Raises:
             JournalWriteError: If the run's journal has stopped writing (nothing sent now
                 would be stored); retry once the run is resumed.
             WorkflowRuntimeError: If the run has finished, or ``step`` does not accept it.
+            RunNotFoundError: Through the inbox, if the store has no such run.
         """
+        store = self._elsewhere()
+        if store is not None:
+            await deliver_event(store, self.run_id, event, step, idempotency_key)
+            return
         driver = await self._driver_ready()
         if idempotency_key is not None and driver.has_sent(idempotency_key):
             return

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.commands import (
@@ -83,9 +83,15 @@ class Journal:
         self.observer: RunObserver | None = None
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._in_flight = 0  # ticks of the batch being written
+        self._consumed: list[int] = []  # inbox messages the staged ticks took in
         self.lease: Lease | None = None
         self.checkpoints = CheckpointTaker()
         self._had_timers = not create  # a resumed run may have timer rows from before
+        self.check_inbox: Callable[[], None] | None = None
+        """Set while the run is held: look in the run's inbox now (a message was delivered)."""
+        self.let_go: Callable[[bool], Awaitable[None]] | None = None
+        """Set while the run is held: stop renewing its lease and release it (``True``:
+        idle, runnable at its earliest timer or inbox message)."""
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
         """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if
@@ -99,11 +105,31 @@ class Journal:
         state: RunState,
         execute: Callable[[list[Command]], None],
         at: float,
+        consumed: Sequence[int] = (),
     ) -> None:
-        """Queue a reduced tick's record and commands; ``execute`` runs them once written."""
+        """Queue a reduced tick's record and commands; ``execute`` runs them once written.
+        ``consumed``: the inbox messages the tick took in, deleted in the same transaction."""
         self._ticks.append(record)
         self.checkpoints.note(record)
         self._commands.extend(commands)
+        self._consumed.extend(consumed)
+        self._pump_soon(state, execute, at)
+
+    def drop(
+        self,
+        consumed: Sequence[int],
+        state: RunState,
+        execute: Callable[[list[Command]], None],
+        at: float,
+    ) -> None:
+        """Delete inbox messages that take no effect (a duplicate by idempotency key) with the
+        next batch, which may hold no ticks."""
+        self._consumed.extend(consumed)
+        self._pump_soon(state, execute, at)
+
+    def _pump_soon(
+        self, state: RunState, execute: Callable[[list[Command]], None], at: float
+    ) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._pump(state, execute, at))
 
@@ -173,8 +199,9 @@ class Journal:
     ) -> None:
         if self._create:
             await self.store.open()
-        while self._ticks:
+        while self._ticks or self._consumed:
             ticks, self._ticks = self._ticks, []
+            consumed, self._consumed = self._consumed, []
             self._in_flight = len(ticks)
             commands, self._commands = self._commands, []
             events = [_event_record(c.event) for c in commands if isinstance(c, CommandPublish)]
@@ -201,6 +228,7 @@ class Journal:
                 runnable_at=at if self._create and lease is not None else None,
                 checkpoint=checkpoint,
                 had_timers=self._had_timers,
+                consumed=consumed,
             )
             try:
                 if self.observer is None:

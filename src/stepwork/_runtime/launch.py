@@ -94,6 +94,7 @@ def launch(
         definition, workflow, context, handler.run_id, state, workflow.clock, finished, journal
     )
     wiring.attach(driver)
+    handler.store = workflow.store
     handler.bind(driver)
     hold_new_run(driver, handler)  # a durable run belongs to this process's lease
     try:

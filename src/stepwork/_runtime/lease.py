@@ -23,9 +23,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from stepwork._core.errors import LeaseLostError, StoreError, WorkflowConfigurationError
+from stepwork._runtime.inbox import InboxReader
+from stepwork._runtime.snapshot import SnapshotWorkflow, registry_for
 from stepwork._stores.protocol import Lease, Store
 
 if TYPE_CHECKING:
@@ -155,6 +157,8 @@ class LeaseKeeper:
         self.active: Callable[[], bool] = lambda: True
         """Checked before each renewal: once False (the run was let go here), the keeper
         stops and releases the run, so another process may continue it at once."""
+        self.on_renewed: Callable[[], None] = lambda: None
+        """Called after each renewal (the holder looks in the run's inbox then)."""
 
     def check(self) -> LeaseLostError | None:
         """``None`` while this process may act for the run; else why not: the lease was lost,
@@ -210,15 +214,19 @@ class LeaseKeeper:
             except StoreError as error:
                 if self._clock() < self.lease.expires:
                     continue  # the database may come back before the lease lapses
-                lost = LeaseLostError(
-                    f"Run {self.lease.run_id!r}: the lease could not be renewed before it "
-                    f"lapsed ({error}); another process may have taken the run over, so this "
-                    "process stopped its work.",
-                    run_id=self.lease.run_id,
-                )
-                lost.__cause__ = error
-                self._lose(lost)
+                self._lapsed(error)
                 return
+            self.on_renewed()
+
+    def _lapsed(self, error: StoreError) -> None:
+        lost = LeaseLostError(
+            f"Run {self.lease.run_id!r}: the lease could not be renewed before it "
+            f"lapsed ({error}); another process may have taken the run over, so this "
+            "process stopped its work.",
+            run_id=self.lease.run_id,
+        )
+        lost.__cause__ = error
+        self._lose(lost)
 
     def _lose(self, error: LeaseLostError) -> None:
         self.lost = error
@@ -230,10 +238,14 @@ def hold_run(
     lease: Lease,
     settings: LeaseSettings,
     done: asyncio.Future[object],
+    *,
+    look_now: bool = True,
 ) -> LeaseKeeper:
     """Execute ``driver``'s run under ``lease``: its journal writes are fenced by the lease's
     epoch, heartbeats renew it until ``done`` (the run's handler) completes, and losing it
-    stops the run's work at once and fails ``done`` with ``LeaseLostError``.
+    stops the run's work at once and fails ``done`` with ``LeaseLostError``. Messages in the
+    run's inbox are taken in as ticks (at once with ``look_now``, then after each renewal and
+    whenever ``journal.check_inbox`` is called).
 
     Raises:
         WorkflowConfigurationError: If the driver has no journal (an in-memory run takes no
@@ -254,7 +266,27 @@ def hold_run(
     keeper.active = lambda: journal.failure is None
     driver.lease_check = keeper.check
     keeper.start(after=journal.written(1))  # renewals begin once the run's row exists
-    done.add_done_callback(lambda _: keeper.cancel())
+    # Outside input to the run waits in the store's inbox: take it in at the claim, on a
+    # notification, and after each renewal.
+    reader = InboxReader(driver, lambda: registry_for(cast(SnapshotWorkflow, driver.workflow)))
+    journal.check_inbox = reader.look
+    keeper.on_renewed = reader.look
+    if look_now:
+        reader.look()
+
+    def ended(_: object) -> None:
+        keeper.cancel()
+        reader.stop()
+        journal.check_inbox = journal.let_go = None
+
+    async def let_go(idle: bool) -> None:
+        reader.stop()
+        journal.check_inbox = journal.let_go = None
+        await keeper.stop(release=True, idle=idle)
+
+    journal.let_go = let_go
+
+    done.add_done_callback(ended)
     return keeper
 
 
@@ -265,4 +297,4 @@ def hold_new_run(driver: RunDriver, done: asyncio.Future[object]) -> LeaseKeeper
         return None
     settings = LeaseSettings.from_env()
     lease = Lease(driver.run_id, PROCESS_OWNER, 1, time.time() + settings.ttl)
-    return hold_run(driver, lease, settings, done)
+    return hold_run(driver, lease, settings, done, look_now=False)  # a new run has no messages

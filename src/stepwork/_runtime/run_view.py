@@ -61,6 +61,12 @@ class RunView:
         """The step the run failed in, if a step's failure ended it."""
         return getattr(self._state.stop_event, "step_name", None) or None
 
+    @property
+    def only_waits(self) -> bool:
+        """True while the running run is idle: nothing runs, is queued or delayed, and it
+        waits for outside input (a person, an event) or a wait's timer."""
+        return self._state.status == "running" and self._state.idle_announced
+
     def active_steps(self) -> list[str]:
         """Names of steps with a running invocation, in step order."""
         return self._state.active_steps()

@@ -28,11 +28,14 @@ class StepScope:
     (``RunObserver.step_code_left``); an observer that reads it puts ``NOT_RETURNED`` back.
     """
 
-    __slots__ = ("output", "value")
+    __slots__ = ("output", "sleeps", "value")
 
     def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
         self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
         self.output: Any = NOT_RETURNED
+        self.sleeps = 0
+        """How many ``ctx.sleep`` calls this run of the step made: the n-th sleep of a step
+        is the same wait each time the step runs (again, after a resume)."""
 
 
 SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)

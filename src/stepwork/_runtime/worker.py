@@ -9,7 +9,13 @@ SQLite, on one host), serve one store. Each loop of a worker:
    in-flight steps) under that lease, renewed by a ``LeaseKeeper``;
 3. waits until a run ends, the store NOTIFYs that a run became runnable (PostgreSQL), or
    ``poll`` seconds pass: a lapsed lease sends no notification, so the poll is what bounds
-   takeover after a crash to ``ttl + poll``.
+   takeover after a crash to ``ttl + poll``. A notification naming a run held here makes it
+   look in its inbox at once;
+4. releases the runs that have only waited (for a person, an event, a wait's timer or a
+   ``ctx.sleep``) for ``idle_after`` seconds: their work stops here without writing, their
+   memory goes, and the store makes them runnable again at their earliest timer (or at
+   once, by ``deliver``). They no longer count against ``concurrency``. The grace period
+   keeps a run that is answered at once from being folded again and again.
 
 On stop (SIGTERM in ``stepwork worker``) it hands its unfinished runs back: their work stops
 here without writing, and their leases are released, runnable at once by another worker.
@@ -85,6 +91,8 @@ class Worker:
         owner: Its lease owner id (this process's by default).
         on_claim: Called with each run it starts executing (a server registers them, so
             events sent to them reach them in memory).
+        idle_after: Seconds a run must only wait before it is released from memory (checked
+            every loop, so at most ``poll`` later); ``None`` keeps every run until it ends.
 
     Raises:
         WorkflowConfigurationError: If two workflows share a ``workflow_name``, or
@@ -101,6 +109,7 @@ class Worker:
         poll: float = 1.0,
         owner: str = PROCESS_OWNER,
         on_claim: Callable[[Workflow, WorkflowHandler], None] | None = None,
+        idle_after: float | None = 1.0,
     ) -> None:
         if concurrency < 1:
             raise WorkflowConfigurationError(f"concurrency must be at least 1, got {concurrency}.")
@@ -124,11 +133,20 @@ class Worker:
         self.on_claim = on_claim
         self.running: dict[str, tuple[Lease, WorkflowHandler]] = {}
         self.finished = 0
+        self.idle_after = idle_after
+        self.released_idle = 0
+        self._idle_since: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._releasing: set[asyncio.Future[None]] = set()
 
-    def wake(self, *_: Any) -> None:
-        """Claim again now (a run became runnable, or one of ours ended)."""
+    def wake(self, notice: Any = None, run_id: str | None = None) -> None:
+        """Claim again now (a run became runnable, or one of ours ended); a run held here
+        that a notification names looks in its inbox (a message was delivered to it)."""
+        if notice == "runnable" and run_id is not None and run_id in self.running:
+            driver = self.running[run_id][1].driver
+            journal = None if driver is None else driver.journal
+            if journal is not None and journal.check_inbox is not None:
+                journal.check_inbox()
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -146,6 +164,7 @@ class Worker:
                     if time.monotonic() - scanned >= SCAN_PERIOD:
                         scanned = time.monotonic()
                         await self._report_other_versions()
+                    await self._release_idle()
                     await self._claim()
                     woken = asyncio.ensure_future(self._wake.wait())
                     await asyncio.wait(
@@ -168,8 +187,13 @@ class Worker:
             )
         except StoreError:
             return  # the database may be back at the next poll
-        for lease in leases:
-            workflow = self.by_name[(await self.store.get_run(lease.run_id)).workflow]
+        # Every run's workflow first: resumes started meanwhile would queue before these reads.
+        names = [next(iter(self.by_name))] * len(leases) if len(self.by_name) == 1 else None
+        if names is None:
+            records = await asyncio.gather(*(self.store.get_run(x.run_id) for x in leases))
+            names = [record.workflow for record in records]
+        for lease, name in zip(leases, names, strict=True):
+            workflow = self.by_name[name]
             handler = resume_run(workflow, lease.run_id, lease=lease, settings=self.settings)
             self.running[lease.run_id] = (lease, handler)
             handler.add_done_callback(functools.partial(self._ended, lease.run_id))
@@ -195,7 +219,31 @@ class Worker:
                 self.owner, run.run_id, run.workflow, run.version, serving,
             )  # fmt: skip
 
+    async def _release_idle(self) -> None:
+        """Release the runs that have only waited for ``idle_after`` seconds."""
+        if self.idle_after is None:
+            return
+        now = time.monotonic()
+        for run_id, (_, handler) in list(self.running.items()):
+            driver = handler.driver
+            if driver is None or not driver.view.only_waits or driver.busy:
+                self._idle_since.pop(run_id, None)
+                continue
+            since = self._idle_since.setdefault(run_id, now)
+            journal = driver.journal
+            if now - since < self.idle_after or journal is None or journal.let_go is None:
+                continue
+            del self.running[run_id]
+            self._idle_since.pop(run_id, None)
+            let_go = journal.let_go
+            # Stop it here without writing (its suspended waits go; they run again from the
+            # top when it is claimed next), then give the lease back idle.
+            driver.detach(StoreError(f"Worker {self.owner} released idle run {run_id!r}."))
+            await let_go(True)
+            self.released_idle += 1
+
     def _ended(self, run_id: str, _: object = None) -> None:
+        self._idle_since.pop(run_id, None)
         entry = self.running.pop(run_id, None)
         if entry is not None:
             self.finished += 1

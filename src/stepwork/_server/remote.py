@@ -1,10 +1,10 @@
-"""Delivering an event or a cancellation to a run that executes in another process.
+"""Sends and cancels for runs that execute in another process: through the store's inbox.
 
 An API node that does not execute a run (``stepwork serve --workers 0``, or a run held by
 another node's or worker's lease) cannot hand a sent event or a cancellation to the run's
-handler. It has to put it in the store, durably, for the holder to consume exactly once
-(``Store.deliver``). Until that store method exists this is the one place that would call it,
-and it refuses with a clear 503.
+handler. It stores it in the run's inbox instead (``Store.deliver``), durably, and the holder
+(or whoever claims the run next: the message makes it runnable) takes it in exactly once, as a
+tick deleted with the message (``docs/scale-out.md``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import time
 from collections.abc import Collection
 from typing import Any, Literal
 
+from stepwork._core.errors import RunNotFoundError, StoreError, WorkflowRuntimeError
 from stepwork._runtime.lease import dead_local_owner
 from stepwork._server.errors import ApiError
 from stepwork._stores.lease_rules import lease_is_free
@@ -40,20 +41,24 @@ async def deliver_remote(
     record: dict[str, Any] | None,
     idempotency_key: str | None,
     at: float,
+    *,
+    step: str | None = None,
 ) -> None:
     """Deliver ``record`` (an event record, or ``None`` for a cancel) to run ``run``, which
-    executes elsewhere, durably and once per ``idempotency_key``.
+    executes elsewhere, durably and once per ``idempotency_key``: its inbox takes it, and the
+    holder turns it into a tick.
 
     Raises:
-        ApiError: 503 ``unavailable``: this build cannot deliver to a run another process
-            executes yet.
+        ApiError: 404 if the run is gone; 409 if it ended meanwhile; 503 ``unavailable`` if
+            the store could not store the message (nothing was stored).
     """
-    del store, record, idempotency_key, at  # wired to Store.deliver once it exists
-    holder = f"held by {run.owner}" if run.owner else "not executing in this node"
-    what = "an event" if kind == "event" else "a cancellation"
-    raise ApiError(
-        "unavailable",
-        f"Run {run.run_id!r} is {holder}; this node cannot deliver {what} to a run another "
-        "process executes yet (durable delivery through the store is not in this build). "
-        "Send it through a node that executes runs (stepwork serve without --workers 0).",
-    )
+    try:
+        await store.deliver(run.run_id, kind, record, idempotency_key, at, step=step)
+    except RunNotFoundError:
+        raise ApiError("not_found", f"No run {run.run_id!r}.") from None
+    except WorkflowRuntimeError:
+        raise ApiError("conflict", f"Run {run.run_id!r} has already finished.") from None
+    except StoreError as error:
+        raise ApiError(
+            "unavailable", f"Run {run.run_id!r}: the message was not stored: {error}"
+        ) from None

@@ -95,7 +95,8 @@ async def send_event(request: Request) -> Response:
     whose key the run has already stored answers 202 again and journals nothing new.
     404 unknown run; 409 finished run; 422 unknown type or one stepwork reserves, data that
     does not validate, or a step that does not accept the event; 503 when the store could not
-    write it (retry with the same key).
+    write it (retry with the same key). A run another process executes gets the event through
+    its inbox: 202 once the inbox holds it.
     """
     only_params(request)
     registry = _registry(request)
@@ -111,7 +112,9 @@ async def send_event(request: Request) -> Response:
     run = await registry.running(record)  # 409 when finished or not served here
     assert event is not None  # running() refused runs of workflows not served here
     if run is None:  # it executes in another process
-        await deliver_remote(registry.store, record, "event", dump_event(event), key, time.time())
+        await deliver_remote(
+            registry.store, record, "event", dump_event(event), key, time.time(), step=body.step
+        )
         return JsonResponse({"status": "sent"}, status_code=202)
     handler = run.handler
     try:

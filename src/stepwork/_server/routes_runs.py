@@ -92,16 +92,19 @@ async def get_run(request: Request) -> Response:
 
 async def cancel_run(request: Request) -> Response:
     """``POST /runs/{run_id}/cancel``: cancel a running run once the cancellation is stored;
-    404 unknown, 409 finished, 503 when the store could not write it."""
+    404 unknown, 409 finished, 503 when the store could not write it; 202 (the run as it is)
+    once it is in the inbox of a run another process executes."""
     only_params(request)
     registry = _registry(request)
     record = await registry.record(request.path_params["run_id"])
     run = await registry.running(record)
-    if run is None:  # it executes in another process
+    if run is None:
+        # It executes in another process: its inbox takes the cancellation; 202 with the run
+        # as it is now (it ends cancelled once its holder takes the message in).
         await deliver_remote(registry.store, record, "cancel", None, None, time.time())
-    else:
-        await run.handler.cancel_run()
-        registry.check_stored(run.handler)  # 503: the cancellation was not stored
+        return JsonResponse(await registry.info_of(record.run_id), status_code=202)
+    await run.handler.cancel_run()
+    registry.check_stored(run.handler)  # 503: the cancellation was not stored
     info = await registry.info_of(record.run_id)
     if info["status"] != "cancelled":
         raise ApiError("conflict", f"Run {record.run_id!r} had already ended ({info['status']}).")

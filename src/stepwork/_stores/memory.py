@@ -27,11 +27,14 @@ from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
 from stepwork._stores.checkpoint_codec import decode_checkpoint
+from stepwork._stores.inbox_rules import no_such_run, run_ended
 from stepwork._stores.lease_rules import lease_is_free, lease_lost, renew_lost, version_fits
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
     Checkpoint,
     DueTimer,
+    InboxKind,
+    InboxMessage,
     JournalBatch,
     Lease,
     RunRecord,
@@ -72,6 +75,7 @@ class _Run:
     timers: dict[str, float] = field(default_factory=dict)  # fire_at by timer id
     version: str | None = None
     checkpoint: tuple[int, str] | None = None  # (seq, record JSON): the latest
+    inbox: dict[int, InboxMessage] = field(default_factory=dict)  # by message id
 
     def record(self, run_id: str) -> RunRecord:
         return run_record(
@@ -126,6 +130,7 @@ class MemoryStore:
         self._clock = clock
         self._runs: dict[str, _Run] = {}
         self._order = itertools.count()
+        self._message_ids = itertools.count(1)
 
     def __repr__(self) -> str:
         return f"MemoryStore(runs={len(self._runs)})"
@@ -205,11 +210,14 @@ class MemoryStore:
         for timer_id in cancel_timers:
             run.timers.pop(timer_id, None)
         run.timers.update(set_timers)
+        for message_id in batch.consumed:
+            run.inbox.pop(message_id, None)
         run.runnable_from(batch.runnable_at)
         if checkpoint is not None:
             run.checkpoint = checkpoint
         if run.status in TERMINAL_STATUSES:
             run.timers.clear()
+            run.inbox.clear()
             run.runnable_at = None
         run.updated_at = self._clock()
 
@@ -377,7 +385,7 @@ class MemoryStore:
         run.owner = run.lease_expires = None
         if run.status != "running":
             run.runnable_at = None
-        elif idle:
+        elif idle and not run.inbox:
             run.runnable_at = min(run.timers.values(), default=None)
         else:
             run.runnable_at = self._clock()
@@ -399,6 +407,45 @@ class MemoryStore:
         """When the run's earliest timer fires; ``None`` if it has none."""
         run = self._runs.get(run_id)
         return None if run is None else min(run.timers.values(), default=None)
+
+    async def deliver(
+        self,
+        run_id: str,
+        kind: InboxKind,
+        record: dict[str, Any] | None,
+        idempotency_key: str | None,
+        at: float,
+        *,
+        step: str | None = None,
+    ) -> None:
+        """Store a message in the run's inbox and make the run runnable from ``at``; a
+        pending message with the same key stores nothing.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            WorkflowRuntimeError: If the run has ended.
+        """
+        run = self._runs.get(run_id)
+        if run is None:
+            raise no_such_run(run_id)
+        if run.status != "running":
+            raise run_ended(run_id, run.status)
+        if idempotency_key is not None and any(
+            message.idempotency_key == idempotency_key for message in run.inbox.values()
+        ):
+            return
+        text = None if record is None else encode_value(run_id, record, "inbox record")
+        message_id = next(self._message_ids)
+        stored = None if text is None else decode_record(run_id, message_id, text, "event")
+        run.inbox[message_id] = InboxMessage(
+            message_id, run_id, kind, stored, idempotency_key, at, step
+        )
+        run.runnable_from(at)
+
+    async def load_inbox(self, run_id: str) -> list[InboxMessage]:
+        """The run's pending inbox messages, in delivery order."""
+        run = self._runs.get(run_id)
+        return [] if run is None else [run.inbox[key] for key in sorted(run.inbox)]
 
     def _claim(self, run_id: str, run: _Run, owner: str, ttl: float, now: float) -> Lease:
         previous = run.owner

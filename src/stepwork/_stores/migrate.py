@@ -19,9 +19,10 @@ Invariants:
   rows written under rules it does not know.
 
 Example:
-    >>> [m.name for m in load_migrations("stepwork._stores.migrations.sqlite")][:1]
+    >>> shipped = load_migrations("stepwork._stores.migrations.sqlite")
+    >>> [m.name for m in shipped][:1]
     ['0001_initial']
-    >>> pending_migrations(load_migrations("stepwork._stores.migrations.sqlite"), {1, 2, 3, 4, 5})
+    >>> pending_migrations(shipped, {m.version for m in shipped})
     []
 """
 

@@ -30,7 +30,9 @@ from typing import Any, TypeVar
 from stepwork._core.errors import JournalConflictError, RunNotFoundError, StoreError
 from stepwork._stores import postgres_lease_sql as lease_sql
 from stepwork._stores.checkpoint_codec import decode_checkpoint
+from stepwork._stores.inbox_rules import inbox_message, no_such_run, run_ended
 from stepwork._stores.lease_rules import lease_lost, renew_lost
+from stepwork._stores.postgres_append import append_args, create_args
 from stepwork._stores.postgres_connect import (
     ConnectionLostError,
     create_pool,
@@ -42,11 +44,12 @@ from stepwork._stores.postgres_listen import Notice, listen
 from stepwork._stores.postgres_sql import (
     APPEND,
     CREATE_RUN,
-    CREATE_RUN_HELD,
+    DELIVER,
     GET_RUN,
     LIST_RUNS,
     LOAD_CHECKPOINT,
     LOAD_EVENTS,
+    LOAD_INBOX,
     LOAD_TICKS,
     PRUNE,
     RUN_IS_FRESH,
@@ -58,18 +61,18 @@ from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
     Checkpoint,
     DueTimer,
+    InboxKind,
+    InboxMessage,
     JournalBatch,
     Lease,
     RunRecord,
     RunStatus,
-    net_timers,
 )
 from stepwork._stores.records import (
     RecordKind,
     check_next,
     check_numbers,
     decode_record,
-    encode_records,
     encode_value,
     like_pattern,
 )
@@ -187,25 +190,9 @@ class PostgresStore:
                 PostgreSQL fails twice.
         """
         run_id, seq, offset = batch.run_id, batch.first_seq, batch.first_offset
-        ticks = encode_records(run_id, batch.ticks, "tick", seq)
-        events = encode_records(run_id, batch.events, "event", offset)
-        result = None if batch.result is None else encode_value(run_id, batch.result, "result")
-        error = None if batch.error is None else encode_value(run_id, batch.error, "error")
-        set_timers, cancel_timers = net_timers(batch.timers)
-        args = (
-            run_id, seq, ticks, offset, events, batch.status, result, error, self._clock(),
-            batch.epoch, cancel_timers, list(set_timers), [float(at) for at in set_timers.values()],
-            None if batch.runnable_at is None else float(batch.runnable_at),
-            self.append_channel, self.runnable_channel,
-            *_checkpoint_args(run_id, batch),
-        )  # fmt: skip
-        workflow, created_at, lease = batch.workflow, float(batch.created_at), batch.lease
-        create = (
-            (CREATE_RUN, run_id, workflow, created_at, batch.version)
-            if lease is None
-            else (CREATE_RUN_HELD, run_id, workflow, created_at, lease.owner,
-                  float(lease.expires), lease.epoch, batch.version)
-        )  # fmt: skip
+        args = append_args(batch, self._clock(), self.append_channel, self.runnable_channel)
+        ticks, events = args[2], args[4]
+        workflow, create = batch.workflow, create_args(batch)
 
         async def attempt(connection: Any) -> Any:
             if workflow is None:
@@ -403,10 +390,45 @@ class PostgresStore:
         """Give the run back; idle: runnable at its earliest timer, else at once (and NOTIFY
         the runnable channel). False if ``lease`` is no longer the run's."""
         args = (lease.run_id, lease.owner, lease.epoch, idle, self._clock())
-        row = await self._call(
-            lambda c: c.fetchrow(lease_sql.RELEASE, *args, self.runnable_channel)
-        )
+
+        async def release(connection: Any) -> Any:
+            async with connection.transaction():
+                # Lock the row first: RELEASE's own snapshot then sees every message a
+                # concurrent deliver (which locks the row too) committed.
+                await connection.execute(lease_sql.LOCK_RUN, lease.run_id)
+                return await connection.fetchrow(lease_sql.RELEASE, *args, self.runnable_channel)
+
+        row = await self._call(release)
         return bool(row[0])
+
+    async def deliver(
+        self,
+        run_id: str,
+        kind: InboxKind,
+        record: dict[str, Any] | None,
+        idempotency_key: str | None,
+        at: float,
+        *,
+        step: str | None = None,
+    ) -> None:
+        """Store a message in the run's inbox, make the run runnable from ``at`` and NOTIFY
+        the runnable channel, in one statement; a pending message with the same key stores
+        nothing (the run is woken all the same).
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            WorkflowRuntimeError: If the run has ended.
+        """
+        text = None if record is None else encode_value(run_id, record, "inbox record")
+        args = (run_id, kind, text, idempotency_key, step, float(at), self.runnable_channel)
+        delivered, status = await self._call(lambda c: c.fetchrow(DELIVER, *args))
+        if not delivered:
+            raise no_such_run(run_id) if status is None else run_ended(run_id, status)
+
+    async def load_inbox(self, run_id: str) -> list[InboxMessage]:
+        """The run's pending inbox messages, in delivery order."""
+        rows = await self._call(lambda c: c.fetch(LOAD_INBOX, run_id))
+        return [inbox_message(*row) for row in rows]
 
     async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
         """Timers of running runs with ``fire_at <= now``, the earliest first."""
@@ -461,11 +483,3 @@ class PostgresStore:
             await self._pool.expire_connections()
         async with pooled_connection(self._pool, self._where) as connection:
             return await operation(connection), True
-
-
-def _checkpoint_args(run_id: str, batch: JournalBatch) -> tuple[int | None, str | None]:
-    """APPEND's ``$17`` (seq) and ``$18`` (record JSON) for the batch's checkpoint, if any."""
-    checkpoint = batch.checkpoint
-    if checkpoint is None:
-        return None, None
-    return checkpoint.seq, encode_value(run_id, checkpoint.record, "checkpoint")

@@ -13,7 +13,8 @@ Invariants:
 from __future__ import annotations
 
 __all__ = [
-    "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "NEXT_TIMER", "RELEASE", "RENEW", "channel",
+    "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "LOCK_RUN", "NEXT_TIMER", "RELEASE", "RENEW",
+    "channel",
 ]  # fmt: skip
 
 _FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= $3::float8)"
@@ -50,12 +51,14 @@ RENEW = """
 UPDATE runs SET lease_expires = $4::float8 WHERE run_id = $1 AND owner = $2 AND epoch = $3
 RETURNING lease_expires
 """
+LOCK_RUN = "SELECT 1 FROM runs WHERE run_id = $1 FOR UPDATE"
 # $1 run_id, $2 owner, $3 epoch, $4 idle, $5 now, $6 the runnable channel
 RELEASE = """
 WITH released AS (
     UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE
         WHEN status <> 'running' THEN NULL
-        WHEN $4::bool THEN (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id)
+        WHEN $4::bool AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id)
+            THEN (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id)
         ELSE $5::float8 END
     WHERE run_id = $1 AND owner = $2 AND epoch = $3
     RETURNING run_id, runnable_at

@@ -12,8 +12,9 @@ from stepwork._stores import records
 from stepwork._stores.protocol import RunRecord
 
 __all__ = [
-    "APPEND", "CREATE_RUN", "CREATE_RUN_HELD", "GET_RUN", "LIST_RUNS", "LOAD_CHECKPOINT",
-    "LOAD_EVENTS", "LOAD_TICKS", "PRUNE", "RUN_COLUMNS", "RUN_IS_FRESH", "SIZE", "STORED",
+    "APPEND", "CREATE_RUN", "CREATE_RUN_HELD", "DELIVER", "GET_RUN", "LIST_RUNS",
+    "LOAD_CHECKPOINT", "LOAD_EVENTS", "LOAD_INBOX", "LOAD_TICKS", "PRUNE", "RUN_COLUMNS",
+    "RUN_IS_FRESH", "SIZE", "STORED",
     "run_record",
 ]  # fmt: skip
 
@@ -24,7 +25,8 @@ RUN_COLUMNS = (
 # One statement: the UPDATE locks the run row and checks the counters and, when fenced ($10),
 # the epoch (re-checked on the newest row version if another writer committed meanwhile); the
 # INSERTs, timer changes and notifications only see a row it returned. Set and cancelled timer
-# ids are disjoint (the caller nets them), so no two parts touch one timer row.
+# ids are disjoint (the caller nets them), so no two parts touch one timer row. Inbox messages
+# the ticks took in ($19) are deleted with them (all of a run's messages when it ends).
 APPEND = """
 WITH run AS (
     UPDATE runs SET
@@ -53,6 +55,9 @@ WITH run AS (
     FROM run, unnest($12::text[], $13::float8[]) AS item (timer_id, fire_at)
     WHERE run.status = 'running'
     ON CONFLICT (run_id, timer_id) DO UPDATE SET fire_at = excluded.fire_at
+), gone_messages AS (
+    DELETE FROM inbox USING run WHERE inbox.run_id = run.run_id
+        AND (run.status <> 'running' OR inbox.id = ANY($19::bigint[]))
 ), notified AS (
     SELECT pg_notify($15::text, run.run_id)::text AS appended,
         CASE WHEN $14::float8 IS NOT NULL AND run.status = 'running'
@@ -72,6 +77,27 @@ WITH run AS (
     FROM run, unnest($5::text[]) WITH ORDINALITY AS item (record, n)
 )
 SELECT count(*) FROM run, notified
+"""
+# $1 run_id, $2 kind, $3 record, $4 idempotency key, $5 step, $6 at, $7 the runnable channel.
+# The UPDATE locks a running run's row (so an append ending it waits, or comes first and this
+# stores nothing); the final SELECT tells "no such run" (NULL) from "ended" (its status).
+DELIVER = """
+WITH run AS (
+    UPDATE runs SET runnable_at = least(coalesce(runnable_at, $6::float8), $6::float8)
+    WHERE run_id = $1 AND status = 'running'
+    RETURNING run_id
+), message AS (
+    INSERT INTO inbox (run_id, kind, record, idempotency_key, step, at)
+    SELECT run.run_id, $2, $3, $4, $5, $6::float8 FROM run
+    ON CONFLICT (run_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+), notified AS (
+    SELECT pg_notify($7::text, run.run_id)::text FROM run
+)
+SELECT (SELECT count(*) FROM notified), (SELECT status FROM runs WHERE run_id = $1)
+"""
+LOAD_INBOX = """
+SELECT id, run_id, kind, record, idempotency_key, at, step FROM inbox
+WHERE run_id = $1 ORDER BY id
 """
 GET_RUN = f"SELECT {RUN_COLUMNS} FROM runs WHERE run_id = $1"
 # The LEFT JOIN tells "no such run" (no row) from "no checkpoint" (NULLs) in one query.

@@ -28,7 +28,14 @@ something from outside; a time: it may be claimed from then on).
 - A fenced append (``JournalBatch.epoch`` set) checks the run's epoch in the same transaction
   and raises ``LeaseLostError``, storing nothing, when it moved on.
 - Timers are rows set and cancelled with the ticks of a batch, in the same transaction; a
-  run's timers go when it ends. A run released idle becomes runnable at its earliest timer.
+  run's timers go when it ends. A run released idle becomes runnable at its earliest timer,
+  or at once when its inbox holds a message.
+
+Inbox (outside input to a run that another process holds, or that nobody holds): ``deliver``
+stores a message durably and makes the run runnable now; the holder turns each message into a
+tick and deletes it in the same transaction as that tick's append (``JournalBatch.consumed``),
+so every message takes effect exactly once. A pending message with the same idempotency key
+for the run is not stored twice.
 
 Checkpoints (see ``docs/durability.md``): a batch may carry the run's folded state as of its
 last tick (``JournalBatch.checkpoint``); it is stored in the same transaction, fenced like the
@@ -40,13 +47,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from stepwork._core.errors import JournalCorruptError
 
 __all__ = [
     "Checkpoint",
     "DueTimer",
+    "InboxKind",
+    "InboxMessage",
     "JournalBatch",
     "Lease",
     "RunRecord",
@@ -157,6 +166,34 @@ class Checkpoint:
     record: dict[str, Any]
 
 
+InboxKind = Literal["event", "cancel"]
+"""What an inbox message asks of its run: take an event, or be cancelled."""
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    """Outside input to a run, stored until its holder turns it into a tick.
+
+    Attributes:
+        id: The message's number, increasing in delivery order within the store.
+        run_id: The run it is for.
+        kind: ``event`` (``record`` is the event's record from ``dump_event``) or ``cancel``.
+        record: The event's record, ``None`` for a cancel.
+        idempotency_key: The sender's key: a message whose key the run has already taken is
+            dropped by the holder.
+        at: When it was delivered (the sender's clock).
+        step: For an event, the one step it is for (``None``: routed as usual).
+    """
+
+    id: int
+    run_id: str
+    kind: InboxKind
+    record: dict[str, Any] | None
+    idempotency_key: str | None
+    at: float
+    step: str | None = None
+
+
 TimerChange = tuple[str, float | None]
 """``(timer_id, fire_at)`` sets a timer (replacing one of that id); ``(timer_id, None)``
 cancels it."""
@@ -208,6 +245,9 @@ class JournalBatch:
             earlier checkpoint.
         had_timers: ``False`` when the writer knows the run never had a timer row (a new
             run that scheduled none): ending it then skips deleting its timers.
+        consumed: Ids of the run's inbox messages these ticks took in: deleted in the same
+            transaction, so a message takes effect once (a batch may hold no ticks and only
+            drop messages, e.g. a duplicate by idempotency key).
     """
 
     run_id: str
@@ -227,6 +267,7 @@ class JournalBatch:
     version: str | None = None
     checkpoint: Checkpoint | None = None
     had_timers: bool = True
+    consumed: Sequence[int] = field(default_factory=tuple)
 
 
 @runtime_checkable
@@ -351,8 +392,10 @@ class Store(Protocol):
 
     async def release(self, lease: Lease, *, idle: bool = False) -> bool:
         """Give the run back: no owner. ``idle``: it only waits, so it becomes runnable at its
-        earliest timer (never, without one); otherwise at once (work is left for another
-        process). False, changing nothing, if ``lease`` is no longer the run's."""
+        earliest timer (never, without one), or at once if its inbox holds a message (checked
+        in the same transaction, so a message delivered meanwhile is not left waiting);
+        otherwise at once (work is left for another process). False, changing nothing, if
+        ``lease`` is no longer the run's."""
 
     async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
         """Timers of running runs with ``fire_at <= now``, the earliest first."""
@@ -368,3 +411,26 @@ class Store(Protocol):
             JournalCorruptError: If the stored checkpoint is not a JSON object (callers fall
                 back to folding every tick).
         """
+
+    async def deliver(
+        self,
+        run_id: str,
+        kind: InboxKind,
+        record: dict[str, Any] | None,
+        idempotency_key: str | None,
+        at: float,
+        *,
+        step: str | None = None,
+    ) -> None:
+        """Store a message for run ``run_id`` in its inbox and make the run runnable from
+        ``at`` (PostgreSQL also NOTIFYs the runnable channel with the run id), in one
+        transaction. A pending message with the same ``idempotency_key`` for the run makes
+        this store nothing.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            WorkflowRuntimeError: If the run has ended (nothing is stored).
+        """
+
+    async def load_inbox(self, run_id: str) -> list[InboxMessage]:
+        """The run's pending inbox messages, in delivery order."""

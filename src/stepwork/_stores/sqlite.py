@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from stepwork._core.errors import RunNotFoundError, StoreError
+from stepwork._stores import sqlite_inbox as inbox
 from stepwork._stores import sqlite_journal as journal
 from stepwork._stores import sqlite_leases as leases
 from stepwork._stores.checkpoint_codec import decode_checkpoint
@@ -39,6 +40,8 @@ from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
     Checkpoint,
     DueTimer,
+    InboxKind,
+    InboxMessage,
     JournalBatch,
     Lease,
     RunRecord,
@@ -163,6 +166,7 @@ class SqliteStore:
             cancel_timers,
             batch.runnable_at,
             batch.had_timers or bool(set_timers),
+            batch.consumed,
         )
         checkpoint = batch.checkpoint
         saved = None
@@ -332,6 +336,30 @@ class SqliteStore:
     async def next_timer(self, run_id: str) -> float | None:
         """When the run's earliest timer fires; ``None`` if it has none."""
         return await self._read(leases.next_timer, run_id)
+
+    async def deliver(
+        self,
+        run_id: str,
+        kind: InboxKind,
+        record: dict[str, Any] | None,
+        idempotency_key: str | None,
+        at: float,
+        *,
+        step: str | None = None,
+    ) -> None:
+        """Store a message in the run's inbox and make the run runnable from ``at``, in one
+        ``BEGIN IMMEDIATE`` transaction; a pending message with the same key stores nothing.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            WorkflowRuntimeError: If the run has ended.
+        """
+        text = None if record is None else encode_value(run_id, record, "inbox record")
+        await self._call(inbox.deliver, run_id, kind, text, idempotency_key, at, step)
+
+    async def load_inbox(self, run_id: str) -> list[InboxMessage]:
+        """The run's pending inbox messages, in delivery order."""
+        return await self._read(inbox.load_inbox, run_id)
 
     async def _call(
         self,

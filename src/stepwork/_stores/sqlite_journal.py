@@ -66,6 +66,8 @@ class Fencing:
     cancel_timers: list[str] = field(default_factory=list)
     runnable_at: float | None = None
     had_timers: bool = True
+    consumed: Sequence[int] = ()
+    """Inbox messages the ticks took in: deleted in the same transaction."""
 
 
 def connect(path: str, busy_timeout: float, synchronous: str, now: float) -> sqlite3.Connection:
@@ -206,6 +208,13 @@ def append(
             ) from error
         ended = ending is not None and ending[0] != "running"
         _write_timers(db, run_id, fencing, ended=ended, created=create is not None)
+        if ended:  # nobody would take an ended run's messages
+            db.execute("DELETE FROM inbox WHERE run_id = ?", (run_id,))
+        elif fencing.consumed:
+            db.executemany(
+                "DELETE FROM inbox WHERE run_id = ? AND id = ?",
+                [(run_id, message_id) for message_id in fencing.consumed],
+            )
         if checkpoint is not None:
             db.execute(
                 "INSERT OR REPLACE INTO checkpoints (run_id, seq, record) VALUES (?, ?, ?)",

@@ -112,14 +112,18 @@ def renew(db: sqlite3.Connection, lease: Lease, ttl: float, now: float) -> Lease
 def release(db: sqlite3.Connection, lease: Lease, idle: bool, now: float) -> bool:
     """Give the run back (runnable at its earliest timer when ``idle``, else at ``now``);
     False if ``lease`` no longer holds it."""
-    earliest = "(SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id)"
-    runnable = earliest if idle else "?"
+    # A message delivered since the holder last looked keeps the run runnable at once.
+    earliest = (
+        "CASE WHEN EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id) THEN ?1 "
+        "ELSE (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id) END"
+    )
+    runnable = earliest if idle else "?1"
     with transaction(db, "BEGIN IMMEDIATE"):
         changed: int = db.execute(
             "UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE "
             f"WHEN status = 'running' THEN {runnable} END "
-            "WHERE run_id = ? AND owner = ? AND epoch = ?",
-            ([] if idle else [now]) + [lease.run_id, lease.owner, lease.epoch],
+            "WHERE run_id = ?2 AND owner = ?3 AND epoch = ?4",
+            (now, lease.run_id, lease.owner, lease.epoch),
         ).rowcount
     return changed > 0
 
