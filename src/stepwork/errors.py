@@ -5,13 +5,16 @@
     ├── WorkflowConfigurationError     no or several start/stop event types (construction)
     ├── WorkflowRuntimeError           (also a RuntimeError) something failed during a run
     │   ├── StartEventError            (also a ValueError) bad start event or keyword arguments
-    │   └── WorkflowStalledError       the run can never finish
+    │   ├── WorkflowStalledError       the run can never finish
+    │   └── JournaledCallMismatchError a re-run step made another journaled call than its
+    │                                  journal holds at that place (its code changed)
     ├── WorkflowTimeoutError           the run exceeded its timeout (not an OSError)
     │   └── StepTimeoutError           one step invocation exceeded its own timeout
     ├── WorkflowCancelledByUser        the caller cancelled the run
     ├── ContextStateError              (also a RuntimeError) a Context call in the wrong place
     ├── ContextSerdeError              (also a ValueError) a snapshot could not be written/read
     │   └── StateSerializationError    a state value is not JSON-serialisable (names the key)
+    │       └── JournaledResultTooLargeError  a ctx.once result is too large to journal
     ├── StoreError                     a journal store could not do what was asked
     │   ├── RunNotFoundError           (also a KeyError) no run with that id
     │   ├── JournalConflictError       an append overlaps or leaves a gap
@@ -24,6 +27,8 @@
     │                                  ``workflows``: the real package is already imported
     ├── StepworkClientError            an HTTP call failed (``stepwork.client``, which lists
     │                                  its subclasses: not found, conflict, invalid, ...)
+    ├── JournaledCallError             a journaled call's error whose class cannot be rebuilt
+    │                                  (carries ``error_type`` and the message)
     ├── WorkflowDone                   compatibility only
     └── WorkflowStepDoesNotExistError  compatibility only
 
@@ -43,6 +48,9 @@ from stepwork._core.errors import (
     ContextStateError,
     JournalConflictError,
     JournalCorruptError,
+    JournaledCallError,
+    JournaledCallMismatchError,
+    JournaledResultTooLargeError,
     JournalWriteError,
     LeaseLostError,
     ResourceError,
@@ -70,6 +78,9 @@ __all__ = [
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
+    "JournaledCallError",
+    "JournaledCallMismatchError",
+    "JournaledResultTooLargeError",
     "LeaseLostError",
     "ResourceError",
     "RunNotFoundError",

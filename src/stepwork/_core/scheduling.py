@@ -98,6 +98,8 @@ class Scheduler:
         del runtime.running[number]
         if self.spec.steps[invocation.delivery.step].timeout is not None:
             cancel_timer(state, step_timer_id(number), out)
+        if state.calls:
+            state.calls.pop(invocation.delivery.key, None)
         if state.answers:
             prefix = f"{invocation.delivery.key}:"
             for key in [k for k in state.answers if k.startswith(prefix)]:

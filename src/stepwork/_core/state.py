@@ -128,6 +128,9 @@ class RunState:
     waiter_events_sent: set[str] = field(default_factory=set)
     answers: dict[str, Any] = field(default_factory=dict)
     """``"<delivery key>:<waiter id>"`` -> the event that answered a wait of a running step."""
+    calls: dict[int, dict[int, tuple[str, Any]]] = field(default_factory=dict)
+    """Delivery key -> call number -> ``(name, outcome JSON)`` of the journaled calls
+    (``ctx.once``, child workflows) its running invocation made; dropped when it ends."""
     streams: dict[int, FanOutStream] = field(default_factory=dict)
     timers: dict[str, Timer] = field(default_factory=dict)
     next_invocation: int = 0

@@ -21,11 +21,12 @@ from stepwork._core.retry import RetryInfo
 from stepwork._core.ticks import TickPublish, TickWait
 from stepwork._runtime.context_wiring import ContextWiring
 from stepwork._runtime.driver import running_step
+from stepwork._runtime.once import journaled_call
 from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
+    from collections.abc import AsyncGenerator, Callable
 
     from stepwork._core.state import RunState
 
@@ -165,6 +166,28 @@ class Context(Generic[MODEL_T]):
         driver.call_soon(TickWait, invocation.id, key, event_type, pairs, waiter_event, timeout)
         event: E = await future
         return event
+
+    async def once(self, name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn(*args, **kwargs)`` once for this step's delivery and journal its outcome.
+
+        ``fn`` may be async, or sync (it then runs in a worker thread). Its result (JSON, a
+        pydantic model, or any value ``ctx.store`` accepts) or its error is journaled under
+        this step's delivery (``ctx.step_key``), ``name`` and the call's place among the step's
+        journaled calls. When the step runs again after a crash, a takeover or a restore, a
+        journaled call returns its result (or raises its error) without calling ``fn``; the
+        first call without a journaled outcome runs for real. A retry after the step failed
+        calls again. See ``docs/durable-primitives.md``.
+
+        Raises:
+            ContextStateError: If called outside a step.
+            JournaledCallMismatchError: If the step's journal holds another call at this
+                place (its code changed while the run was in flight).
+            JournaledResultTooLargeError: If the result is over 1 MiB as JSON.
+            StateSerializationError: If the result cannot be written as JSON.
+            JournaledCallError: On a re-run, for a journaled error whose class is neither
+                a builtin nor stepwork's (it carries the class name and message).
+        """
+        return await journaled_call(name, fn, args, kwargs)
 
     def retry_info(self) -> RetryInfo:
         """How often the current step invocation has failed before, and the last error.

@@ -10,7 +10,7 @@ from stepwork._core.state import Invocation
 if TYPE_CHECKING:
     from stepwork._runtime.driver import RunDriver
 
-__all__ = ["SCOPE", "StepScope", "running_step"]
+__all__ = ["SCOPE", "StepScope", "current_scope", "running_step"]
 
 
 class StepScope:
@@ -22,13 +22,27 @@ class StepScope:
     left behind by a step must not keep the run, its context and its workflow alive.
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("calls", "value")
 
     def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
         self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
+        self.calls = 0
+        """Journaled calls (``ctx.once``, child workflows) the invocation has made so far."""
+
+    def next_call(self) -> int:
+        """Number the invocation's next journaled call (0 for its first)."""
+        number = self.calls
+        self.calls = number + 1
+        return number
 
 
 SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
+
+
+def current_scope() -> StepScope | None:
+    """The scope of the step running in this task (``None`` outside steps, or once it ended)."""
+    scope = SCOPE.get()
+    return None if scope is None or scope.value is None else scope
 
 
 def running_step() -> tuple[RunDriver, Invocation] | None:

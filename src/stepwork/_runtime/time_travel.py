@@ -34,6 +34,7 @@ from stepwork._core.ticks import (
     TickCancel,
     TickCollect,
     TickEvent,
+    TickOnce,
     TickPublish,
     TickStart,
     TickStateWrite,
@@ -43,6 +44,7 @@ from stepwork._core.ticks import (
     TickWait,
     tick_invocation,
 )
+from stepwork._runtime.call_outcomes import call_summary
 from stepwork._runtime.durable import DurableWorkflow, resume_run
 from stepwork._runtime.envelopes import Stamper
 from stepwork._runtime.handler import WorkflowHandler
@@ -326,6 +328,8 @@ def _summary(tick: Tick, record: Mapping[str, Any]) -> str:
             return f"timer {tick.timer_id} fired"
         case TickCancel():
             return "cancelled by the caller"
+        case TickOnce():
+            return f"invocation {tick.invocation} {call_summary(tick.number, tick.name, record)}"
         case _:
             assert_never(tick)
 

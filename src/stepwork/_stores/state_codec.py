@@ -68,6 +68,10 @@ def dump_run_state(state: RunState, *, snapshot: bool = False) -> dict[str, Any]
         },
         "waiter_events_sent": sorted(state.waiter_events_sent),
         "answers": {key: dump_event(event) for key, event in state.answers.items()},
+        "calls": {
+            str(delivery): [[number, name, outcome] for number, (name, outcome) in calls.items()]
+            for delivery, calls in state.calls.items()
+        },
         "streams": {
             str(number): {
                 "parent": [list(p) for p in s.parent],
@@ -142,6 +146,10 @@ def load_run_state(
         )
     state.waiter_events_sent = set(data["waiter_events_sent"])
     state.answers = {key: load_event(event, registry) for key, event in data["answers"].items()}
+    state.calls = {  # snapshots written before ``ctx.once`` existed have none
+        int(delivery): {number: (name, outcome) for number, name, outcome in calls}
+        for delivery, calls in data.get("calls", {}).items()
+    }
     for number, s in data["streams"].items():
         state.streams[int(number)] = FanOutStream(
             tuple((a, b) for a, b in s["parent"]),
