@@ -194,7 +194,7 @@ class Changed(Workflow):
     @step
     async def go(self, ctx: Context, ev: StartEvent) -> StopEvent:
         for name in self.names:
-            await ctx.once(name, lambda: name)
+            await ctx.once(name, str, name)
         self.reached.set()
         if self.gate is not None:
             await self.gate.wait()
@@ -216,6 +216,9 @@ async def test_a_rerun_making_other_calls_fails_naming_both() -> None:
     assert caught.value.step_name == "go"
 
 
+ONE_RETRY = stepwork.retry_policy(wait=stepwork.wait_fixed(0), stop=stepwork.stop_after_attempt(2))
+
+
 class Retried(Workflow):
     """Fails after its journaled call on the first attempt: the retry calls again."""
 
@@ -227,7 +230,7 @@ class Retried(Workflow):
         self.made += 1
         return self.made
 
-    @step(retry_policy=stepwork.retry_policy(wait=stepwork.wait_fixed(0), stop=stepwork.stop_after_attempt(2)))
+    @step(retry_policy=ONE_RETRY)
     async def go(self, ctx: Context, ev: StartEvent) -> StopEvent:
         made = await ctx.once("count", self.count)
         if made == 1:
