@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic
 from typing_extensions import TypeVar
 
 from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
-from stepwork._core.events import Event, StopEvent
+from stepwork._core.events import Event, StartEvent, StopEvent
 from stepwork._core.retry import RetryInfo
 from stepwork._core.ticks import TickPublish, TickWait
+from stepwork._runtime.children import run_child, start_child
 from stepwork._runtime.context_wiring import ContextWiring
 from stepwork._runtime.driver import running_step
 from stepwork._runtime.once import journaled_call
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable
 
     from stepwork._core.state import RunState
+    from stepwork._runtime.handler import WorkflowHandler
 
 __all__ = ["Context"]
 
@@ -188,6 +190,57 @@ class Context(Generic[MODEL_T]):
                 a builtin nor stepwork's (it carries the class name and message).
         """
         return await journaled_call(name, fn, args, kwargs)
+
+    async def run_workflow(
+        self,
+        workflow: Any,
+        /,
+        start_event: StartEvent | None = None,
+        *,
+        forward_events: bool = False,
+        **start_kwargs: Any,
+    ) -> Any:
+        """Run ``workflow`` as a journaled child of this step and return its result.
+
+        The child's run id derives from this step's delivery and the call's place among its
+        journaled calls, so a step that runs again after a crash finds its child (resumes
+        it, or returns its journaled ending) instead of starting another. The child journals
+        to this run's store when it has none of its own. It is cancelled if this run ends
+        first or this step is cancelled. See ``docs/durable-primitives.md``.
+
+        Args:
+            workflow: The child workflow (an instance).
+            start_event: Its start event; or pass its fields as keyword arguments.
+            forward_events: Also publish the child's stream events to this run's stream.
+            **start_kwargs: Fields of the child's start event.
+
+        Raises:
+            ContextStateError: If called outside a step.
+            JournaledCallMismatchError: If the step's journal holds another call here.
+            Exception: The child's error, as awaiting its handler raises it.
+        """
+        return await run_child(workflow, start_event, start_kwargs, forward_events=forward_events)
+
+    async def start_workflow(
+        self,
+        workflow: Any,
+        /,
+        start_event: StartEvent | None = None,
+        *,
+        forward_events: bool = False,
+        **start_kwargs: Any,
+    ) -> WorkflowHandler:
+        """Start ``workflow`` as a journaled child of this step and return its handler.
+
+        As :meth:`run_workflow`, without waiting for the child: its ending is not journaled
+        in this run (a re-run finds the child in the store and gets its handler again). A
+        child still running when this run ends is cancelled.
+
+        Raises:
+            ContextStateError: If called outside a step.
+            JournaledCallMismatchError: If the step's journal holds another call here.
+        """
+        return await start_child(workflow, start_event, start_kwargs, forward_events=forward_events)
 
     def retry_info(self) -> RetryInfo:
         """How often the current step invocation has failed before, and the last error.
