@@ -34,10 +34,12 @@ class Pay(Workflow):
         super().__init__(timeout=None, **kw)
         self.gate = gate
         self.inside = asyncio.Event()
+        self.contexts: list[Context] = []
 
     @step
     async def pay(self, ctx: Context, ev: StartEvent) -> StopEvent:
         Pay.starts.append(ctx.step_key)
+        self.contexts.append(ctx)  # shared with the copy that journals to the parent's store
         ctx.write_event_to_stream(Note(text=f"paying {ev.amount}"))
         self.inside.set()
         if self.gate is not None:
@@ -150,6 +152,8 @@ async def test_a_parent_timing_out_cancels_the_child_it_awaits(tmp_path: Path) -
     parent = Order(Pay(asyncio.Event()), timeout=0.2, store=url)
     with pytest.raises(WorkflowTimeoutError):
         await parent.run(run_id="late")
+    async for _ in parent.child.contexts[0].stream_events():
+        pass  # the child's stream ends once its ending is stored
     store = parent.store
     assert store is not None
     assert (await store.get_run("late:order:0:0")).status == "cancelled"
