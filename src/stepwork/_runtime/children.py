@@ -61,7 +61,10 @@ _POLL_START, _POLL_MAX = 0.05, 1.0
 
 
 def _call_name(workflow: Any) -> str:
-    return f"child:{workflow.workflow_name}"
+    # The class's own name, not the default workflow name: that carries the module's name,
+    # which is ``__main__`` in a script and the module path when the same code is imported.
+    name = getattr(workflow, "given_name", None) or type(workflow).__qualname__
+    return f"child:{name}"
 
 
 async def start_child(
