@@ -118,6 +118,9 @@ async def test_a_parent_resumed_from_its_store_finds_its_running_child(tmp_path:
     assert record.status == "completed" and record.workflow == child.workflow_name
     history = await parent.history("o-2")
     assert "started child run 'o-2:order:0:0'" in " ".join(e.summary for e in history)
+    # The child's journal names its parent: its start tick's envelope carries the link.
+    child_history = await Pay(store=store).history("o-2:order:0:0")
+    assert child_history[0].summary == "run started with StartEvent as a child of run 'o-2'"
     await store.close()
 
 

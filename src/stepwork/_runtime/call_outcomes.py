@@ -36,6 +36,7 @@ __all__ = [
     "check_same_call",
     "error_outcome",
     "outcome_result",
+    "parent_of",
     "value_outcome",
 ]
 
@@ -141,6 +142,19 @@ def call_summary(number: int, name: str, record: Any) -> str:
             return f"{what} started child run {child!r}"
         return f"{what}: child run {child!r} {ending}"
     return f"{what} {ending}"
+
+
+def parent_of(record: Any) -> str | None:
+    """The parent run named in a start tick record's envelope metadata, if any.
+
+    Example:
+        >>> parent_of({"kind": "start", "env": {"v": 2, "meta": {"parent_run": "o-1"}}})
+        'o-1'
+    """
+    env = record.get("env") if isinstance(record, dict) else None
+    meta = env.get("meta") if isinstance(env, dict) else None
+    parent = meta.get("parent_run") if isinstance(meta, dict) else None
+    return parent if isinstance(parent, str) else None
 
 
 class ImportedTypes(TypeRegistry):

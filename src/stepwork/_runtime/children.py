@@ -11,12 +11,12 @@ takeover or a restore finds its child instead of starting another:
 - with a store, a child found in the store is resumed (a finished one gives its recorded
   ending) rather than started; a child still executing in this process is reused.
 
-The child journals to the parent's store when it has none of its own, and its run row
-records the parent (``RunRecord.parent_run_id``). A child still running when its parent's run
-ends (completed, failed, timed out or cancelled) is cancelled; so is the child a step awaits
-when that step is cancelled while the run goes on (a step timeout). A parent that merely stops
-in this process (its lease was lost, it was detached) leaves its children alone: whoever
-continues the parent finds them.
+The child journals to the parent's store when it has none of its own, and its start tick
+names the parent (``{"parent_run": ...}`` in its envelope's metadata, shown in its history).
+A child still running when its parent's run ends (completed, failed, timed out or cancelled)
+is cancelled; so is the child a step awaits when that step is cancelled while the run goes
+on (a step timeout). A parent that merely stops in this process (its lease was lost, it was
+detached) leaves its children alone: whoever continues the parent finds them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import weakref
-from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import (
@@ -36,6 +35,7 @@ from stepwork._core.errors import (
 from stepwork._core.events import StopEvent
 from stepwork._core.ticks import TickPublish
 from stepwork._runtime.call_outcomes import error_outcome, value_outcome
+from stepwork._runtime.lineage import PARENT_RUN
 from stepwork._runtime.once import CallSite, record_outcome
 
 if TYPE_CHECKING:
@@ -43,10 +43,7 @@ if TYPE_CHECKING:
     from stepwork._runtime.handler import WorkflowHandler
     from stepwork._stores.protocol import Store
 
-__all__ = ["PARENT_RUN", "run_child", "start_child"]
-
-PARENT_RUN: ContextVar[str | None] = ContextVar("stepwork_parent_run", default=None)
-"""The parent's run id while a child run is being launched (its journal records it)."""
+__all__ = ["run_child", "start_child"]
 
 # Children executing in this process, by (id of their store, run id): a parent step that runs
 # again here while its child still runs gets that child's handler, not a second driver.

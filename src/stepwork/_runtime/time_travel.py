@@ -44,7 +44,7 @@ from stepwork._core.ticks import (
     TickWait,
     tick_invocation,
 )
-from stepwork._runtime.call_outcomes import call_summary
+from stepwork._runtime.call_outcomes import call_summary, parent_of
 from stepwork._runtime.durable import DurableWorkflow, resume_run
 from stepwork._runtime.envelopes import Stamper
 from stepwork._runtime.handler import WorkflowHandler
@@ -305,7 +305,9 @@ def _summary(tick: Tick, record: Mapping[str, Any]) -> str:
             base = " from a restored or carried-over context" if record.get("base") else ""
             if record.get("start_event") is None:
                 return f"run resumed{base}"
-            return f"run started with {name(record['start_event'])}{base}"
+            parent = parent_of(record)
+            child = f" as a child of run {parent!r}" if parent is not None else ""
+            return f"run started with {name(record['start_event'])}{base}{child}"
         case TickEvent():
             target = f" to step {tick.step}" if tick.step else ""
             return f"{name(record['event'])} sent{target}"
