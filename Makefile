@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest clean bench bench-http test-deps
+.PHONY: demo test lint typecheck pytest clean bench bench-once bench-http test-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -43,6 +43,9 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+bench-once: $(STAMP)
+	$(BIN)/python -m benchmarks.once --json benchmarks/once_results.json
 
 bench-http: $(STAMP)
 	$(BIN)/python -m benchmarks.http_load --json benchmarks/http_results.json
