@@ -106,11 +106,11 @@ def main() -> None:
         for label, url in stores.items():
             rows[label] = asyncio.run(measure(url(), args.calls, args.repeat))
     out = {"calls": args.calls, "repeat": args.repeat, "rows": rows}
-    print("| store | per ctx.once call | per step | call / step |")  # noqa: T201
-    print("|---|---|---|---|")  # noqa: T201
+    print("| store | per ctx.once call | per step | call / step |")
+    print("|---|---|---|---|")
     for label, row in rows.items():
         ratio = row["per_call"] / row["per_step"]
-        print(  # noqa: T201
+        print(
             f"| {label} | {row['per_call'] * 1e6:.1f} us | {row['per_step'] * 1e6:.1f} us "
             f"| {ratio:.2f} |"
         )
