@@ -19,6 +19,8 @@ from stepwork import (
     WorkflowTimeoutError,
     step,
 )
+from stepwork._drawing.trace import build_trace
+from stepwork._drawing.trace_mermaid import trace_to_mermaid
 
 
 class Note(Event):
@@ -81,6 +83,12 @@ async def test_a_child_runs_under_an_id_derived_from_the_step_and_forwards_its_e
         {"child": "o-1:order:0:0"},
         {"child": "o-1:order:0:0", "value": {"paid": 42}},
     ]
+    # The run's trace names the child on the invocation that started it, once.
+    driver = handler.driver
+    assert driver is not None
+    trace = build_trace(driver.reducer, handler.ticks)
+    assert [record.calls for record in trace.invocations] == [["child o-1:order:0:0"]]
+    assert "journaled: child o-1:order:0:0" in trace_to_mermaid(trace)
 
 
 async def test_a_restored_parent_gets_its_childs_result_from_its_own_ticks() -> None:
