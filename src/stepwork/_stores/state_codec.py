@@ -68,10 +68,7 @@ def dump_run_state(state: RunState, *, snapshot: bool = False) -> dict[str, Any]
         },
         "waiter_events_sent": sorted(state.waiter_events_sent),
         "answers": {key: dump_event(event) for key, event in state.answers.items()},
-        "calls": {
-            str(delivery): [[number, name, outcome] for number, (name, outcome) in calls.items()]
-            for delivery, calls in state.calls.items()
-        },
+        **_dump_calls(state),
         "streams": {
             str(number): {
                 "parent": [list(p) for p in s.parent],
@@ -179,6 +176,19 @@ def load_run_state(
     state.run_budget = data.get("run_budget")
     state.state = data["state"]
     return state
+
+
+def _dump_calls(state: RunState) -> dict[str, Any]:
+    """Journaled call outcomes, left out when there are none (snapshots then keep the shape
+    they had before ``ctx.once`` existed)."""
+    if not state.calls:
+        return {}
+    return {
+        "calls": {
+            str(delivery): [[number, name, outcome] for number, (name, outcome) in calls.items()]
+            for delivery, calls in state.calls.items()
+        }
+    }
 
 
 def _dump_requirements(requirements: tuple[tuple[str, Any], ...], snapshot: bool) -> dict[str, Any]:
