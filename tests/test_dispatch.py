@@ -33,6 +33,7 @@ from stepwork._core.ticks import (
     TickCollect,
     TickEvent,
     TickKind,
+    TickOnce,
     TickPublish,
     TickStart,
     TickStateWrite,
@@ -65,6 +66,7 @@ TICKS: dict[type, Tick] = {
     TickStateWrite: TickStateWrite(1.0, {"a": 1}),
     TickTimer: TickTimer(1.0, "run"),
     TickCancel: TickCancel(1.0),
+    TickOnce: TickOnce(1.0, 0, 0, "llm", {"value": {"answer": 42}}),
 }
 
 INVOCATION = Invocation(0, Delivery("s", StartEvent()), 0, 0.0)
@@ -138,7 +140,7 @@ def test_history_and_traces_take_every_command_and_tick_kind() -> None:
 
 def test_only_ticks_a_step_produces_belong_to_an_invocation() -> None:
     owned = {kind for kind, tick in TICKS.items() if tick_invocation(tick) is not None}
-    assert owned == {TickStepDone, TickStepFailed, TickPublish, TickCollect, TickWait}
+    assert owned == {TickStepDone, TickStepFailed, TickPublish, TickCollect, TickWait, TickOnce}
 
 
 def test_every_timer_kind_keeps_its_journaled_id_and_snapshot_shape() -> None:

@@ -58,6 +58,13 @@ EXPECTED: dict[str, list[str]] = {
         "WorkflowStalledError after ",
         "can never finish",
     ],
+    "durable_calls.py": [
+        "first process ended with signal 9, after the model answered",
+        "result: [fr] Durable steps keep their side effects.",
+        "the model was asked 1 time(s)",
+        "history: invocation 0 call #1 'llm' returned",
+        "history: invocation 1 call #2 'child:Translate' started child run 'report-1:write:0:1'",
+    ],
     "durable_order.py": [
         "starting run order-42, journaled in",
         "charging for a book (idempotency key order-42:charge:1)",

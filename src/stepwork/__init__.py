@@ -28,7 +28,9 @@ from stepwork.context import (
     Context,
 )
 from stepwork.decorators import (
+    MAX_JOURNALED_RESULT_BYTES,
     catch_error,
+    once,
     step,
 )
 from stepwork.errors import (
@@ -36,6 +38,9 @@ from stepwork.errors import (
     ContextStateError,
     JournalConflictError,
     JournalCorruptError,
+    JournaledCallError,
+    JournaledCallMismatchError,
+    JournaledResultTooLargeError,
     JournalWriteError,
     LeaseLostError,
     ResourceError,
@@ -158,7 +163,11 @@ __all__ = [
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
+    "JournaledCallError",
+    "JournaledCallMismatchError",
+    "JournaledResultTooLargeError",
     "LeaseLostError",
+    "MAX_JOURNALED_RESULT_BYTES",
     "MemoryStore",
     "PostgresStore",
     "Resource",
@@ -207,6 +216,7 @@ __all__ = [
     "WorkflowTimeoutError",
     "WorkflowValidationError",
     "catch_error",
+    "once",
     "retry_all",
     "retry_always",
     "retry_any",

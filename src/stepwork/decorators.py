@@ -1,6 +1,15 @@
-"""The ``@step`` and ``@catch_error`` decorators."""
+"""The ``@step``, ``@catch_error`` and ``@once`` decorators."""
 
 from stepwork._core.graph import WorkflowGraphCheck
 from stepwork._definition.decorators import StepConfig, catch_error, step
+from stepwork._runtime.call_outcomes import MAX_JOURNALED_RESULT_BYTES
+from stepwork._runtime.once import once
 
-__all__ = ["StepConfig", "WorkflowGraphCheck", "catch_error", "step"]
+__all__ = [
+    "MAX_JOURNALED_RESULT_BYTES",
+    "StepConfig",
+    "WorkflowGraphCheck",
+    "catch_error",
+    "once",
+    "step",
+]

@@ -6,13 +6,16 @@
     ├── WorkflowRuntimeError           (also a RuntimeError) something failed during a run
     │   ├── StartEventError            (also a ValueError) bad start event or keyword arguments
     │   ├── WorkflowStalledError       the run can never finish
-    │   └── WorkflowVersionError       the run was started by another version of the workflow
+    │   ├── WorkflowVersionError       the run was started by another version of the workflow
+    │   └── JournaledCallMismatchError a re-run step made another journaled call than its
+    │                                  journal holds at that place (its code changed)
     ├── WorkflowTimeoutError           the run exceeded its timeout (not an OSError)
     │   └── StepTimeoutError           one step invocation exceeded its own timeout
     ├── WorkflowCancelledByUser        the caller cancelled the run
     ├── ContextStateError              (also a RuntimeError) a Context call in the wrong place
     ├── ContextSerdeError              (also a ValueError) a snapshot could not be written/read
     │   └── StateSerializationError    a state value is not JSON-serialisable (names the key)
+    │       └── JournaledResultTooLargeError  a ctx.once result is too large to journal
     ├── StoreError                     a journal store could not do what was asked
     │   ├── RunNotFoundError           (also a KeyError) no run with that id
     │   ├── JournalConflictError       an append overlaps or leaves a gap
@@ -27,6 +30,8 @@
     │                                  is not installed; names the pip install to run
     ├── StepworkClientError            an HTTP call failed (``stepwork.client``, which lists
     │                                  its subclasses: not found, conflict, invalid, ...)
+    ├── JournaledCallError             a journaled call's error whose class cannot be rebuilt
+    │                                  (carries ``error_type`` and the message)
     ├── WorkflowDone                   compatibility only
     └── WorkflowStepDoesNotExistError  compatibility only
 
@@ -46,6 +51,9 @@ from stepwork._core.errors import (
     ContextStateError,
     JournalConflictError,
     JournalCorruptError,
+    JournaledCallError,
+    JournaledCallMismatchError,
+    JournaledResultTooLargeError,
     JournalWriteError,
     LeaseLostError,
     MissingExtraError,
@@ -75,6 +83,9 @@ __all__ = [
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
+    "JournaledCallError",
+    "JournaledCallMismatchError",
+    "JournaledResultTooLargeError",
     "LeaseLostError",
     "MissingExtraError",
     "ResourceError",

@@ -41,7 +41,8 @@ def test_every_example_has_workflows() -> None:
 )
 def test_graph_and_drawings_of_examples(cls: type[Workflow], render_dot: object) -> None:
     graph = workflow_graph(cls)
-    steps = {node.label for node in graph.nodes if node.kind == "step"}
+    # Steps of a child workflow a step runs are nested under it ("write/translate").
+    steps = {node.label for node in graph.nodes if node.kind == "step" and "/" not in node.id}
     assert steps == set(cls.definition().specs)
     ids = {node.id for node in graph.nodes}
     assert all(edge.source in ids and edge.target in ids for edge in graph.edges)

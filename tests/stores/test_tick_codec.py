@@ -50,6 +50,7 @@ def test_every_kind_is_known() -> None:
         "cancel",
         "collect",
         "event",
+        "once",
         "publish",
         "start",
         "state",

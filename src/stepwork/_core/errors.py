@@ -17,6 +17,9 @@ __all__ = [
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
+    "JournaledCallError",
+    "JournaledCallMismatchError",
+    "JournaledResultTooLargeError",
     "LeaseLostError",
     "MissingExtraError",
     "ResourceError",
@@ -241,3 +244,45 @@ class WorkflowDone(StepworkError):
 
 class WorkflowStepDoesNotExistError(StepworkError):
     """Kept for compatibility with LlamaIndex Workflows; stepwork does not raise it."""
+
+
+class JournaledCallMismatchError(WorkflowRuntimeError):
+    """A step re-running from its journal made a different journaled call (``ctx.once``, a
+    child workflow) than the one journaled at that place: its code changed while the run was
+    in flight. The message names the call journaled and the call made."""
+
+
+class JournaledResultTooLargeError(StateSerializationError):
+    """A ``ctx.once`` result is larger, serialised, than one journal record may hold
+    (``stepwork.MAX_JOURNALED_RESULT_BYTES``); store it elsewhere and return a reference."""
+
+
+class JournaledCallError(StepworkError):
+    """Stands in for an error a journaled call raised when its class is neither stepwork's
+    nor a builtin, so it cannot be rebuilt from the journal.
+
+    Args:
+        message: The original error's message.
+        error_type: The original error's class, as ``module.QualName``.
+        run_id: The run concerned.
+        step_name: The step that made the call.
+    """
+
+    def __init__(
+        self,
+        *args: object,
+        error_type: str = "",
+        run_id: str | None = None,
+        step_name: str | None = None,
+    ) -> None:
+        super().__init__(*args, run_id=run_id, step_name=step_name)
+        self.error_type = error_type
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_call_error, (self.args, self.error_type, self.run_id, self.step_name))
+
+
+def _rebuild_call_error(
+    args: tuple[object, ...], error_type: str, run_id: str | None, step_name: str | None
+) -> JournaledCallError:
+    return JournaledCallError(*args, error_type=error_type, run_id=run_id, step_name=step_name)

@@ -41,6 +41,7 @@ from stepwork._core.events import (
     WorkflowTimedOutEvent,
 )
 from stepwork._core.fanin import FanIn, forget_collects
+from stepwork._core.journaled_calls import record_call
 from stepwork._core.routing import Router
 from stepwork._core.run_timeout import pace_run_timeout
 from stepwork._core.scheduling import cancel_timer, trigger_event
@@ -51,6 +52,7 @@ from stepwork._core.ticks import (
     TickCancel,
     TickCollect,
     TickEvent,
+    TickOnce,
     TickPublish,
     TickStart,
     TickStateWrite,
@@ -112,6 +114,9 @@ class Reducer(FanIn):
                 state.input_requested = True
             out.append(CommandPublish(tick.event))
             return out
+        if isinstance(tick, TickOnce):
+            record_call(state, tick)  # changes no queue either
+            return out
         match tick:
             case TickStart():
                 self._start(state, tick, out, previous_at)
@@ -124,7 +129,7 @@ class Reducer(FanIn):
                 self._step_done(state, tick, out)
             case TickStepFailed():
                 self._step_failed(state, tick, out)
-            case TickPublish():  # handled above, before the idle check
+            case TickPublish() | TickOnce():  # handled above, before the idle check
                 pass
             case TickCollect():
                 self.collect(state, tick, out)

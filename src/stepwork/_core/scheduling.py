@@ -100,6 +100,8 @@ class Scheduler:
             cancel_timer(state, step_timer_id(number), out)
         if state.collect_calls:
             state.collect_calls.pop(number, None)
+        if state.calls:
+            state.calls.pop(invocation.delivery.key, None)
         if state.answers:
             prefix = f"{invocation.delivery.key}:"
             for key in [k for k in state.answers if k.startswith(prefix)]:

@@ -136,6 +136,9 @@ class RunState:
     """Delivery key -> ``(buffer id, call number)`` -> what that collect call was answered
     (the released events, or ``None`` for "not yet"), until the delivery is done: a re-run of
     the delivery (after a resume or a retry) gets the same answers instead of collecting again."""
+    calls: dict[int, dict[int, tuple[str, Any]]] = field(default_factory=dict)
+    """Delivery key -> call number -> ``(name, outcome JSON)`` of the journaled calls
+    (``ctx.once``, child workflows) its running invocation made; dropped when it ends."""
     streams: dict[int, FanOutStream] = field(default_factory=dict)
     timers: dict[str, Timer] = field(default_factory=dict)
     next_invocation: int = 0

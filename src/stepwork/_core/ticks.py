@@ -28,6 +28,7 @@ __all__ = [
     "TickStepFailed",
     "TickTimer",
     "TickKind",
+    "TickOnce",
     "TickWait",
     "tick_invocation",
 ]
@@ -43,6 +44,7 @@ TickKind = Literal[
     "state",
     "timer",
     "cancel",
+    "once",
 ]
 """The ``kind`` of each tick class: the tag journals write (``tests/test_dispatch.py`` checks
 that it names every member of ``Tick``)."""
@@ -180,6 +182,26 @@ class TickCancel:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class TickOnce:
+    """A step's journaled call (``ctx.once``, or a child workflow it started) has an outcome.
+
+    ``number`` is the call's place among its invocation's journaled calls (0 for the first),
+    ``name`` the name the step gave it. ``outcome`` is JSON the runtime wrote: ``{"value": ...}``
+    (a value in the value codec's form), ``{"error": {"exception_type", "exception_message"}}``,
+    or, for a child workflow, ``{"child": run_id}`` plus the child's value or error once it has
+    ended. The reducer keeps it under the invocation's delivery until that delivery's invocation
+    ends, so a re-run after a crash, a takeover or a restore finds it.
+    """
+
+    kind: ClassVar[Literal["once"]] = "once"
+    at: float
+    invocation: int
+    number: int
+    name: str
+    outcome: Any
+
+
 Tick = (
     TickStart
     | TickEvent
@@ -191,6 +213,7 @@ Tick = (
     | TickStateWrite
     | TickTimer
     | TickCancel
+    | TickOnce
 )
 
 
@@ -203,7 +226,7 @@ def tick_invocation(tick: Tick) -> int | None:
         (3, None)
     """
     match tick:
-        case TickStepDone() | TickStepFailed() | TickCollect() | TickWait():
+        case TickStepDone() | TickStepFailed() | TickCollect() | TickWait() | TickOnce():
             return tick.invocation
         case TickPublish():
             return tick.invocation  # ``None`` when published from outside a step

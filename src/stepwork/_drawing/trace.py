@@ -37,6 +37,7 @@ from stepwork._core.ticks import (
     TickCancel,
     TickCollect,
     TickEvent,
+    TickOnce,
     TickPublish,
     TickStart,
     TickStateWrite,
@@ -145,6 +146,13 @@ class _TraceFolder:
                     sent = self.state.waiter_events_sent
                     if tick.waiter_event is not None and tick.waiter_id not in sent:
                         self._arrive(tick.waiter_event, tick.at, "stream", tick.invocation)
+            case TickOnce():
+                if tick.invocation in live:
+                    calls = self.invocations[tick.invocation].calls
+                    child = tick.outcome.get("child") if isinstance(tick.outcome, dict) else None
+                    label = f"child {child}" if isinstance(child, str) else tick.name
+                    if label not in calls:  # a child journals its start, then its ending
+                        calls.append(label)
             case TickCollect() | TickStateWrite() | TickTimer() | TickCancel():
                 pass  # their consequences show up as commands
             case _:

@@ -155,6 +155,8 @@ def _invocation_label(record: TraceInvocation, trace: RunTrace) -> list[str]:
         label.append(record.outcome)
     elif record.waiting:
         label.append("waiting for " + ", ".join(record.waits_for))
+    if record.calls:
+        label.append("journaled: " + ", ".join(record.calls))
     return label
 
 

@@ -73,6 +73,8 @@ class TraceInvocation:
         emitted: Events it returned or sent, and events it wrote to the stream.
         waits_for: Event types it waited for.
         waiting: True if it is suspended in a wait as the trace ends.
+        calls: Its journaled calls in the order they were recorded: the name given to
+            ``ctx.once``, or ``child <run id>`` for a child workflow it started.
         error_type: The exception's class name, for a failure.
         error_message: The exception's message, for a failure.
         retry_delay: Seconds until the next attempt, when a failure was retried.
@@ -91,6 +93,7 @@ class TraceInvocation:
     emitted: list[int] = field(default_factory=list)
     waits_for: list[str] = field(default_factory=list)
     waiting: bool = False
+    calls: list[str] = field(default_factory=list)
     error_type: str | None = None
     error_message: str | None = None
     retry_delay: float | None = None

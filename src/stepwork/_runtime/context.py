@@ -16,19 +16,22 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic
 from typing_extensions import TypeVar
 
 from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
-from stepwork._core.events import Event, StopEvent, WaitTimedOut
+from stepwork._core.events import Event, StartEvent, StopEvent, WaitTimedOut
 from stepwork._core.retry import RetryInfo
 from stepwork._core.ticks import TickPublish, TickWait
+from stepwork._runtime.children import run_child, start_child
 from stepwork._runtime.context_wiring import ContextWiring
 from stepwork._runtime.driver import running_step
+from stepwork._runtime.once import journaled_call
 from stepwork._runtime.snapshot import dump_snapshot, load_snapshot, state_before_cancel
 from stepwork._runtime.state_store import MODEL_T, InMemoryStateStore, infer_state_type
 from stepwork._runtime.step_scope import SCOPE
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
+    from collections.abc import AsyncGenerator, Callable
 
     from stepwork._core.state import RunState
+    from stepwork._runtime.handler import WorkflowHandler
 
 __all__ = ["Context"]
 
@@ -193,6 +196,79 @@ class Context(Generic[MODEL_T]):
             )
         except TimeoutError:
             return
+
+    async def once(self, name: str, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn(*args, **kwargs)`` once for this step's delivery and journal its outcome.
+
+        ``fn`` may be async, or sync (it then runs in a worker thread). Its result (JSON, a
+        pydantic model, or any value ``ctx.store`` accepts) or its error is journaled under
+        this step's delivery (``ctx.step_key``), ``name`` and the call's place among the step's
+        journaled calls. When the step runs again after a crash, a takeover or a restore, a
+        journaled call returns its result (or raises its error) without calling ``fn``; the
+        first call without a journaled outcome runs for real. A retry after the step failed
+        calls again. See ``docs/durable-primitives.md``.
+
+        Raises:
+            ContextStateError: If called outside a step.
+            JournaledCallMismatchError: If the step's journal holds another call at this
+                place (its code changed while the run was in flight).
+            JournaledResultTooLargeError: If the result is over 1 MiB as JSON.
+            StateSerializationError: If the result cannot be written as JSON.
+            JournaledCallError: On a re-run, for a journaled error whose class is neither
+                a builtin nor stepwork's (it carries the class name and message).
+        """
+        return await journaled_call(name, fn, args, kwargs)
+
+    async def run_workflow(
+        self,
+        workflow: Any,
+        /,
+        start_event: StartEvent | None = None,
+        *,
+        forward_events: bool = False,
+        **start_kwargs: Any,
+    ) -> Any:
+        """Run ``workflow`` as a journaled child of this step and return its result.
+
+        The child's run id derives from this step's delivery and the call's place among its
+        journaled calls, so a step that runs again after a crash finds its child (resumes
+        it, or returns its journaled ending) instead of starting another. The child journals
+        to this run's store when it has none of its own. It is cancelled if this run ends
+        first or this step is cancelled. See ``docs/durable-primitives.md``.
+
+        Args:
+            workflow: The child workflow (an instance).
+            start_event: Its start event; or pass its fields as keyword arguments.
+            forward_events: Also publish the child's stream events to this run's stream.
+            **start_kwargs: Fields of the child's start event.
+
+        Raises:
+            ContextStateError: If called outside a step.
+            JournaledCallMismatchError: If the step's journal holds another call here.
+            Exception: The child's error, as awaiting its handler raises it.
+        """
+        return await run_child(workflow, start_event, start_kwargs, forward_events=forward_events)
+
+    async def start_workflow(
+        self,
+        workflow: Any,
+        /,
+        start_event: StartEvent | None = None,
+        *,
+        forward_events: bool = False,
+        **start_kwargs: Any,
+    ) -> WorkflowHandler:
+        """Start ``workflow`` as a journaled child of this step and return its handler.
+
+        As :meth:`run_workflow`, without waiting for the child: its ending is not journaled
+        in this run (a re-run finds the child in the store and gets its handler again). A
+        child still running when this run ends is cancelled.
+
+        Raises:
+            ContextStateError: If called outside a step.
+            JournaledCallMismatchError: If the step's journal holds another call here.
+        """
+        return await start_child(workflow, start_event, start_kwargs, forward_events=forward_events)
 
     def retry_info(self) -> RetryInfo:
         """How often the current step invocation has failed before, and the last error.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from stepwork._runtime.driver import RunDriver, StepOwner
 from stepwork._runtime.journal import Journal
 from stepwork._runtime.lease import hold_new_run
+from stepwork._runtime.lineage import PARENT_RUN, parent_meta
 
 if TYPE_CHECKING:
     from stepwork._core.events import StartEvent
@@ -93,6 +94,9 @@ def launch(
     driver = RunDriver(
         definition, workflow, context, handler.run_id, state, workflow.clock, finished, journal
     )
+    parent = PARENT_RUN.get()
+    if parent is not None:  # a child workflow's journal names its parent
+        driver.stamper.meta = parent_meta(parent)
     wiring.attach(driver)
     handler.store = workflow.store
     handler.bind(driver)

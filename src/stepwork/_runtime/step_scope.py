@@ -10,7 +10,7 @@ from stepwork._core.state import Invocation
 if TYPE_CHECKING:
     from stepwork._runtime.driver import RunDriver
 
-__all__ = ["NOT_RETURNED", "SCOPE", "StepScope", "running_step"]
+__all__ = ["NOT_RETURNED", "SCOPE", "StepScope", "current_scope", "running_step"]
 
 NOT_RETURNED: Any = object()
 """``StepScope.output`` until the step's code returns (it raised, or is still running)."""
@@ -28,7 +28,7 @@ class StepScope:
     (``RunObserver.step_code_left``); an observer that reads it puts ``NOT_RETURNED`` back.
     """
 
-    __slots__ = ("output", "sleeps", "value")
+    __slots__ = ("calls", "output", "sleeps", "value")
 
     def __init__(self, driver: RunDriver, invocation: Invocation) -> None:
         self.value: tuple[RunDriver, Invocation] | None = (driver, invocation)
@@ -36,9 +36,23 @@ class StepScope:
         self.sleeps = 0
         """How many ``ctx.sleep`` calls this run of the step made: the n-th sleep of a step
         is the same wait each time the step runs (again, after a resume)."""
+        self.calls = 0
+        """Journaled calls (``ctx.once``, child workflows) the invocation has made so far."""
+
+    def next_call(self) -> int:
+        """Number the invocation's next journaled call (0 for its first)."""
+        number = self.calls
+        self.calls = number + 1
+        return number
 
 
 SCOPE: ContextVar[StepScope | None] = ContextVar("stepwork_current_step", default=None)
+
+
+def current_scope() -> StepScope | None:
+    """The scope of the step running in this task (``None`` outside steps, or once it ended)."""
+    scope = SCOPE.get()
+    return None if scope is None or scope.value is None else scope
 
 
 def running_step() -> tuple[RunDriver, Invocation] | None:

@@ -37,6 +37,7 @@ from stepwork._core.ticks import (
     TickStateWrite,
     tick_invocation,
 )
+from stepwork._runtime.call_outcomes import call_summary, parent_of
 from stepwork._runtime.durable import DurableWorkflow, resume_run
 from stepwork._runtime.envelopes import Stamper
 from stepwork._runtime.handler import WorkflowHandler
@@ -359,7 +360,9 @@ def summarise_record(record: Mapping[str, Any], kind: TickKind | None = None) ->
             base = " from a restored or carried-over context" if record.get("base") else ""
             if record.get("start_event") is None:
                 return f"run resumed{base}"
-            return f"run started with {name(record['start_event'])}{base}"
+            parent = parent_of(record)
+            child = f" as a child of run {parent!r}" if parent is not None else ""
+            return f"run started with {name(record['start_event'])}{base}{child}"
         case "event":
             target = f" to step {record['step']}" if record.get("step") else ""
             return f"{name(record['event'])} sent{target}"
@@ -382,6 +385,9 @@ def summarise_record(record: Mapping[str, Any], kind: TickKind | None = None) ->
             return f"timer {record['timer_id']} fired"
         case "cancel":
             return "cancelled by the caller"
+        case "once":
+            invocation, number, called = record["invocation"], record["number"], record["name"]
+            return f"invocation {invocation} {call_summary(number, called, record)}"
         case _:
             assert_never(kind)
 

@@ -70,6 +70,7 @@ def dump_run_state(state: RunState, *, snapshot: bool = False) -> dict[str, Any]
         "waiter_events_sent": sorted(state.waiter_events_sent),
         "answers": {key: dump_event(event) for key, event in state.answers.items()},
         **_dump_collects(state),
+        **_dump_calls(state),
         "streams": {
             str(number): {
                 "parent": [list(p) for p in s.parent],
@@ -150,6 +151,10 @@ def load_run_state(
     for key, buffer, call, events in data.get("collected", ()):
         answer = None if events is None else [load_event(e, registry) for e in events]
         state.collected.setdefault(key, {})[(buffer, call)] = answer
+    state.calls = {  # snapshots written before ``ctx.once`` existed have none
+        int(delivery): {number: (name, outcome) for number, name, outcome in calls}
+        for delivery, calls in data.get("calls", {}).items()
+    }
     for number, s in data["streams"].items():
         state.streams[int(number)] = FanOutStream(
             tuple((a, b) for a, b in s["parent"]),
@@ -198,6 +203,19 @@ def _dump_collects(state: RunState) -> dict[str, Any]:
             for (buffer, call), events in answers.items()
         ]
     return dumped
+
+
+def _dump_calls(state: RunState) -> dict[str, Any]:
+    """Journaled call outcomes, left out when there are none (snapshots then keep the shape
+    they had before ``ctx.once`` existed)."""
+    if not state.calls:
+        return {}
+    return {
+        "calls": {
+            str(delivery): [[number, name, outcome] for number, (name, outcome) in calls.items()]
+            for delivery, calls in state.calls.items()
+        }
+    }
 
 
 def _dump_requirements(requirements: tuple[tuple[str, Any], ...], snapshot: bool) -> dict[str, Any]:

@@ -81,6 +81,8 @@ def field_codecs(kind: TickKind) -> dict[str, FieldCodec]:
             }
         case "state":
             return {"state": "json"}
+        case "once":
+            return {"outcome": "json"}
         case "timer" | "cancel":
             return {}
         case _:
