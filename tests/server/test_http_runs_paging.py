@@ -86,3 +86,23 @@ def test_ten_thousand_runs_are_paged_and_searched_in_the_store(
     assert [run["run_id"] for run in by_error] == ["run-09996", "run-09989"]
     assert literal == []
     assert bad.status_code == 422 and error_of(bad)["field"] == "offset"
+
+
+def test_numbers_beyond_the_stores_reach_and_empty_names_are_refused(
+    start_server: ServerFactory,
+) -> None:
+    # Found by the fuzz run: an offset past 2**63 - 1 reached SQLite and came back as a 500.
+    server = start_server()
+    huge = str(2**63)
+    with httpx.Client(base_url=server.url, timeout=20) as http:
+        refused = {
+            "offset": http.get("/runs", params={"offset": huge}),
+            "workflow": http.get("/runs", params={"workflow": ""}),
+            "after": http.get("/runs/nope/events", params={"after": huge}),
+            "Last-Event-ID": http.get("/runs/nope/events", headers={"Last-Event-ID": huge}),
+        }
+        largest = http.get("/runs", params={"offset": str(2**63 - 1)})
+    for field, response in refused.items():
+        assert response.status_code == 422, (field, response.text)
+        assert error_of(response)["field"] == field
+    assert largest.status_code == 200 and largest.json() == {"runs": []}

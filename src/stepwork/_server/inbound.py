@@ -185,8 +185,13 @@ def only_params(request: Request, *allowed: str) -> None:
             )
 
 
+MAX_QUERY_INT = 2**63 - 1
+"""The largest integer a query parameter may hold: what the stores' 64-bit columns take."""
+
+
 def query_int(request: Request, name: str, default: int | None, minimum: int) -> int | None:
-    """Query parameter ``name`` as an integer of at least ``minimum``.
+    """Query parameter ``name`` as an integer of at least ``minimum`` (and at most
+    :data:`MAX_QUERY_INT`).
 
     Raises:
         ApiError: 422 if it is not such an integer.
@@ -200,6 +205,8 @@ def query_int(request: Request, name: str, default: int | None, minimum: int) ->
         raise ApiError("invalid", f"{name} must be an integer, got {raw!r}.", name) from None
     if value < minimum:
         raise ApiError("invalid", f"{name} must be at least {minimum}, got {value}.", name)
+    if value > MAX_QUERY_INT:
+        raise ApiError("invalid", f"{name} must be at most {MAX_QUERY_INT}, got {value}.", name)
     return value
 
 

@@ -89,7 +89,8 @@ def _param(name: str, where: str, schema: dict[str, Any], text: str, **more: Any
 
 _NAME = _param("name", "path", {"type": "string"}, "The workflow's served name.", required=True)
 _RUN = _param("run_id", "path", {"type": "string"}, "The run's id.", required=True)
-_STRINGS = {"type": "array", "items": {"type": "string"}}
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_INT64 = 2**63 - 1  # the largest integer query parameter the stores take
 _STATUSES = {"type": "array", "items": {"type": "string", "enum": [
     "running", "completed", "failed", "timed_out", "cancelled"]}}  # fmt: skip
 _EPOCH = "bound on the creation time, seconds since the epoch."
@@ -205,7 +206,8 @@ OPERATIONS: tuple[Operation, ...] = (
             _param("created_before", "query", {"type": "number"}, f"Exclusive upper {_EPOCH}"),
             _param("limit", "query", {"type": "integer", "minimum": 0, "maximum": 10000,
                                       "default": 100}, "Most runs returned."),
-            _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0},
+            _param("offset", "query", {"type": "integer", "minimum": 0, "maximum": _INT64,
+                                       "default": 0},
                    "Matching runs to skip (the next page starts at `offset` + `limit`)."),
             _param("q", "query", {"type": "string"},
                    "Text the run id or the run's error contains (ASCII case ignored)."),
@@ -235,7 +237,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "with an error frame (`event: error` in SSE, an ErrorBody line in NDJSON) naming it.",
         (404, 422), parameters=(
             _RUN,
-            _param("after", "query", {"type": "integer", "minimum": -1, "default": -1},
+            _param("after", "query", {"type": "integer", "minimum": -1, "maximum": _INT64,
+                                      "default": -1},
                    "Last offset already seen (-1: from the start)."),
             _param("format", "query", {"type": "string", "enum": ["sse", "ndjson"],
                                        "default": "sse"},
@@ -308,7 +311,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Folds the journal's first `at` + 1 ticks (time travel; no step is called). 422 when "
         "`at` is past the run's ticks; 404 also for a run with no journaled tick yet.",
         (404, 409, 422), parameters=(_RUN, _param(
-            "at", "query", {"type": "integer", "minimum": 0},
+            "at", "query", {"type": "integer", "minimum": 0, "maximum": _INT64},
             "The tick seq (a history entry's `seq`); the last tick when left out.")),
         error_text={404: _NOT_SERVED_404, 409: _CORRUPT + ".",
                     422: "A bad `at`, or an unknown query parameter."},

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from stepwork._core.errors import JournalWriteError, WorkflowRuntimeError
 from stepwork._server import live as live_runs
 from stepwork._server.errors import ApiError, JsonResponse
-from stepwork._server.inbound import only_params, query_bool, query_int, read_model
+from stepwork._server.inbound import MAX_QUERY_INT, only_params, query_bool, query_int, read_model
 from stepwork._server.remote import deliver_remote
 from stepwork._server.reserved import check_sendable
 from stepwork._server.runs import RunRegistry
@@ -56,6 +56,10 @@ def _start_offset(request: Request, fmt: StreamFormat) -> int:
         ) from None
     if offset < -1:
         raise ApiError("invalid", "Last-Event-ID must be -1 or more.", "Last-Event-ID")
+    if offset > MAX_QUERY_INT:
+        raise ApiError(
+            "invalid", f"Last-Event-ID must be at most {MAX_QUERY_INT}.", "Last-Event-ID"
+        )
     # Checked whatever the format, so a bad header is never silently ignored; only SSE
     # readers resume from it (NDJSON readers pass ``after``).
     return offset if fmt == "sse" else after

@@ -66,6 +66,8 @@ async def list_runs(request: Request) -> Response:
                 "status",
             )
     names = query.getlist("workflow")
+    if "" in names:
+        raise ApiError("invalid", "workflow must name a workflow, got an empty value.", "workflow")
     limit = query_int(request, "limit", 100, 0)
     assert limit is not None
     if limit > MAX_LIST_LIMIT:
