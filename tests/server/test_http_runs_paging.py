@@ -5,6 +5,7 @@ pages go on with ``offset``, and ``q`` finds a run by a piece of its id or error
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -42,7 +43,8 @@ def seed(path: Path) -> None:
         )
         for n in range(RUNS)
     ]
-    with sqlite3.connect(path) as db:
+    # ``with`` on a connection commits but does not close it (Python 3.13 warns of that).
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.executemany(
             "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, error)"
             " VALUES (?, ?, ?, ?, ?, ?)",
