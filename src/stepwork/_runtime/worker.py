@@ -141,13 +141,17 @@ class Worker:
 
     def wake(self, notice: Any = None, run_id: str | None = None) -> None:
         """Claim again now (a run became runnable, or one of ours ended); a run held here
-        that a notification names looks in its inbox (a message was delivered to it)."""
+        that a notification names looks in its inbox (a message was delivered to it). A mere
+        append wakes nothing."""
         if notice == "runnable" and run_id is not None and run_id in self.running:
             driver = self.running[run_id][1].driver
             journal = None if driver is None else driver.journal
             if journal is not None and journal.check_inbox is not None:
                 journal.check_inbox()
-        self._wake.set()
+        if notice != "append":
+            # An append makes no run claimable (a runnable one notifies "runnable" too): waking
+            # every worker's claim query on every append of every run made more workers slower.
+            self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and execute runs until ``stop`` is set, then hand unfinished runs back."""
