@@ -11,7 +11,7 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, assert_never, cast
+from typing import Any, assert_never
 
 from stepwork._core.commands import (
     Command,
@@ -46,7 +46,7 @@ from stepwork._runtime.state_store import InMemoryStateStore, infer_state_type
 from stepwork._stores.codec import dump_event
 from stepwork._stores.protocol import JournalBatch, Store
 from stepwork._stores.records import corrupt_record
-from stepwork._stores.tick_codec import TICK_KINDS, dump_envelope, load_envelope
+from stepwork._stores.tick_codec import dump_envelope, load_envelope, record_kind
 
 __all__ = [
     "HistoryEntry",
@@ -354,7 +354,7 @@ def summarise_record(record: Mapping[str, Any], kind: TickKind | None = None) ->
         ContextSerdeError: If the record's kind is not a tick kind.
     """
     name = _name
-    kind = kind or _kind_of(record)
+    kind = kind or record_kind(record)
     match kind:
         case "start":
             base = " from a restored or carried-over context" if record.get("base") else ""
@@ -390,16 +390,6 @@ def summarise_record(record: Mapping[str, Any], kind: TickKind | None = None) ->
             return f"invocation {invocation} {call_summary(number, called, record)}"
         case _:
             assert_never(kind)
-
-
-def _kind_of(record: Mapping[str, Any]) -> TickKind:
-    kind = record.get("kind")
-    if kind not in TICK_KINDS:
-        raise ContextSerdeError(
-            f"Unknown tick kind {kind!r}: the record was written by a newer or different "
-            f"version. Known kinds: {', '.join(sorted(TICK_KINDS))}."
-        )
-    return cast(TickKind, kind)
 
 
 def _effects(commands: list[Command]) -> list[str]:

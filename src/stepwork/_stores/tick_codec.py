@@ -18,10 +18,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import fields
 from math import isfinite
-from typing import Any, Literal, assert_never, get_args
+from typing import Any, Literal, assert_never, cast, get_args
 
 from stepwork._core.envelope import EMPTY_META, LEGACY_TICK_SCHEMA, TICK_SCHEMA, TickEnvelope
 from stepwork._core.errors import ContextSerdeError, JournalCorruptError
@@ -41,6 +41,7 @@ __all__ = [
     "field_codecs",
     "load_envelope",
     "load_tick",
+    "record_kind",
 ]
 
 TICK_KINDS: dict[str, type] = {cls.kind: cls for cls in get_args(Tick)}
@@ -141,6 +142,21 @@ def dump_tick(tick: Tick) -> dict[str, JSON]:
     return record
 
 
+def record_kind(record: Mapping[str, Any]) -> TickKind:
+    """The tick kind a record names.
+
+    Raises:
+        ContextSerdeError: If it names none this version knows.
+    """
+    kind = record.get("kind")
+    if not isinstance(kind, str) or kind not in TICK_KINDS:
+        raise ContextSerdeError(
+            f"Unknown tick kind {kind!r}: the record was written by a newer or different "
+            f"version. Known kinds: {', '.join(sorted(TICK_KINDS))}."
+        )
+    return cast(TickKind, kind)
+
+
 def load_tick(record: Any, registry: TypeRegistry, steps: Collection[str] | None = None) -> Tick:
     """Rebuild a tick from :func:`dump_tick` output; ``steps`` are the workflow's step names,
     against which a start tick's base state is checked.
@@ -151,14 +167,9 @@ def load_tick(record: Any, registry: TypeRegistry, steps: Collection[str] | None
     """
     if not isinstance(record, dict):
         raise ContextSerdeError(f"A tick record must be a JSON object, got {str(record)[:100]!r}.")
-    kind = record.get("kind")
-    cls = TICK_KINDS.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise ContextSerdeError(
-            f"Unknown tick kind {kind!r}: the record was written by a newer or different "
-            f"version. Known kinds: {', '.join(sorted(TICK_KINDS))}."
-        )
-    codecs = _CODECS[str(kind)]
+    kind = record_kind(record)
+    cls = TICK_KINDS[kind]
+    codecs = _CODECS[kind]
     values: dict[str, Any] = {}
     try:
         for item in fields(cls):
