@@ -59,6 +59,9 @@ class _Run:
     built once per run instead of once per step."""
     attributes: dict[str, str]
     """``stepwork.run_id`` and ``stepwork.workflow``, the attributes every span carries."""
+    quiet: bool
+    """Neither recording nor metered (no SDK provider of either kind when the run started):
+    its steps and writes cost one check each."""
     outcomes: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     """(step, outcome) -> the step duration's metric attributes, built once per pair."""
     steps: dict[int, tuple[Span | None, str, float]] = field(default_factory=dict)
@@ -157,7 +160,8 @@ class OtelObserver:
         )
         recording = span.is_recording()
         context = trace.set_span_in_context(span) if recording else otel_context.Context()
-        self._runs[run_id] = _Run(workflow, span, recording, context, attributes)
+        quiet = not recording and not _metered()
+        self._runs[run_id] = _Run(workflow, span, recording, context, attributes, quiet)
         self._started.add(1, {"stepwork.workflow": workflow, "stepwork.resumed": resumed})
 
     def run_ended(self, run_id: str, status: str, error: BaseException | None) -> None:
@@ -187,7 +191,7 @@ class OtelObserver:
 
     def step_attempt_started(self, run_id: str, step: str, invocation: int, attempt: int) -> object:
         run = self._runs.get(run_id)
-        if run is None:
+        if run is None or run.quiet:
             return None
         if not run.recording:
             run.steps[invocation] = (None, step, time.monotonic())
@@ -276,6 +280,8 @@ class OtelObserver:
         error: BaseException | None,
     ) -> None:
         run = self._runs.get(run_id)
+        if run is not None and run.quiet:
+            return
         workflow = run.workflow if run is not None else ""
         self._write_duration.record((end_ns - start_ns) / 1e9, {"stepwork.workflow": workflow})
         if run is None or not run.recording:
@@ -290,6 +296,18 @@ class OtelObserver:
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, _describe(error)))
         span.end(end_time=end_ns)
+
+
+def _metered() -> bool:
+    """Whether the program set a meter provider (then metrics are recorded somewhere).
+
+    OpenTelemetry's API hands out a proxy provider until one is set; its class is private, so
+    it is recognised by name: should that name change, every run counts as metered, which
+    costs time, not correctness."""
+    provider = metrics.get_meter_provider()
+    if isinstance(provider, metrics.NoOpMeterProvider):
+        return False
+    return type(provider).__name__ != "_ProxyMeterProvider"
 
 
 def _describe(error: BaseException | None) -> str:
