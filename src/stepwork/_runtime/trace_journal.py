@@ -15,7 +15,9 @@ Invariants:
   A run whose first segments were not traced joins the trace of its first traced segment.
 - The start tick's metadata is set for that one tick: later ticks carry none.
 - A run enqueued for workers (``enqueue``) inside a span journals that span's context with
-  its start tick, so the workers' segments are children of the caller's span.
+  its start tick, so the workers' segments are children of the caller's span. Enqueued while
+  a server handles a request (``parent_from_headers``) in a process with no current span
+  (OpenTelemetry absent, say), it journals the request's valid ``traceparent`` instead.
 """
 
 from __future__ import annotations
