@@ -1,9 +1,13 @@
 """Run one scenario once in this fresh process and print its sample as JSON.
 
-Usage: ``python -m benchmarks.child ENGINE SCENARIO N`` (ENGINE: stepwork | stepwork-otel |
-stepwork-llama | stepwork-llama-handler | anchor; stepwork-otel traces with the OpenTelemetry
-SDK; stepwork-llama imports LlamaIndex's instrumentation with no handler attached, and
-stepwork-llama-handler attaches a span and an event handler to its root dispatcher), or
+Usage: ``python -m benchmarks.child ENGINE SCENARIO N`` (ENGINE: stepwork | anchor |
+stepwork-llama | stepwork-llama-handler | one of ``benchmarks.tracing.VARIANTS``; stepwork-otel
+traces with the OpenTelemetry SDK and records metrics, stepwork-otel-spans only traces,
+stepwork-otel-off imports OpenTelemetry and sets nothing, stepwork-no-otel cannot import it,
+stepwork-otel-stub traces with a tracer that does nothing, otel-floor(-spans) times the SDK's
+spans alone for N steps (any SCENARIO); stepwork-llama imports LlamaIndex's instrumentation
+with no handler attached, and stepwork-llama-handler attaches a span and an event handler to
+its root dispatcher), or
 ``python -m benchmarks.child ENGINE import`` to time the engine's import.
 """
 
@@ -14,6 +18,8 @@ import json
 import sys
 import time
 from dataclasses import asdict
+
+from benchmarks import tracing
 
 
 def main() -> None:
@@ -29,15 +35,29 @@ def main() -> None:
     from benchmarks.scenarios import SCENARIOS, load
 
     n = int(sys.argv[3])
-    if engine == "stepwork-otel":
-        trace_with_opentelemetry()
+    if engine.startswith("otel-floor"):
+        seconds, cpu = tracing.floor(n, record=engine == "otel-floor")
+        print(json.dumps({"seconds": seconds, "items": n, "cpu_seconds": cpu}))
+        return
+    if engine == "stepwork-no-otel":
+        tracing.block_opentelemetry()
+        engine = "stepwork"
+    elif engine == "stepwork-otel-stub":
+        tracing.set_stub_tracer()
+        engine = "stepwork"
+    elif engine.startswith("stepwork-otel"):
+        on = engine != "stepwork-otel-off"
+        tracing.set_providers(spans=on, metrics=engine == "stepwork-otel")
         engine = "stepwork"
     elif engine.startswith("stepwork-llama"):
         instrument_with_llama_index(handler=engine == "stepwork-llama-handler")
         engine = "stepwork"
     lib = load(engine)
+    cpu = time.process_time()
     sample = asyncio.run(SCENARIOS[scenario](lib, n))
-    print(json.dumps(asdict(sample)))
+    # CPU of the whole run, every thread (a span processor's too): steadier than the wall
+    # clock on a machine that other work shares.
+    print(json.dumps({**asdict(sample), "cpu_seconds": time.process_time() - cpu}))
 
 
 def instrument_with_llama_index(*, handler: bool) -> None:
@@ -56,26 +76,6 @@ def instrument_with_llama_index(*, handler: bool) -> None:
         root = get_dispatcher()
         root.add_span_handler(SimpleSpanHandler())
         root.add_event_handler(Discard())
-
-
-def trace_with_opentelemetry() -> None:
-    """Set the OpenTelemetry SDK's providers as an application would: every span goes through a
-    batch processor to an exporter (one that drops them, so export I/O is not measured), and
-    metrics are recorded."""
-    from opentelemetry import metrics, trace
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
-    class Dropping(SpanExporter):
-        def export(self, spans: object) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-    provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(Dropping()))
-    trace.set_tracer_provider(provider)
-    metrics.set_meter_provider(MeterProvider(metric_readers=[InMemoryMetricReader()]))
 
 
 if __name__ == "__main__":

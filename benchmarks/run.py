@@ -4,7 +4,11 @@ Each measurement runs in a fresh child process (``python -m benchmarks.child``),
 times; the table shows medians, the ratio between the engines, and how each engine's cost per
 item scales from the small to the large size. Results also go to ``benchmarks/results.json``.
 
-Usage: ``python -m benchmarks.run [--repeat 5] [--quick] [--json PATH]`` (``make bench``).
+Then the dispatch chain with tracing absent, off and on, against the OpenTelemetry SDK's own
+floor (``benchmarks.tracing``), as a second table.
+
+Usage: ``python -m benchmarks.run [--repeat 5] [--quick] [--json PATH] [--tracing-only]``
+(``make bench``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.tracing import VARIANTS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,19 +40,11 @@ class Case:
     unit: str  # how the per-item time is shown: "us" per item or "ms" per item
     anchor_sizes: tuple[int, ...] | None = None  # sizes the anchor can finish in reasonable time
     anchor_repeat: int | None = None
-    traced: bool = False  # stepwork with the OpenTelemetry SDK's providers set (stepwork only)
     results: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
 
 
 CASES = [
     Case("dispatch: one step re-emitting to itself", "chain", (1_000, 10_000), "us"),
-    Case(
-        "  the same, traced by the OpenTelemetry SDK (stepwork only)",
-        "chain",
-        (1_000, 10_000),
-        "us",
-        traced=True,
-    ),
     Case("20-step linear workflow, runs in sequence", "linear", (50, 200), "ms"),
     Case("  the same, journaled to SQLite (stepwork only)", "linear_journaled", (50, 200), "ms"),
     Case("  the same, journaled to PostgreSQL (stepwork only)", "linear_journaled_pg", (50,), "ms"),
@@ -117,6 +115,9 @@ def value(case: Case, result: dict[str, Any]) -> float:
 
 
 def main() -> None:
+    if "--tracing-only" in sys.argv[1:]:  # no PostgreSQL row: no server to start
+        measure_all()
+        return
     # The PostgreSQL rows journal to a throwaway server, the one the tests start.
     sys.path.insert(0, str(ROOT / "tests"))
     from stores.pg_server import running_server
@@ -131,12 +132,20 @@ def measure_all() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="child runs per measurement")
     parser.add_argument("--quick", action="store_true", help="small sizes only, 3 repeats")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument(
+        "--tracing-only",
+        action="store_true",
+        help="only the tracing overhead table (printed, not written to --json)",
+    )
     args = parser.parse_args()
     repeat = 3 if args.quick else args.repeat
+    if args.tracing_only:
+        print_tracing(measure_tracing(TRACING_SIZE, repeat))
+        return
 
     for case in CASES:
         sizes = case.sizes[:1] if args.quick else case.sizes
-        only = case.scenario in STEPWORK_ONLY or case.traced
+        only = case.scenario in STEPWORK_ONLY
         engines = ["stepwork"] if only else ["stepwork", "anchor"]
         for engine in engines:
             allowed = case.anchor_sizes if engine == "anchor" and case.anchor_sizes else sizes
@@ -145,16 +154,56 @@ def measure_all() -> None:
                 if size not in allowed:
                     continue
                 print(f"  {case.scenario:<18} {engine:<9} n={size:<6} x{runs}", file=sys.stderr)
-                child = "stepwork-otel" if case.traced else engine
-                samples = [measure(child, case.scenario, size) for _ in range(runs)]
+                samples = [measure(engine, case.scenario, size) for _ in range(runs)]
                 case.results.setdefault(engine, {})[size] = median_sample(samples)
 
+    tracing = measure_tracing(TRACING_SIZE, repeat)
     imports = {
         engine: statistics.median(import_time(engine) for _ in range(repeat))
         for engine in ("stepwork", "anchor")
     }
     print_table(imports)
-    write_json(args.json, imports)
+    print()
+    print_tracing(tracing)
+    write_json(args.json, imports, tracing)
+
+
+TRACING_SIZE = 10_000
+
+
+def measure_tracing(size: int, repeat: int) -> dict[str, dict[str, Any]]:
+    """The dispatch chain under each of ``benchmarks.tracing.VARIANTS``, one child of each in
+    turn per round (load that comes and goes hits every variant alike), medians."""
+    samples: dict[str, list[dict[str, Any]]] = {engine: [] for engine, _ in VARIANTS}
+    for round_ in range(repeat):
+        for engine, _ in VARIANTS:
+            note = f"  tracing            {engine:<19} n={size} {round_ + 1}/{repeat}"
+            print(note, file=sys.stderr)
+            samples[engine].append(measure(engine, "chain", size))
+    results = {}
+    for engine, each in samples.items():
+        results[engine] = median_sample(each)
+        cpu = statistics.median(sample["cpu_seconds"] for sample in each)
+        results[engine]["cpu_per_item"] = cpu / each[0]["items"]
+    return results
+
+
+def print_tracing(results: dict[str, dict[str, Any]]) -> None:
+    first = results[VARIANTS[0][0]]
+    print(f"Tracing overhead, dispatch chain, n={TRACING_SIZE} (medians; ratio to the first row;")
+    print("CPU: the process's, every thread)")
+    print()
+    header = (
+        f"| {'variant':<58} | {'per step':>9} | {'ratio':>6} | {'CPU/step':>9} | {'ratio':>6} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(part)) for part in header.split("|")[1:-1]) + "|")
+    for engine, title in VARIANTS:
+        wall, cpu = results[engine]["per_item"], results[engine]["cpu_per_item"]
+        print(
+            f"| {title:<58} | {wall * 1e6:>6.1f} us | {wall / first['per_item']:>5.2f}x "
+            f"| {cpu * 1e6:>6.1f} us | {cpu / first['cpu_per_item']:>5.2f}x |"
+        )
 
 
 def print_table(imports: dict[str, float]) -> None:
@@ -200,7 +249,7 @@ def print_table(imports: dict[str, float]) -> None:
     )
 
 
-def write_json(path: Path, imports: dict[str, float]) -> None:
+def write_json(path: Path, imports: dict[str, float], tracing: dict[str, dict[str, Any]]) -> None:
     payload = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
@@ -210,6 +259,7 @@ def write_json(path: Path, imports: dict[str, float]) -> None:
             "cpus": os.cpu_count(),
         },
         "import_seconds": imports,
+        "tracing_overhead": {"chain_size": TRACING_SIZE, "results": tracing},
         "cases": [
             {"scenario": case.scenario, "title": case.title, "results": case.results}
             for case in CASES

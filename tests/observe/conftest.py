@@ -8,7 +8,9 @@ the ``spans`` fixture, so later tests of the suite do not pile spans up in memor
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,3 +101,15 @@ def reader() -> InMemoryMetricReader:
     """The metric reader of the global meter provider (values are cumulative per process)."""
     _set_providers()
     return READER
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """An OTLP/HTTP trace receiver on 127.0.0.1 (``otlp_receiver.Receiver``), for exporters
+    in other processes."""
+    here = str(Path(__file__).parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    from otlp_receiver import receiving
+
+    yield from receiving()

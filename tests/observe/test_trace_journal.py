@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from stepwork import StartEvent
+from stepwork import StartEvent, StopEvent, Workflow, step
 from stepwork._core.envelope import TickEnvelope
 from stepwork._core.ticks import TickStart, TickTimer
+from stepwork._runtime import observe_otel
 from stepwork._runtime.trace_journal import journaled_trace, journaled_trace_id, trace_id_of
 from stepwork._runtime.worker import enqueue
+from stepwork.observe import run_parent
 from stepwork.stores import store_from_url
 
 HERE = Path(__file__).parent
@@ -159,3 +162,40 @@ async def test_a_run_enqueued_inside_a_span_is_traced_under_it_by_whoever_runs_i
     (run,) = [span for span in spans.get_finished_spans() if span.name.startswith("run ")]
     assert run.parent is not None and run.parent.span_id == caller.get_span_context().span_id
     assert run.context.trace_id == caller.get_span_context().trace_id
+
+
+class Quiet(Workflow):
+    @step
+    async def only(self, ev: StartEvent) -> StopEvent:
+        return StopEvent(result="done")
+
+
+async def test_a_run_neither_traced_nor_metered_skips_step_work_but_journals_its_parent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: InMemoryMetricReader
+) -> None:
+    # No span recorded (no test holds `spans`: sampled out) and, as far as the observer can
+    # tell, no meter provider: the run's steps and writes are skipped, not timed.
+    monkeypatch.setattr(observe_otel, "_metered", lambda: False)
+    incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    workflow = Quiet(store=url, workflow_name="quiet")
+    try:
+        with run_parent(incoming):
+            handler = workflow.run(run_id="quiet-1")
+        assert await handler == "done"
+    finally:
+        assert workflow.store is not None
+        await workflow.store.close()
+    start = (await journal_of(url, "quiet-1"))[0]
+    assert trace_id_of(start["env"]["meta"]["traceparent"]) == incoming.split("-")[1]  # type: ignore[index]
+    data = reader.get_metrics_data()
+    assert data is not None
+    by_name = {
+        metric.name: [p.attributes.get("stepwork.workflow") for p in metric.data.data_points]
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    assert "quiet" in by_name["stepwork.runs.started"]  # runs are still counted
+    assert "quiet" not in by_name.get("stepwork.step.duration", [])
+    assert "quiet" not in by_name.get("stepwork.journal.write.duration", [])

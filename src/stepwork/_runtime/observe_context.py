@@ -1,16 +1,22 @@
 """W3C trace context for runs: parent a run on a ``traceparent``, read a run's ``traceparent``.
 
 OpenTelemetry is imported when one of these functions is called, not before; without the
-``otel`` extra they raise :class:`~stepwork.errors.MissingExtraError`.
+``otel`` extra they raise :class:`~stepwork.errors.MissingExtraError`. The exception is
+:func:`parent_from_headers`, which a server calls on every start: in a process that does not
+trace it only remembers the request's valid trace context (:func:`incoming_trace`), so a run
+enqueued for workers (``stepwork serve --workers 0``) still journals the caller's trace.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from stepwork._core.envelope import EMPTY_META
 from stepwork._core.errors import MissingExtraError
 
 if TYPE_CHECKING:
@@ -18,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "current_traceparent",
+    "incoming_trace",
     "parent_from_headers",
     "run_parent",
     "run_traceparent",
@@ -25,6 +32,12 @@ __all__ = [
 ]
 
 OTEL_EXTRA_HINT = "pip install 'stepwork[otel]'"
+
+# W3C Trace Context, level 1: version 00 (or a later one, read as 00), lower-case hex.
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_TRACESTATE_LIMIT = 512  # the length W3C lets a propagator keep
+
+_INCOMING: ContextVar[Mapping[str, str]] = ContextVar("stepwork_incoming", default=EMPTY_META)
 
 
 def _propagation() -> Any:
@@ -108,13 +121,58 @@ def run_traceparent(run_id: str) -> str | None:
     return None if observer is None else observer.traceparent(run_id)
 
 
+def trace_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The W3C trace context in ``headers`` (``traceparent``, and ``tracestate`` if any), or
+    an empty dict when ``traceparent`` is missing or malformed (then ``tracestate`` is ignored,
+    as the W3C recommendation says).
+
+    Example:
+        >>> tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        >>> trace_headers({"traceparent": tp, "tracestate": "vendor=1"}) == {
+        ...     "traceparent": tp, "tracestate": "vendor=1"}
+        True
+        >>> trace_headers({"traceparent": "00-" + "0" * 32 + "-b7ad6b7169203331-01"})
+        {}
+    """
+    traceparent = (headers.get("traceparent") or "").strip()
+    match = _TRACEPARENT.fullmatch(traceparent)
+    if match is None:
+        return {}
+    version, trace_id, span_id, _, rest = match.groups()
+    if version == "ff" or (version == "00" and rest) or set(trace_id) == {"0"}:
+        return {}
+    if set(span_id) == {"0"}:
+        return {}
+    found = {"traceparent": traceparent}
+    tracestate = (headers.get("tracestate") or "").strip()
+    if tracestate and len(tracestate) <= _TRACESTATE_LIMIT:
+        found["tracestate"] = tracestate
+    return found
+
+
+def incoming_trace() -> Mapping[str, str]:
+    """The trace context a request handed to :func:`parent_from_headers` around this call, or
+    an empty mapping outside one (or when its ``traceparent`` was missing or malformed)."""
+    return _INCOMING.get()
+
+
 @contextmanager
 def parent_from_headers(headers: Mapping[str, str]) -> Iterator[None]:
-    """Like :func:`run_parent` with an HTTP request's ``traceparent``/``tracestate`` headers;
-    does nothing when the program does not use OpenTelemetry (no spans would be made)."""
-    traceparent = headers.get("traceparent")
-    if not traceparent or "opentelemetry.trace" not in sys.modules:
+    """Like :func:`run_parent` with an HTTP request's ``traceparent``/``tracestate`` headers.
+
+    In a program that does not use OpenTelemetry no span is made, but the valid trace context
+    is remembered inside the block (:func:`incoming_trace`): a run *enqueued* there journals it,
+    so the workers that execute the run, which may trace, join the caller's trace."""
+    incoming = trace_headers(headers)
+    if not incoming:
         yield
         return
-    with run_parent(traceparent, headers.get("tracestate")):
-        yield
+    remembered = _INCOMING.set(incoming)
+    try:
+        if "opentelemetry.trace" not in sys.modules:
+            yield
+            return
+        with run_parent(incoming["traceparent"], incoming.get("tracestate")):
+            yield
+    finally:
+        _INCOMING.reset(remembered)

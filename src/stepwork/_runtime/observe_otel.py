@@ -54,6 +54,16 @@ class _Run:
     recording: bool
     """False when no SDK records the run's span (no provider set, or sampled out): then its
     steps, waits and writes make no spans either, and cost little more than their metrics."""
+    context: otel_context.Context
+    """The context whose current span is the run's: the parent of its step and write spans,
+    built once per run instead of once per step."""
+    attributes: dict[str, str]
+    """``stepwork.run_id`` and ``stepwork.workflow``, the attributes every span carries."""
+    quiet: bool
+    """Neither recording nor metered (no SDK provider of either kind when the run started):
+    its steps and writes cost one check each."""
+    outcomes: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    """(step, outcome) -> the step duration's metric attributes, built once per pair."""
     steps: dict[int, tuple[Span | None, str, float]] = field(default_factory=dict)
     """Invocation -> (attempt span, step name, monotonic start)."""
     waits: dict[tuple[int, str], Span] = field(default_factory=dict)
@@ -148,7 +158,10 @@ class OtelObserver:
         span = self._tracer.start_span(
             f"run {workflow}", attributes={**attributes, "stepwork.resumed": resumed}
         )
-        self._runs[run_id] = _Run(workflow, span, span.is_recording())
+        recording = span.is_recording()
+        context = trace.set_span_in_context(span) if recording else otel_context.Context()
+        quiet = not recording and not _metered()
+        self._runs[run_id] = _Run(workflow, span, recording, context, attributes, quiet)
         self._started.add(1, {"stepwork.workflow": workflow, "stepwork.resumed": resumed})
 
     def run_ended(self, run_id: str, status: str, error: BaseException | None) -> None:
@@ -178,25 +191,22 @@ class OtelObserver:
 
     def step_attempt_started(self, run_id: str, step: str, invocation: int, attempt: int) -> object:
         run = self._runs.get(run_id)
-        if run is None:
+        if run is None or run.quiet:
             return None
         if not run.recording:
             run.steps[invocation] = (None, step, time.monotonic())
             return None
-        span = self._tracer.start_span(
-            f"step {step}",
-            context=trace.set_span_in_context(run.span),
-            attributes={
-                "stepwork.run_id": run_id,
-                "stepwork.workflow": run.workflow,
-                "stepwork.step": step,
-                "stepwork.attempt": attempt,
-                "stepwork.invocation": invocation,
-            },
-        )
+        attributes: dict[str, str | int] = {
+            **run.attributes,
+            "stepwork.step": step,
+            "stepwork.attempt": attempt,
+            "stepwork.invocation": invocation,
+        }
+        span = self._tracer.start_span(f"step {step}", run.context, attributes=attributes)
         run.steps[invocation] = (span, step, time.monotonic())
-        # Current only in the step's own task (and the thread a sync step runs in).
-        return otel_context.attach(trace.set_span_in_context(span))
+        # Current only in the step's own task (and the thread a sync step runs in): the one
+        # context switch of the step, undone by step_code_left.
+        return otel_context.attach(trace.set_span_in_context(span, run.context))
 
     def step_code_left(self, token: object) -> None:
         if token is not None:
@@ -224,10 +234,14 @@ class OtelObserver:
                     span.add_event("retry scheduled", {"stepwork.retry_delay": retry_delay})
             span.end()
         outcome = "ok" if error is None else "retried" if retry_delay is not None else "failed"
-        self._step_duration.record(
-            time.monotonic() - started,
-            {"stepwork.workflow": run.workflow, "stepwork.step": step, "stepwork.outcome": outcome},
-        )
+        labels = run.outcomes.get((step, outcome))
+        if labels is None:
+            labels = run.outcomes[(step, outcome)] = {
+                "stepwork.workflow": run.workflow,
+                "stepwork.step": step,
+                "stepwork.outcome": outcome,
+            }
+        self._step_duration.record(time.monotonic() - started, labels)
 
     def wait_started(self, run_id: str, invocation: int, waiter_id: str) -> None:
         run = self._runs.get(run_id)
@@ -237,10 +251,9 @@ class OtelObserver:
         parent = step[0] if step is not None and step[0] is not None else run.span
         run.waits[(invocation, waiter_id)] = self._tracer.start_span(
             "wait for event",
-            context=trace.set_span_in_context(parent),
+            context=trace.set_span_in_context(parent, run.context),
             attributes={
-                "stepwork.run_id": run_id,
-                "stepwork.workflow": run.workflow,
+                **run.attributes,
                 "stepwork.waiter_id": waiter_id,
                 "stepwork.invocation": invocation,
                 **({"stepwork.step": step[1]} if step is not None else {}),
@@ -267,25 +280,34 @@ class OtelObserver:
         error: BaseException | None,
     ) -> None:
         run = self._runs.get(run_id)
+        if run is not None and run.quiet:
+            return
         workflow = run.workflow if run is not None else ""
         self._write_duration.record((end_ns - start_ns) / 1e9, {"stepwork.workflow": workflow})
         if run is None or not run.recording:
             return
         span = self._tracer.start_span(
             "journal write",
-            context=trace.set_span_in_context(run.span),
+            run.context,
             start_time=start_ns,
-            attributes={
-                "stepwork.run_id": run_id,
-                "stepwork.workflow": workflow,
-                "stepwork.seq": first_seq,
-                "stepwork.ticks": ticks,
-            },
+            attributes={**run.attributes, "stepwork.seq": first_seq, "stepwork.ticks": ticks},
         )
         if error is not None:
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, _describe(error)))
         span.end(end_time=end_ns)
+
+
+def _metered() -> bool:
+    """Whether the program set a meter provider (then metrics are recorded somewhere).
+
+    OpenTelemetry's API hands out a proxy provider until one is set; its class is private, so
+    it is recognised by name: should that name change, every run counts as metered, which
+    costs time, not correctness."""
+    provider = metrics.get_meter_provider()
+    if isinstance(provider, metrics.NoOpMeterProvider):
+        return False
+    return type(provider).__name__ != "_ProxyMeterProvider"
 
 
 def _describe(error: BaseException | None) -> str:

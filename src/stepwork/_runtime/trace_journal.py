@@ -15,7 +15,9 @@ Invariants:
   A run whose first segments were not traced joins the trace of its first traced segment.
 - The start tick's metadata is set for that one tick: later ticks carry none.
 - A run enqueued for workers (``enqueue``) inside a span journals that span's context with
-  its start tick, so the workers' segments are children of the caller's span.
+  its start tick, so the workers' segments are children of the caller's span. Enqueued while
+  a server handles a request (``parent_from_headers``) in a process with no current span
+  (OpenTelemetry absent, say), it journals the request's valid ``traceparent`` instead.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from stepwork._core.envelope import EMPTY_META, TickEnvelope
 from stepwork._core.ticks import Tick, TickStart
 from stepwork._runtime.envelopes import MetaProvider, Stamper
 from stepwork._runtime.observe import RunObserver, otel_observer
+from stepwork._runtime.observe_context import incoming_trace
 
 if TYPE_CHECKING:
     from stepwork._runtime.driver import RunDriver
@@ -89,14 +92,19 @@ def journaled_trace_id(envelopes: Sequence[TickEnvelope]) -> str | None:
 
 def caller_trace() -> Mapping[str, str]:
     """The W3C trace context of the span current here, for a run enqueued now to journal (its
-    segments then join the caller's trace); empty when nothing is traced here."""
+    segments then join the caller's trace). Without a current span (or without OpenTelemetry
+    in the program): the context of the request being served
+    (:func:`~stepwork._runtime.observe_context.parent_from_headers`), so an API node that
+    does not trace still hands its caller's trace on; empty when there is neither."""
+    incoming = incoming_trace()
     if "opentelemetry.trace" not in sys.modules:
-        return EMPTY_META
+        return incoming or EMPTY_META
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     carrier: dict[str, str] = {}
     TraceContextTextMapPropagator().inject(carrier)
-    return {key: carrier[key] for key in TRACE_KEYS if carrier.get(key)}
+    found = {key: carrier[key] for key in TRACE_KEYS if carrier.get(key)}
+    return found or incoming or EMPTY_META
 
 
 def open_segment(driver: RunDriver, observer: RunObserver, *, resumed: bool) -> None:
