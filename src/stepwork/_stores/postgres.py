@@ -200,7 +200,7 @@ class PostgresStore:
             if workflow is None and notify is None:
                 if await connection.fetchval(APPEND, *args):
                     return True
-            elif workflow is None:  # the notice goes with the append, or not at all
+            elif workflow is None and notify is not None:  # with the append, or not at all
                 async with connection.transaction():
                     if await connection.fetchval(APPEND, *args):
                         await connection.fetchrow(DELIVER, *notify)
