@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from stepwork import StartEvent, WorkflowCancelledByUser
+from stepwork._drawing.trace import build_trace
+from stepwork._drawing.trace_mermaid import trace_to_mermaid
 from stepwork._runtime.inbox import deliver_cancel
 from stepwork._runtime.lease import LeaseSettings
 from stepwork._runtime.worker import Worker, enqueue
@@ -94,6 +96,16 @@ async def test_a_failing_child_fails_its_parent_with_its_error(
     assert parent.status == "failed"
     assert parent.error is not None
     assert (parent.error["type"], parent.error["message"]) == ("ValueError", "child -1 refused")
+    # The parent's drawing names the child on the invocation that started it, failed.
+    handler = Parent(store=store, timeout=None, workflow_name="parent").resume("p")
+    with pytest.raises(ValueError, match="child -1 refused"):
+        await handler
+    assert handler.driver is not None
+    trace = build_trace(handler.driver.reducer, handler.ticks)
+    [child] = await store.list_runs(parent="p")
+    # (each claim ran the step again: the last run of it saw the child fail)
+    assert trace.invocations[-1].children == {child.run_id: "failed"}
+    assert f"child run {child.run_id}: failed" in trace_to_mermaid(trace)
 
 
 async def test_cancelling_the_parent_cancels_its_running_children(
