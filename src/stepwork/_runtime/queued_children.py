@@ -42,6 +42,7 @@ from stepwork._runtime.envelopes import process_writer_id
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.inbox import deliver_cancel
 from stepwork._runtime.lineage import PARENT_META_KEY
+from stepwork._runtime.start_events import start_event_for
 from stepwork._runtime.trace_journal import caller_trace
 from stepwork._stores.protocol import JournalBatch
 from stepwork._stores.tick_codec import dump_envelope
@@ -82,7 +83,7 @@ async def enqueue_child(
         StartEventError: If the start event or its fields do not fit the workflow.
     """
     store: Store = workflow.store
-    event = workflow._start_event(start_event, kwargs)
+    event = start_event_for(workflow, start_event, kwargs)
     await store.open()
     now = time.time()
     tick = TickStart(now, run_id, event, workflow.timeout)
