@@ -89,6 +89,12 @@ async def test_a_child_runs_under_an_id_derived_from_the_step_and_forwards_its_e
     trace = build_trace(driver.reducer, handler.ticks)
     assert [record.calls for record in trace.invocations] == [["child o-1:order:0:0"]]
     assert "journaled: child o-1:order:0:0" in trace_to_mermaid(trace)
+    # ... with the child's status: running until its ending is journaled, then ended.
+    assert [record.children for record in trace.invocations] == [{"o-1:order:0:0": "ended"}]
+    assert "child run o-1:order:0:0: ended" in trace_to_mermaid(trace)
+    started = next(n for n, t in enumerate(handler.ticks) if t.kind == "once") + 1
+    earlier = build_trace(driver.reducer, handler.ticks[:started])
+    assert [record.children for record in earlier.invocations] == [{"o-1:order:0:0": "running"}]
 
 
 async def test_a_restored_parent_gets_its_childs_result_from_its_own_ticks() -> None:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from stepwork._core.errors import LeaseLostError, RunNotFoundError, WorkflowRuntimeError
-from stepwork._stores.protocol import JournalBatch, Store
+from stepwork._stores.protocol import InboxNotice, JournalBatch, Store
 
 from .test_leases import FAR, new_run, tick
 
@@ -100,3 +100,41 @@ async def test_an_idle_release_with_a_pending_message_leaves_the_run_runnable(
     await store.append(JournalBatch("r1", 2, [tick(2)], epoch=again.epoch, consumed=[message.id]))
     assert await store.release(again, idle=True)
     assert (await store.get_run("r1")).runnable_at == FAR  # only its timer wakes it now
+
+
+async def test_an_append_delivers_its_notice_in_its_own_transaction(store: Store) -> None:
+    await new_run(store, "parent", runnable=False)
+    await new_run(store, "child", runnable=False)
+    lease = await store.claim_run("child", "w1", ttl=30)
+    assert lease is not None
+    notice = InboxNotice("parent", ANSWER, "ended:child")
+    # A refused append (a stale epoch) delivers nothing.
+    with pytest.raises(LeaseLostError):
+        await store.append(
+            JournalBatch("child", 1, [tick(1)], epoch=lease.epoch + 1, notify=notice)
+        )
+    assert await store.load_inbox("parent") == []
+    assert (await store.get_run("parent")).runnable_at is None
+    ending = JournalBatch(
+        "child", 1, [tick(1)], epoch=lease.epoch, status="failed", error={}, notify=notice
+    )
+    await store.append(ending)
+    [message] = await store.load_inbox("parent")
+    assert (message.kind, message.record, message.idempotency_key) == (
+        "event",
+        ANSWER,
+        "ended:child",
+    )
+    assert (await store.get_run("parent")).runnable_at is not None
+    claimed = await store.claim_runnable("w2", ttl=30, limit=5)
+    assert [each.run_id for each in claimed] == ["parent"]
+    # Another notice with the key while the first is pending stores nothing; an ended or
+    # unknown target is skipped without failing the append.
+    await new_run(store, "again", runnable=False)
+    await store.append(JournalBatch("again", 1, [tick(1)], notify=notice))
+    assert len(await store.load_inbox("parent")) == 1
+    await store.append(JournalBatch("parent", 1, [tick(1)], status="cancelled", error={}))
+    gone = InboxNotice("nobody", ANSWER, "k")
+    await store.append(JournalBatch("again", 2, [tick(2)], notify=notice))
+    await store.append(JournalBatch("again", 3, [tick(3)], notify=gone))
+    assert (await store.get_run("again")).ticks == 4

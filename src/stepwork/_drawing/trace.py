@@ -153,6 +153,10 @@ class _TraceFolder:
                     label = f"child {child}" if isinstance(child, str) else tick.name
                     if label not in calls:  # a child journals its start, then its ending
                         calls.append(label)
+                    if isinstance(child, str):
+                        self.invocations[tick.invocation].children[child] = _child_status(
+                            tick.outcome
+                        )
             case TickCollect() | TickStateWrite() | TickTimer() | TickCancel():
                 pass  # their consequences show up as commands
             case _:
@@ -314,3 +318,10 @@ def _short_repr(value: Any) -> str:
     if len(text) > _RESULT_REPR_LIMIT:
         text = text[: _RESULT_REPR_LIMIT - 1] + "…"
     return text
+
+
+def _child_status(outcome: dict[str, object]) -> str:
+    """What a child's journaled outcome in its parent says of it."""
+    if "error" in outcome:
+        return "failed"
+    return "ended" if "value" in outcome else "running"

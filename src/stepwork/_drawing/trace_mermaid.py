@@ -157,6 +157,8 @@ def _invocation_label(record: TraceInvocation, trace: RunTrace) -> list[str]:
         label.append("waiting for " + ", ".join(record.waits_for))
     if record.calls:
         label.append("journaled: " + ", ".join(record.calls))
+    for child, status in record.children.items():
+        label.append(f"child run {child}: {status}")
     return label
 
 

@@ -75,6 +75,10 @@ class TraceInvocation:
         waiting: True if it is suspended in a wait as the trace ends.
         calls: Its journaled calls in the order they were recorded: the name given to
             ``ctx.once``, or ``child <run id>`` for a child workflow it started.
+        children: The child runs it started (``ctx.run_workflow`` / ``ctx.start_workflow``),
+            by run id, with what its journal says of each: ``running`` (started, no ending
+            journaled: still running, or started without waiting for it), ``ended`` (it
+            returned a result) or ``failed`` (it raised, was cancelled or timed out).
         error_type: The exception's class name, for a failure.
         error_message: The exception's message, for a failure.
         retry_delay: Seconds until the next attempt, when a failure was retried.
@@ -94,6 +98,7 @@ class TraceInvocation:
     waits_for: list[str] = field(default_factory=list)
     waiting: bool = False
     calls: list[str] = field(default_factory=list)
+    children: dict[str, str] = field(default_factory=dict)
     error_type: str | None = None
     error_message: str | None = None
     retry_delay: float | None = None

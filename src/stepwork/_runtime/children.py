@@ -37,6 +37,13 @@ from stepwork._core.ticks import TickPublish
 from stepwork._runtime.call_outcomes import error_outcome, value_outcome
 from stepwork._runtime.lineage import PARENT_RUN
 from stepwork._runtime.once import CallSite, record_outcome
+from stepwork._runtime.queued_children import (
+    FollowingHandler,
+    cancel_child,
+    enqueue_child,
+    queued,
+    wait_for_child,
+)
 
 if TYPE_CHECKING:
     from stepwork._runtime.driver import RunDriver
@@ -74,6 +81,12 @@ async def start_child(
         JournaledCallMismatchError: If the step's journal holds another call at this place.
     """
     site = CallSite("ctx.start_workflow")
+    if queued(site.driver):
+        run_id, child, journaled = _child_of(site, workflow)
+        if journaled is None:
+            await enqueue_child(child, site.driver.run_id, run_id, start_event, kwargs)
+            await record_outcome(site, _call_name(workflow), {"child": run_id})
+        return FollowingHandler(child, run_id)
     handler, _ = await _launch(site, workflow, start_event, kwargs, forward_events)
     return handler
 
@@ -92,8 +105,13 @@ async def run_child(
     journaled = site.journaled(_call_name(workflow))
     if journaled is not None and ("value" in journaled or "error" in journaled):
         return site.result(journaled)  # the child ended before the step ran again
-    handler, child = await _launch(site, workflow, start_event, kwargs, forward_events)
     driver = site.driver
+    if queued(driver):
+        handler = await _run_queued(site, workflow, start_event, kwargs)
+        if forward_events:
+            await _forward(driver, handler)  # it ended: its stored events, then the end
+        return await _ending(site, workflow, handler)
+    handler, child = await _launch(site, workflow, start_event, kwargs, forward_events)
     try:
         result = await asyncio.shield(handler)
     except JournalConflictError:
@@ -111,6 +129,53 @@ async def run_child(
     return result
 
 
+async def _run_queued(
+    site: CallSite, workflow: Any, start_event: Any, kwargs: dict[str, Any]
+) -> WorkflowHandler:
+    """Enqueue the child (unless the step ran before), wait durably for its ending, and
+    return the handler of the ended child, read from its journal (``queued_children.py``)."""
+    run_id, child, journaled = _child_of(site, workflow)
+    driver = site.driver
+    ended = wait_for_child(driver, site.invocation, run_id)  # before the child can end
+    try:
+        if journaled is None:
+            await enqueue_child(child, driver.run_id, run_id, start_event, kwargs)
+            await record_outcome(site, _call_name(workflow), {"child": run_id})
+        if (await child.store.get_run(run_id)).status == "running":
+            await ended
+    except asyncio.CancelledError:
+        if driver.writable and not driver.view.done:
+            await cancel_child(child.store, run_id)  # a step timeout: nobody awaits it now
+        raise
+    handler: WorkflowHandler = child.resume(run_id)  # ended: folded here, claimed by nobody
+    return handler
+
+
+async def _ending(site: CallSite, workflow: Any, handler: WorkflowHandler) -> Any:
+    """The ended child's result (or its error, raised), journaled in the parent."""
+    try:
+        result = await handler
+    except Exception as error:
+        await _journal_ending(site, workflow, handler.run_id, error_outcome(error))
+        raise
+    await _journal_ending(site, workflow, handler.run_id, _child_value(site, workflow, result))
+    return result
+
+
+def _child_of(site: CallSite, workflow: Any) -> tuple[str, Any, dict[str, Any] | None]:
+    """The child's run id (journaled, or derived from the step), the workflow journaling to
+    the parent's store, and what the parent journaled at this call's place."""
+    journaled = site.journaled(_call_name(workflow))
+    if journaled is not None:
+        run_id = str(journaled["child"])
+    else:
+        attempts = site.invocation.delivery.attempts
+        run_id = f"{site.step_key}:{site.number}" + (f":retry{attempts}" if attempts else "")
+    driver = site.driver
+    store: Store | None = driver.journal.store if driver.journal is not None else None
+    return run_id, _with_store(workflow, store), journaled
+
+
 async def _launch(
     site: CallSite,
     workflow: Any,
@@ -119,15 +184,8 @@ async def _launch(
     forward_events: bool,
 ) -> tuple[WorkflowHandler, Any]:
     name = _call_name(workflow)
-    journaled = site.journaled(name)
-    if journaled is not None:
-        run_id = str(journaled["child"])
-    else:
-        attempts = site.invocation.delivery.attempts
-        run_id = f"{site.step_key}:{site.number}" + (f":retry{attempts}" if attempts else "")
+    run_id, child, journaled = _child_of(site, workflow)
     driver = site.driver
-    store: Store | None = driver.journal.store if driver.journal is not None else None
-    child = _with_store(workflow, store)
     handler = await _find(child, run_id)
     if handler is None:
         token = PARENT_RUN.set(driver.run_id)

@@ -45,6 +45,7 @@ from stepwork._runtime.journal import Journal
 from stepwork._runtime.launch import LaunchedWorkflow
 from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings, dead_local_owner, hold_run
 from stepwork._runtime.observe import report_takeover
+from stepwork._runtime.queued_children import cancel_children_when_ended
 from stepwork._runtime.snapshot import registry_for
 from stepwork._runtime.versions import check_version
 from stepwork._stores.codec import load_event
@@ -199,6 +200,7 @@ async def _resume(
     settings: LeaseSettings | None = None,
 ) -> None:
     run_id = handler.run_id
+    given = lease is not None  # claimed by a worker
     try:
         await store.open()
         if before is not None:
@@ -256,6 +258,10 @@ async def _resume(
         handler.bind(driver)
         if lease is not None:
             hold_run(driver, lease, settings, handler)
+        if given:  # a worker's: children are enqueued for the fleet and end in an inbox
+            journal.children_queued = True
+            journal.notify_parent = run.parent_run_id
+            cancel_children_when_ended(driver, handler)
         if state.done:
             driver.log.close()
             handler.complete(state.stop_event, _with_journaled_traceback(state))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from stepwork._core.errors import ContextSerdeError, StoreError, WorkflowRuntimeError
 from stepwork._core.events import Event
 from stepwork._core.ticks import TickCancel, TickEvent
+from stepwork._runtime.child_notice import ChildEnded, waiter_key
 from stepwork._runtime.context_wiring import check_target
 from stepwork._stores.codec import dump_event, load_event
 from stepwork._stores.protocol import InboxMessage, Store
@@ -125,7 +126,11 @@ class InboxReader:
             return
         event = self._event(message)
         key = message.idempotency_key
-        if event is None or (key is not None and driver.has_sent(key)):
+        if (
+            event is None
+            or (key is not None and driver.has_sent(key))
+            or (type(event) is ChildEnded and waiter_key(event.run_id) not in driver.state.waiters)
+        ):  # a child's ending that nobody waits for (``start_workflow``) is no event here
             journal = driver.journal
             assert journal is not None
             journal.drop((message.id,), driver.state, driver.execute, driver.now())

@@ -33,8 +33,9 @@ from stepwork._core.events import StopEvent
 from stepwork._core.notices import StepNotice
 from stepwork._core.state import RunState
 from stepwork._runtime.checkpoints import CheckpointTaker
+from stepwork._runtime.child_notice import ChildEnded, ended_key
 from stepwork._stores.codec import dump_event
-from stepwork._stores.protocol import JournalBatch, Lease, Store, TimerChange
+from stepwork._stores.protocol import InboxNotice, JournalBatch, Lease, Store, TimerChange
 from stepwork._stores.tick_codec import dump_envelope
 
 if TYPE_CHECKING:
@@ -95,6 +96,12 @@ class Journal:
         self.let_go: Callable[[bool], Awaitable[None]] | None = None
         """Set while the run is held: stop renewing its lease and release it (``True``:
         idle, runnable at its earliest timer or inbox message)."""
+        self.children_queued = False
+        """True when a worker executes the run: the children its steps start are enqueued
+        for any worker (``queued_children.py``) instead of run in this process."""
+        self.notify_parent: str | None = None
+        """The parent run to notify when this run ends (a child a worker executes): the
+        ending batch delivers a ``ChildEnded`` to its inbox in the same transaction."""
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
         """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if
@@ -233,6 +240,7 @@ class Journal:
                 checkpoint=checkpoint,
                 had_timers=self._had_timers,
                 consumed=consumed,
+                notify=self._ending_notice(state) if finish is not None else None,
             )
             try:
                 if self.observer is None:
@@ -246,6 +254,13 @@ class Journal:
             self.next_offset += len(events)
             self._wake(everyone=False)
             execute(commands)
+
+    def _ending_notice(self, state: RunState) -> InboxNotice | None:
+        parent = self.notify_parent
+        if parent is None:
+            return None
+        event = ChildEnded(run_id=self.run_id, status=state.status)
+        return InboxNotice(parent, dump_event(event), ended_key(self.run_id))
 
     async def _observed_append(self, batch: JournalBatch) -> None:
         assert self.observer is not None

@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 
 from stepwork._core.errors import (
     ContextStateError,
-    StartEventError,
     WorkflowConfigurationError,
     WorkflowValidationError,
 )
@@ -39,6 +38,7 @@ from stepwork._runtime.launch import launch
 from stepwork._runtime.private_names import AnchorPrivateNames
 from stepwork._runtime.resource_checks import check_resources
 from stepwork._runtime.resources import ResourceManager
+from stepwork._runtime.start_events import start_event_for
 from stepwork._runtime.versions import definition_version
 from stepwork._stores.protocol import Store
 
@@ -395,28 +395,7 @@ class Workflow(DurableMethods, AnchorPrivateNames):
         kwargs: dict[str, Any],
         expected: type[StartEvent] | None = None,
     ) -> StartEvent:
-        expected = expected or self.start_event_class
-        if start_event is not None:
-            if kwargs:
-                raise StartEventError(
-                    f"Pass either start_event or keyword arguments, not both (got "
-                    f"{', '.join(sorted(kwargs))})."
-                )
-            if not isinstance(start_event, expected):
-                raise StartEventError(
-                    f"The 'start_event' argument must be an instance of '{expected.__name__}'.\n"
-                    f"Workflow '{self.workflow_name}' starts from {expected.__name__}; got "
-                    f"{type(start_event).__name__}. Pass {expected.__name__}(...) or its fields "
-                    "as keyword arguments."
-                )
-            return start_event
-        try:
-            return expected(**kwargs)
-        except ValueError as error:
-            raise StartEventError(
-                f"Failed creating a start event of type '{expected.__name__}' with the keyword "
-                f"arguments: {kwargs!r}. {error}"
-            ) from error
+        return start_event_for(self, start_event, kwargs, expected)
 
     async def _queued(
         self,

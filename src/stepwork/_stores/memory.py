@@ -35,6 +35,7 @@ from stepwork._stores.protocol import (
     DueTimer,
     InboxKind,
     InboxMessage,
+    InboxNotice,
     JournalBatch,
     Lease,
     RunRecord,
@@ -178,6 +179,10 @@ class MemoryStore:
         if batch.checkpoint is not None:
             text = encode_value(run_id, batch.checkpoint.record, "checkpoint")
             checkpoint = (batch.checkpoint.seq, text)
+        notice = batch.notify
+        notice_text = None
+        if notice is not None:  # encoded first: a record that cannot be written stores nothing
+            notice_text = encode_value(notice.run_id, notice.record, "inbox record")
         run = self._runs.get(run_id)
         if batch.workflow is not None:
             if run is not None:
@@ -222,6 +227,22 @@ class MemoryStore:
             run.inbox.clear()
             run.runnable_at = None
         run.updated_at = self._clock()
+        if notice is not None and notice_text is not None:
+            self._notify(notice, notice_text, run.updated_at)
+
+    def _notify(self, notice: InboxNotice, text: str, at: float) -> None:
+        """Deliver an append's notice to another run, unless it is gone or ended."""
+        target = self._runs.get(notice.run_id)
+        if target is None or target.status != "running":
+            return
+        if any(m.idempotency_key == notice.idempotency_key for m in target.inbox.values()):
+            return
+        message_id = next(self._message_ids)
+        record = decode_record(notice.run_id, message_id, text, "event")
+        target.inbox[message_id] = InboxMessage(
+            message_id, notice.run_id, "event", record, notice.idempotency_key, at
+        )
+        target.runnable_from(at)
 
     async def load_ticks(
         self, run_id: str, after_seq: int = -1, limit: int | None = None

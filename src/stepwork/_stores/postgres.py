@@ -32,7 +32,7 @@ from stepwork._stores import postgres_lease_sql as lease_sql
 from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.inbox_rules import inbox_message, no_such_run, run_ended
 from stepwork._stores.lease_rules import lease_lost, renew_lost
-from stepwork._stores.postgres_append import append_args, create_args
+from stepwork._stores.postgres_append import append_args, create_args, notify_args
 from stepwork._stores.postgres_connect import (
     ConnectionLostError,
     create_pool,
@@ -194,15 +194,24 @@ class PostgresStore:
         ticks, events = args[2], args[4]
         workflow, create = batch.workflow, create_args(batch)
 
+        notify = notify_args(batch, self._clock(), self.runnable_channel)
+
         async def attempt(connection: Any) -> Any:
-            if workflow is None:
+            if workflow is None and notify is None:
                 if await connection.fetchval(APPEND, *args):
                     return True
+            elif workflow is None and notify is not None:  # with the append, or not at all
+                async with connection.transaction():
+                    if await connection.fetchval(APPEND, *args):
+                        await connection.fetchrow(DELIVER, *notify)
+                        return True
             else:  # the run's row and its first records in one transaction
                 async with connection.transaction():
                     created = await connection.fetchval(*create)
                     if created is not None:
                         if await connection.fetchval(APPEND, *args):
+                            if notify is not None:
+                                await connection.fetchrow(DELIVER, *notify)
                             return True
                         raise JournalConflictError(  # rolls the new row back
                             f"Cannot create run {run_id!r} with records from seq {seq} and "

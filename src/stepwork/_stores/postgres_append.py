@@ -9,7 +9,7 @@ from stepwork._stores.postgres_sql import CREATE_RUN, CREATE_RUN_HELD
 from stepwork._stores.protocol import JournalBatch, net_timers
 from stepwork._stores.records import encode_records, encode_value
 
-__all__ = ["append_args", "create_args"]
+__all__ = ["append_args", "create_args", "notify_args"]
 
 
 def append_args(
@@ -48,3 +48,17 @@ def create_args(batch: JournalBatch) -> tuple[Any, ...]:
         return (CREATE_RUN, batch.run_id, workflow, created_at, batch.version, batch.parent_run_id)
     return (CREATE_RUN_HELD, batch.run_id, workflow, created_at, lease.owner,
             float(lease.expires), lease.epoch, batch.version, batch.parent_run_id)  # fmt: skip
+
+
+def notify_args(batch: JournalBatch, now: float, runnable_channel: str) -> tuple[Any, ...] | None:
+    """``DELIVER``'s parameters for ``batch.notify`` (``None`` without one): it stores
+    nothing for a run that is gone or ended.
+
+    Raises:
+        StoreError: If the notice's record cannot be written as JSON.
+    """
+    notice = batch.notify
+    if notice is None:
+        return None
+    record = encode_value(notice.run_id, notice.record, "inbox record")
+    return (notice.run_id, "event", record, notice.idempotency_key, None, now, runnable_channel)

@@ -56,6 +56,7 @@ __all__ = [
     "DueTimer",
     "InboxKind",
     "InboxMessage",
+    "InboxNotice",
     "JournalBatch",
     "Lease",
     "RunRecord",
@@ -197,6 +198,23 @@ class InboxMessage:
     step: str | None = None
 
 
+@dataclass(frozen=True)
+class InboxNotice:
+    """A message an append delivers to another run's inbox in its own transaction (a child
+    run's ending, for the parent that waits for it).
+
+    Attributes:
+        run_id: The run it is for. Nothing is stored if that run does not exist or has
+            ended (nobody waits any more).
+        record: The event's record (from ``dump_event``).
+        idempotency_key: A pending message with this key for that run stores nothing.
+    """
+
+    run_id: str
+    record: dict[str, Any]
+    idempotency_key: str
+
+
 TimerChange = tuple[str, float | None]
 """``(timer_id, fire_at)`` sets a timer (replacing one of that id); ``(timer_id, None)``
 cancels it."""
@@ -252,6 +270,10 @@ class JournalBatch:
         consumed: Ids of the run's inbox messages these ticks took in: deleted in the same
             transaction, so a message takes effect once (a batch may hold no ticks and only
             drop messages, e.g. a duplicate by idempotency key).
+        notify: Delivered to another run's inbox in the same transaction, as ``deliver``
+            would (that run becomes runnable at once and, on PostgreSQL, is NOTIFYed), but
+            silently skipped when that run is gone or ended. Only an append that stores
+            something carries it out.
     """
 
     run_id: str
@@ -273,6 +295,7 @@ class JournalBatch:
     checkpoint: Checkpoint | None = None
     had_timers: bool = True
     consumed: Sequence[int] = field(default_factory=tuple)
+    notify: InboxNotice | None = None
 
 
 @runtime_checkable

@@ -168,6 +168,10 @@ class SqliteStore:
             batch.had_timers or bool(set_timers),
             batch.consumed,
         )
+        notice, notify = batch.notify, None
+        if notice is not None:
+            text = encode_value(notice.run_id, notice.record, "inbox record")
+            notify = (notice.run_id, text, notice.idempotency_key)
         checkpoint = batch.checkpoint
         saved = None
         if checkpoint is not None:
@@ -184,6 +188,7 @@ class SqliteStore:
             create,
             fencing,
             saved,
+            notify,
         )
 
     async def load_checkpoint(self, run_id: str) -> Checkpoint | None:

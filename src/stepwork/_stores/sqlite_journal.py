@@ -153,11 +153,14 @@ def append(
     create: tuple[str, float, str | None, str | None] | None = None,
     fencing: Fencing | None = None,
     checkpoint: tuple[int, str] | None = None,
+    notify: tuple[str, str, str] | None = None,
 ) -> None:
     """Store encoded tick and event records, and the run's ending if any, in one transaction;
     with ``create`` (workflow, created_at, version, parent run), insert the run's row first,
     in the same one; with ``fencing``, check the epoch first and write the timers and
-    ``runnable_at`` too; with ``checkpoint`` (seq, encoded record), replace the run's checkpoint.
+    ``runnable_at`` too; with ``checkpoint`` (seq, encoded record), replace the run's checkpoint;
+    with ``notify`` (run id, encoded event record, idempotency key), deliver that message to
+    that run's inbox, if it is still running.
 
     Raises:
         LeaseLostError: If ``fencing.epoch`` is set and the run's epoch is another.
@@ -221,6 +224,23 @@ def append(
                 "INSERT OR REPLACE INTO checkpoints (run_id, seq, record) VALUES (?, ?, ?)",
                 (run_id, *checkpoint),
             )
+        if notify is not None:
+            _notify(db, *notify, now)
+
+
+def _notify(db: sqlite3.Connection, run_id: str, record: str, key: str, at: float) -> None:
+    """Store an event message for ``run_id`` and make it runnable now, if it is running."""
+    stored = db.execute(
+        "INSERT INTO inbox (run_id, kind, record, idempotency_key, step, at) "
+        "SELECT run_id, 'event', ?, ?, NULL, ? FROM runs WHERE run_id = ? AND status = 'running' "
+        "ON CONFLICT DO NOTHING",
+        (record, key, at, run_id),
+    ).rowcount
+    if stored:
+        db.execute(
+            "UPDATE runs SET runnable_at = min(coalesce(runnable_at, ?1), ?1) WHERE run_id = ?2",
+            (at, run_id),
+        )
 
 
 def _refused(
