@@ -184,11 +184,18 @@ class Follower:
     store: Store
     run_ids: list[str]
     answered: set[str] = field(default_factory=set)
+    answers_open: asyncio.Event = field(default_factory=asyncio.Event)
+    """People answer only once this is set: runs waiting for a person cannot all end before
+    the chaos has paused and killed workers, however fast or slow the machine is."""
+    held_back: list[tuple[str, int]] = field(default_factory=list)
     seen: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
     async def catch_up(self) -> None:
         """Read what each run appended since the last read; note any gap or repeat."""
+        if self.answers_open.is_set():
+            while self.held_back:
+                await self.answer(*self.held_back.pop())
         for run_id in self.run_ids:
             got = self.seen.setdefault(run_id, [])
             after = got[-1][0] if got else -1
@@ -198,7 +205,10 @@ class Follower:
                 got.append((offset, record))
                 after = offset
                 if record.get("__model__") == "chaos_flow.Ask":
-                    await self.answer(run_id, record["value"]["n"])
+                    if self.answers_open.is_set():
+                        await self.answer(run_id, record["value"]["n"])
+                    else:
+                        self.held_back.append((run_id, record["value"]["n"]))
 
     async def answer(self, run_id: str, n: int) -> None:
         """Answer a run's question as a person would: from outside, through the store."""
@@ -281,12 +291,19 @@ async def pause_one(fleet: Fleet, store: Store, rng: random.Random) -> Paused:
 
 
 async def chaos(
-    fleet: Fleet, store: Store, rng: random.Random, done: Callable[[list[RunRecord]], bool]
+    fleet: Fleet,
+    store: Store,
+    rng: random.Random,
+    done: Callable[[list[RunRecord]], bool],
+    answers_open: asyncio.Event,
 ) -> tuple[int, Paused | None]:
     """Pause a worker past its lease first, then kill a random worker every 0.5-1.5 s (and
-    start another) until ``done``; how many were killed, and the paused one."""
+    start another) until ``done``; how many were killed, and the paused one. People answer
+    (``answers_open``) once a worker was paused and two were killed."""
     kills, paused, round_ = 0, None, 0
     while not done(await store.list_runs()):
+        if paused is not None and kills >= 2:
+            answers_open.set()
         await asyncio.sleep(rng.uniform(0.5, 1.5))  # the chaos schedule, not synchronisation
         round_ += 1
         if round_ == 1:
@@ -355,7 +372,7 @@ async def play(store_url: str, tmp_path: Path, rng: random.Random) -> None:
             return all(r.status in TERMINAL_STATUSES for r in runs)
 
         kills, paused = await asyncio.wait_for(
-            chaos(fleet, store, rng, all_ended), timeout=DEADLINE
+            chaos(fleet, store, rng, all_ended, follower.answers_open), timeout=DEADLINE
         )
         followed.set()
         await following
