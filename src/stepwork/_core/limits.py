@@ -8,8 +8,9 @@ recent starts; :func:`grant` decides, from those rows, who may start now.
 Invariants:
 - Pure: time arrives as ``now``; nothing here reads a clock or does I/O.
 - Fair between runs: waiters are served round-robin by run. A run's ``k``-th waiting
-  invocation queues at position ``held + k`` (``held``: the slots its run holds now), ties
-  broken by arrival, so one run fanning out 100 calls cannot starve another run's one call.
+  invocation queues at position ``held + k`` (``held``: the slots its run holds now); ties go
+  to the run served least recently (never, or not within the window, first), then by arrival.
+  So one run fanning out 100 calls cannot starve another run's one call.
 - ``per_minute`` is a sliding window: at most ``per_minute`` grants in any 60 s ending now.
 """
 
@@ -116,7 +117,7 @@ def grant(
     limit: Limit,
     waiters: Sequence[Waiter],
     held: Sequence[str],
-    starts: Sequence[float],
+    starts: Sequence[tuple[float, str]],
     now: float,
 ) -> Grant:
     """Which ``waiters`` may start now.
@@ -125,29 +126,35 @@ def grant(
         limit: The limit's numbers.
         waiters: Live invocations waiting for a slot of this limit (and key value).
         held: The run id of every live slot held now.
-        starts: When each grant within the last window was made.
+        starts: When each grant within the last window was made, and to which run.
         now: The time.
 
     Example:
         >>> w = [Waiter("a1", "a", 1), Waiter("a2", "a", 2), Waiter("b1", "b", 3)]
         >>> grant(Limit(concurrency=2), w, held=["a"], starts=[], now=0.0).granted
         ('b1',)
-        >>> rated = grant(Limit(per_minute=2), w, held=[], starts=[5.0, 30.0], now=40.0)
+        >>> starts = [(5.0, "a"), (30.0, "b")]
+        >>> rated = grant(Limit(per_minute=2), w, held=[], starts=starts, now=40.0)
         >>> rated.granted, rated.retry_at
         ((), 65.0)
     """
     free = math.inf if limit.concurrency is None else limit.concurrency - len(held)
-    recent = sorted(at for at in starts if at > now - RATE_WINDOW)
+    recent = sorted(at for at, _ in starts if at > now - RATE_WINDOW)
+    served: dict[str, float] = {}
+    for at, run_id in starts:
+        served[run_id] = max(at, served.get(run_id, at))
     rate_free = math.inf if limit.per_minute is None else limit.per_minute - len(recent)
     room = max(0, int(min(free, rate_free, len(waiters))))
     holding = Counter(held)
-    order: list[tuple[int, int, str]] = []
+    order: list[tuple[int, float, int, str]] = []
     seen: Counter[str] = Counter()
     for waiter in sorted(waiters, key=lambda w: w.arrived):
         seen[waiter.run_id] += 1
-        order.append((holding[waiter.run_id] + seen[waiter.run_id], waiter.arrived, waiter.slot_id))
+        place = holding[waiter.run_id] + seen[waiter.run_id]
+        last = served.get(waiter.run_id, -math.inf)
+        order.append((place, last, waiter.arrived, waiter.slot_id))
     order.sort()
-    granted = tuple(slot_id for _, _, slot_id in order[:room])
+    granted = tuple(slot_id for *_, slot_id in order[:room])
     retry_at = None
     if len(granted) < len(waiters) and rate_free <= room and limit.per_minute is not None:
         # The window frees its oldest start first; a grant now counts as a start at ``now``.

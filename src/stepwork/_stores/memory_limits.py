@@ -22,7 +22,7 @@ __all__ = ["LOCAL_LIMITS", "MemoryLimits"]
 class _Pool:
     waiters: dict[str, Waiter] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # slot id -> run id
-    starts: list[float] = field(default_factory=list)
+    starts: list[tuple[float, str]] = field(default_factory=list)
     wakers: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=list
     )
@@ -86,13 +86,13 @@ class MemoryLimits:
 
     @staticmethod
     def _grant(pool: _Pool, limit: Limit, now: float) -> float | None:
-        pool.starts = [at for at in pool.starts if at > now - RATE_WINDOW]
+        pool.starts = [start for start in pool.starts if start[0] > now - RATE_WINDOW]
         decided = grant(
             limit, list(pool.waiters.values()), list(pool.held.values()), pool.starts, now
         )
         for slot_id in decided.granted:
-            pool.held[slot_id] = pool.waiters.pop(slot_id).run_id
-            pool.starts.append(now)
+            run_id = pool.held[slot_id] = pool.waiters.pop(slot_id).run_id
+            pool.starts.append((now, run_id))
         return decided.retry_at
 
 

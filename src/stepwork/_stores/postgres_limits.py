@@ -216,8 +216,11 @@ async def _grant_pass(
         await connection.execute(
             "DELETE FROM limit_waiters WHERE slot_id = ANY($1::text[])", granted
         )
-        await connection.executemany(
-            "INSERT INTO limit_starts (name, key_value, at) VALUES ($1, $2, $3::float8)",
-            [(*which, now)] * len(granted),
+        await connection.execute(
+            "INSERT INTO limit_starts (name, key_value, at, run_id) "
+            "SELECT name, key_value, $2::float8, run_id FROM limit_slots "
+            "WHERE slot_id = ANY($1::text[])",
+            granted,
+            now,
         )
     return decided

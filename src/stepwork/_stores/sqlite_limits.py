@@ -89,7 +89,10 @@ def _grant_pass(
         )
     ]
     held = [row[0] for row in db.execute(f"SELECT run_id FROM limit_slots WHERE {mine}", which)]
-    starts = [row[0] for row in db.execute(f"SELECT at FROM limit_starts WHERE {mine}", which)]
+    starts = [
+        (row[0], row[1])
+        for row in db.execute(f"SELECT at, run_id FROM limit_starts WHERE {mine}", which)
+    ]
     decided = grant(limit, waiters, held, starts, now)
     for slot_id in decided.granted:
         db.execute(
@@ -100,8 +103,9 @@ def _grant_pass(
         )
         db.execute("DELETE FROM limit_waiters WHERE slot_id = ?", (slot_id,))
         db.execute(
-            "INSERT INTO limit_starts (name, key_value, at) VALUES (?, ?, ?)",
-            (claim.limit, claim.key, now),
+            "INSERT INTO limit_starts (name, key_value, at, run_id) "
+            "SELECT name, key_value, ?, run_id FROM limit_slots WHERE slot_id = ?",
+            (now, slot_id),
         )
     return decided.retry_at
 
