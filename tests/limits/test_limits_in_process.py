@@ -7,8 +7,8 @@ windows and retry delays run on a ManualClock, so a minute passes without waitin
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
