@@ -199,10 +199,8 @@ async def _grant_pass(
         row[0]
         for row in await connection.fetch(f"SELECT run_id FROM limit_slots WHERE {_MINE}", *which)
     ]
-    starts = [
-        row[0]
-        for row in await connection.fetch(f"SELECT at FROM limit_starts WHERE {_MINE}", *which)
-    ]
+    rows = await connection.fetch(f"SELECT at, run_id FROM limit_starts WHERE {_MINE}", *which)
+    starts: list[tuple[float, str]] = [(row[0], row[1]) for row in rows]
     decided = grant(limit, waiters, held, starts, now)
     if decided.granted:
         granted = list(decided.granted)
