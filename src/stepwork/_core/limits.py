@@ -139,7 +139,7 @@ def grant(
         ((), 65.0)
     """
     free = math.inf if limit.concurrency is None else limit.concurrency - len(held)
-    recent = sorted(at for at, _ in starts if at > now - RATE_WINDOW)
+    recent = sorted(at for at, _ in starts if at + RATE_WINDOW > now)  # as retry_at is reckoned
     served: dict[str, float] = {}
     for at, run_id in starts:
         served[run_id] = max(at, served.get(run_id, at))
