@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -94,9 +93,12 @@ async def one_process(name: str) -> int:
 async def main() -> None:
     for stale in (DATABASE, LOG):
         stale.unlink(missing_ok=True)
-    others = [subprocess.Popen([sys.executable, __file__, "--child", f"child-{n}"]) for n in (1, 2)]
+    others = [
+        await asyncio.create_subprocess_exec(sys.executable, __file__, "--child", f"child-{n}")
+        for n in (1, 2)
+    ]
     print(f"this process summarised {await one_process('parent')} parts")
-    assert all(child.wait() == 0 for child in others)
+    assert [await child.wait() for child in others] == [0, 0]
     now = most = 0
     for line in LOG.read_text().split():
         now += 1 if line == "+" else -1
