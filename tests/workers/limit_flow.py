@@ -58,10 +58,11 @@ class Shared(Workflow):
 
 
 class Solo(Workflow):
-    """One call through a one-slot limit; the first attempt ever hangs holding it (and says
-    so in ``$LIMIT_COUNTER.held``), so a test can kill its process."""
+    """One call through a one-slot limit per tenant; the first attempt ever hangs holding it
+    (and says so in ``$LIMIT_COUNTER.held``), so a test can kill its process. Keyed, so the
+    workers read the key from the journaled start event of runs they did not start."""
 
-    limits: ClassVar[dict[str, Limit]] = {"solo": Limit(concurrency=1)}
+    limits: ClassVar[dict[str, Limit]] = {"solo": Limit(concurrency=1, key="tenant")}
 
     @step(limit="solo")
     async def call(self, ev: StartEvent) -> StopEvent:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stepwork import StartEvent
+from stepwork import LimitKeyError, StartEvent
 from stepwork._runtime.worker import enqueue
 from stepwork._stores.protocol import RunRecord, Store
 from stepwork._stores.url import store_from_url
@@ -109,11 +109,11 @@ async def test_a_killed_holders_slot_is_reclaimed_after_its_lease(
     workers: list[subprocess.Popen[str]] = []
     try:
         workers.append(start_worker(store_url, counter, tmp_path / "one.log"))
-        await enqueue(workflow, StartEvent(n=1), "holder")
+        await enqueue(workflow, StartEvent(n=1, tenant="acme"), "holder")
         await until(held.exists)  # the holder's step has its slot, and hangs
         assert int(await asyncio.to_thread(held.read_text)) == workers[0].pid
         workers.append(start_worker(store_url, counter, tmp_path / "two.log"))
-        await enqueue(workflow, StartEvent(n=2), "waiter")
+        await enqueue(workflow, StartEvent(n=2, tenant="acme"), "waiter")
         workers[0].send_signal(signal.SIGKILL)
         workers[0].wait()
         killed = time.monotonic()
@@ -126,6 +126,8 @@ async def test_a_killed_holders_slot_is_reclaimed_after_its_lease(
             "holder": 1,
             "waiter": 2,
         }
+        with pytest.raises(LimitKeyError, match="no 'tenant' field"):
+            await enqueue(workflow, StartEvent(n=3), "no-tenant")
     finally:
         stop(workers)
         await store.close()

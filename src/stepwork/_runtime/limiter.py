@@ -26,7 +26,7 @@ from stepwork._core.errors import LimitConflictError, LimitKeyError, StepTimeout
 from stepwork._core.limits import Limit
 from stepwork._core.state import Invocation
 from stepwork._core.ticks import TickStart
-from stepwork._stores.limit_protocol import LimitStore, SlotClaim
+from stepwork._stores.limit_protocol import LimitStore, SlotClaim, limits_of
 from stepwork._stores.memory_limits import LOCAL_LIMITS
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ async def run_limited(
     """
     limit: Limit = getattr(driver.workflow, "limits", {})[name]
     journal = driver.journal
-    store: LimitStore = LOCAL_LIMITS if journal is None else journal.store.limits  # type: ignore[attr-defined]
+    store = LOCAL_LIMITS if journal is None else limits_of(journal.store)
     await _define(store, name, limit, driver.run_id)
     key = (
         "" if limit.key is None else limit_key(await _start_event(driver), limit.key, driver.run_id)

@@ -24,9 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from stepwork._core.errors import StoreError
 from stepwork._core.limits import Limit
 
-__all__ = ["Acquired", "LimitStore", "SlotClaim"]
+__all__ = ["Acquired", "LimitStore", "SlotClaim", "limits_of"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,20 @@ class LimitStore(Protocol):
         """Return once a release or grant may concern ``claim``'s limit and key, or after
         ``longest`` seconds (which is how stores without notifications poll)."""
         ...
+
+
+def limits_of(store: object) -> LimitStore:
+    """The :class:`LimitStore` a journal store keeps its limits in (``store.limits``).
+
+    Raises:
+        StoreError: If the store keeps none (a store of your own: give it a ``limits``
+            attribute implementing ``LimitStore``).
+    """
+    limits = getattr(store, "limits", None)
+    if not isinstance(limits, LimitStore):
+        raise StoreError(
+            f"{store!r} keeps no named limits, so a step with @step(limit=...) cannot run on "
+            "it: use SqliteStore, PostgresStore or MemoryStore, or give the store a `limits` "
+            "attribute implementing stepwork._stores.limit_protocol.LimitStore."
+        )
+    return limits
