@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from stepwork._core.errors import WorkflowValidationError
@@ -117,8 +117,9 @@ def grant(
     limit: Limit,
     waiters: Sequence[Waiter],
     held: Sequence[str],
-    starts: Sequence[tuple[float, str]],
+    starts: Sequence[float],
     now: float,
+    served: Mapping[str, float] | None = None,
 ) -> Grant:
     """Which ``waiters`` may start now.
 
@@ -126,23 +127,21 @@ def grant(
         limit: The limit's numbers.
         waiters: Live invocations waiting for a slot of this limit (and key value).
         held: The run id of every live slot held now.
-        starts: When each grant within the last window was made, and to which run.
+        starts: When each grant within the last window was made (kept for ``per_minute``).
         now: The time.
+        served: When each run was last granted a slot (within the window), for ties.
 
     Example:
         >>> w = [Waiter("a1", "a", 1), Waiter("a2", "a", 2), Waiter("b1", "b", 3)]
         >>> grant(Limit(concurrency=2), w, held=["a"], starts=[], now=0.0).granted
         ('b1',)
-        >>> starts = [(5.0, "a"), (30.0, "b")]
-        >>> rated = grant(Limit(per_minute=2), w, held=[], starts=starts, now=40.0)
+        >>> rated = grant(Limit(per_minute=2), w, held=[], starts=[5.0, 30.0], now=40.0)
         >>> rated.granted, rated.retry_at
         ((), 65.0)
     """
     free = math.inf if limit.concurrency is None else limit.concurrency - len(held)
-    recent = sorted(at for at, _ in starts if at + RATE_WINDOW > now)  # as retry_at is reckoned
-    served: dict[str, float] = {}
-    for at, run_id in starts:
-        served[run_id] = max(at, served.get(run_id, at))
+    recent = sorted(at for at in starts if at + RATE_WINDOW > now)  # as retry_at is reckoned
+    served = served or {}
     rate_free = math.inf if limit.per_minute is None else limit.per_minute - len(recent)
     room = max(0, int(min(free, rate_free, len(waiters))))
     holding = Counter(held)

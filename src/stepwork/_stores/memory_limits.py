@@ -22,7 +22,8 @@ __all__ = ["LOCAL_LIMITS", "MemoryLimits"]
 class _Pool:
     waiters: dict[str, Waiter] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # slot id -> run id
-    starts: list[tuple[float, str]] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    served: dict[str, float] = field(default_factory=dict)
     wakers: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=list
     )
@@ -66,7 +67,7 @@ class MemoryLimits:
             pool.waiters.pop(claim.slot_id, None)
             self._grant(pool, limit, now)
             wakers, pool.wakers = pool.wakers, []
-            if not pool.held and not pool.waiters and not pool.starts:
+            if not pool.held and not pool.waiters and not pool.starts and not pool.wakers:
                 del self._pools[(claim.limit, claim.key)]
         for loop, future in wakers:
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
@@ -86,13 +87,22 @@ class MemoryLimits:
 
     @staticmethod
     def _grant(pool: _Pool, limit: Limit, now: float) -> float | None:
-        pool.starts = [start for start in pool.starts if start[0] > now - RATE_WINDOW]
+        pool.starts = [at for at in pool.starts if at + RATE_WINDOW > now]
+        if len(pool.served) > len(pool.waiters) + len(pool.held):
+            pool.served = {run: at for run, at in pool.served.items() if at + RATE_WINDOW > now}
         decided = grant(
-            limit, list(pool.waiters.values()), list(pool.held.values()), pool.starts, now
+            limit,
+            list(pool.waiters.values()),
+            list(pool.held.values()),
+            pool.starts,
+            now,
+            pool.served,
         )
         for slot_id in decided.granted:
             run_id = pool.held[slot_id] = pool.waiters.pop(slot_id).run_id
-            pool.starts.append((now, run_id))
+            pool.served[run_id] = now
+            if limit.per_minute is not None:
+                pool.starts.append(now)
         return decided.retry_at
 
 

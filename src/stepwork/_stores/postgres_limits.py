@@ -1,12 +1,13 @@
 """Named limits on PostgreSQL (``PostgresStore.limits``): slots shared across machines.
 
-Each operation is one transaction that first takes a transaction-scoped advisory lock on the
-limit's name and key value, so grant passes of every process are serialised per limit and key
-(other limits and keys go on in parallel). A release NOTIFYs the store's limit channel with
-``name:key`` when it commits; waiters LISTEN on one connection per process, opened while any
-waiter of this process waits, and look again on a notification. They also look every
-:attr:`PostgresLimits.poll_interval` seconds, which is how a crashed holder's slot (nobody
-releases it) reaches them once its lease is dead.
+Each operation is one transaction of a few statements (``postgres_limit_sql``) that first
+takes a transaction-scoped advisory lock on the limit's name and key value, so grant passes
+of every process are serialised per limit and key (other limits and keys go on in parallel).
+A release that grants NOTIFYs the store's limit channel with ``name:key`` when it commits;
+waiters LISTEN on one connection per process, opened while any waiter of this process waits,
+and look again on a notification. They also look every :attr:`PostgresLimits.poll_interval`
+seconds, which is how a crashed holder's slot (nobody releases it) reaches them once its
+lease is dead.
 """
 
 from __future__ import annotations
@@ -17,18 +18,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from stepwork._core.limits import RATE_WINDOW, Grant, Limit, Waiter, grant
+from stepwork._stores import postgres_limit_sql as sql
 from stepwork._stores.limit_protocol import Acquired, SlotClaim
 from stepwork._stores.postgres_listen import Notice, listen
 
 __all__ = ["PostgresLimits"]
-
-_LOCK = "SELECT pg_advisory_xact_lock(hashtext('stepwork.limit'), hashtext($1 || ':' || $2))"
-_MINE = "name = $1 AND key_value = $2"
-_DEAD = (
-    "{t}.owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = {t}.run_id "
-    "AND r.status = 'running' AND r.owner = {t}.owner AND r.epoch = {t}.epoch "
-    "AND r.lease_expires > $3::float8)"
-)
 
 Call = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
 
@@ -87,25 +81,23 @@ class PostgresLimits:
 
         async def run(connection: Any) -> Acquired:
             async with connection.transaction():
-                await connection.execute(_LOCK, claim.limit, claim.key)
-                held = "SELECT 1 FROM limit_slots WHERE slot_id = $1"
-                if await connection.fetchval(held, claim.slot_id):
-                    return Acquired(True)
-                await connection.execute(
-                    "INSERT INTO limit_waiters (slot_id, name, key_value, run_id, owner, epoch) "
-                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (slot_id) DO NOTHING",
-                    claim.slot_id,
+                await connection.execute(sql.LOCK, claim.limit, claim.key)
+                if await connection.fetchval(
+                    sql.QUEUE,
                     claim.limit,
                     claim.key,
+                    lease_now,
+                    now - RATE_WINDOW,
+                    claim.slot_id,
                     claim.run_id,
                     claim.owner,
                     claim.epoch,
-                )
-                decided = await _grant_pass(connection, claim, limit, now, lease_now)
+                ):
+                    return Acquired(True)
+                decided = await _grant_pass(connection, claim, limit, now)
                 if set(decided.granted) - {claim.slot_id}:  # granted others: tell them
-                    await connection.execute("SELECT pg_notify($1, $2)", self.channel, topic)
-                granted = await connection.fetchval(held, claim.slot_id) is not None
-                return Acquired(granted, decided.retry_at)
+                    await connection.execute(sql.NOTIFY, self.channel, topic)
+                return Acquired(claim.slot_id in decided.granted, decided.retry_at)
 
         found: Acquired = await self._call(run)
         if found.granted:
@@ -119,15 +111,12 @@ class PostgresLimits:
 
         async def run(connection: Any) -> None:
             async with connection.transaction():
-                await connection.execute(_LOCK, claim.limit, claim.key)
-                for table in ("limit_slots", "limit_waiters"):
-                    await connection.execute(
-                        f"DELETE FROM {table} WHERE slot_id = $1", claim.slot_id
-                    )
-                await _grant_pass(connection, claim, limit, now, lease_now)
+                await connection.execute(sql.LOCK, claim.limit, claim.key)
                 await connection.execute(
-                    "SELECT pg_notify($1, $2)", self.channel, f"{claim.limit}:{claim.key}"
+                    sql.TIDY, claim.limit, claim.key, lease_now, now - RATE_WINDOW, claim.slot_id
                 )
+                if (await _grant_pass(connection, claim, limit, now)).granted:
+                    await connection.execute(sql.NOTIFY, self.channel, f"{claim.limit}:{claim.key}")
 
         await self._call(run)
 
@@ -180,45 +169,31 @@ class PostgresLimits:
             self._ready = self._listener = None
 
 
-async def _grant_pass(
-    connection: Any, claim: SlotClaim, limit: Limit, now: float, lease_now: float
-) -> Grant:
-    which = (claim.limit, claim.key)
-    for table in ("limit_slots", "limit_waiters"):
-        await connection.execute(
-            f"DELETE FROM {table} WHERE {_MINE} AND {_DEAD.format(t=table)}", *which, lease_now
-        )
-    await connection.execute(
-        f"DELETE FROM limit_starts WHERE {_MINE} AND at <= $3::float8", *which, now - RATE_WINDOW
-    )
-    rows = await connection.fetch(
-        f"SELECT slot_id, run_id, arrived FROM limit_waiters WHERE {_MINE}", *which
-    )
-    waiters = [Waiter(row[0], row[1], row[2]) for row in rows]
-    held = [
-        row[0]
-        for row in await connection.fetch(f"SELECT run_id FROM limit_slots WHERE {_MINE}", *which)
-    ]
-    rows = await connection.fetch(f"SELECT at, run_id FROM limit_starts WHERE {_MINE}", *which)
-    starts: list[tuple[float, str]] = [(row[0], row[1]) for row in rows]
-    decided = grant(limit, waiters, held, starts, now)
+async def _grant_pass(connection: Any, claim: SlotClaim, limit: Limit, now: float) -> Grant:
+    """Grant what is free to the waiters of ``claim``'s limit and key (after ``TIDY``)."""
+    waiters: list[Waiter] = []
+    held: list[str] = []
+    starts: list[float] = []
+    served: dict[str, float] = {}
+    for kind, slot_id, run_id, number in await connection.fetch(sql.STATE, claim.limit, claim.key):
+        if kind == "w":
+            waiters.append(Waiter(slot_id, run_id, int(number)))
+        elif kind == "h":
+            held.append(run_id)
+        elif kind == "s":
+            starts.append(number)
+        else:
+            served[run_id] = number
+    if not waiters:
+        return Grant((), None)
+    decided = grant(limit, waiters, held, starts, now, served)
     if decided.granted:
-        granted = list(decided.granted)
         await connection.execute(
-            "INSERT INTO limit_slots (slot_id, name, key_value, run_id, owner, epoch, granted_at) "
-            "SELECT slot_id, name, key_value, run_id, owner, epoch, $2::float8 "
-            "FROM limit_waiters WHERE slot_id = ANY($1::text[])",
-            granted,
+            sql.GRANT,
+            claim.limit,
+            claim.key,
+            list(decided.granted),
             now,
-        )
-        await connection.execute(
-            "DELETE FROM limit_waiters WHERE slot_id = ANY($1::text[])", granted
-        )
-        await connection.execute(
-            "INSERT INTO limit_starts (name, key_value, at, run_id) "
-            "SELECT name, key_value, $2::float8, run_id FROM limit_slots "
-            "WHERE slot_id = ANY($1::text[])",
-            granted,
-            now,
+            limit.per_minute is not None,
         )
     return decided

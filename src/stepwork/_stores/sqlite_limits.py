@@ -74,26 +74,30 @@ def release(
 def _grant_pass(
     db: sqlite3.Connection, claim: SlotClaim, limit: Limit, now: float, lease_now: float
 ) -> float | None:
-    which = {"name": claim.limit, "key": claim.key, "now": lease_now}
+    which = {"name": claim.limit, "key": claim.key, "now": lease_now, "old": now - RATE_WINDOW}
     mine = "name = :name AND key_value = :key"
     for table in ("limit_slots", "limit_waiters"):
         db.execute(f"DELETE FROM {table} WHERE {mine} AND {DEAD_ROWS.format(t=table)}", which)
-    db.execute(
-        f"DELETE FROM limit_starts WHERE {mine} AND at <= :old",
-        {**which, "old": now - RATE_WINDOW},
-    )
+    for table in ("limit_starts", "limit_served"):
+        db.execute(f"DELETE FROM {table} WHERE {mine} AND at <= :old", which)
     waiters = [
         Waiter(row[0], row[1], row[2])
         for row in db.execute(
             f"SELECT slot_id, run_id, arrived FROM limit_waiters WHERE {mine}", which
         )
     ]
+    if not waiters:
+        return None
     held = [row[0] for row in db.execute(f"SELECT run_id FROM limit_slots WHERE {mine}", which)]
-    starts = [
-        (row[0], row[1])
-        for row in db.execute(f"SELECT at, run_id FROM limit_starts WHERE {mine}", which)
-    ]
-    decided = grant(limit, waiters, held, starts, now)
+    starts = [row[0] for row in db.execute(f"SELECT at FROM limit_starts WHERE {mine}", which)]
+    served = dict(
+        db.execute(
+            f"SELECT run_id, at FROM limit_served WHERE {mine} AND run_id IN "
+            f"(SELECT run_id FROM limit_waiters WHERE {mine})",
+            which,
+        ).fetchall()
+    )
+    decided = grant(limit, waiters, held, starts, now, served)
     for slot_id in decided.granted:
         db.execute(
             "INSERT INTO limit_slots (slot_id, name, key_value, run_id, owner, epoch, granted_at) "
@@ -103,10 +107,16 @@ def _grant_pass(
         )
         db.execute("DELETE FROM limit_waiters WHERE slot_id = ?", (slot_id,))
         db.execute(
-            "INSERT INTO limit_starts (name, key_value, at, run_id) "
-            "SELECT name, key_value, ?, run_id FROM limit_slots WHERE slot_id = ?",
+            "INSERT INTO limit_served (name, key_value, run_id, at) "
+            "SELECT name, key_value, run_id, ? FROM limit_slots WHERE slot_id = ? "
+            "ON CONFLICT (name, key_value, run_id) DO UPDATE SET at = excluded.at",
             (now, slot_id),
         )
+        if limit.per_minute is not None:
+            db.execute(
+                "INSERT INTO limit_starts (name, key_value, at) VALUES (?, ?, ?)",
+                (claim.limit, claim.key, now),
+            )
     return decided.retry_at
 
 

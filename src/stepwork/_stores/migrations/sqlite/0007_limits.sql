@@ -1,7 +1,8 @@
 -- Named limits (stepwork.Limit, docs/durable-primitives.md#limits), shared by every process on
 -- this file. limit_defs: the numbers first declared for a name. limit_waiters: invocations
 -- waiting for a slot, in arrival order. limit_slots: slots held. limit_starts: when slots were
--- granted in the last minute and to which run (per_minute, and round-robin between runs). A waiter or slot belongs to its run's lease
+-- granted in the last minute (per_minute only). limit_served: when each run was last granted a slot in
+-- the last minute (round-robin between runs). A waiter or slot belongs to its run's lease
 -- (run_id, owner, epoch): once that lease is dead the next grant pass drops the row.
 
 CREATE TABLE limit_defs (
@@ -38,8 +39,15 @@ CREATE INDEX limit_slots_by_limit ON limit_slots (name, key_value);
 CREATE TABLE limit_starts (
     name      TEXT NOT NULL,
     key_value TEXT NOT NULL,
-    at        REAL NOT NULL,
-    run_id    TEXT NOT NULL
+    at        REAL NOT NULL
 );
 
 CREATE INDEX limit_starts_by_limit ON limit_starts (name, key_value, at);
+
+CREATE TABLE limit_served (
+    name      TEXT NOT NULL,
+    key_value TEXT NOT NULL,
+    run_id    TEXT NOT NULL,
+    at        REAL NOT NULL,
+    PRIMARY KEY (name, key_value, run_id)
+);
