@@ -30,6 +30,14 @@ pytestmark = pytest.mark.slow
 
 def start_worker(url: str, counter: Path, log: Path) -> subprocess.Popen[str]:
     """A worker process on ``url`` serving ``limit_flow.py``; returns once it is ready."""
+    child = spawn_worker(url, counter, log)
+    assert child.stdout is not None
+    assert "ready" in child.stdout.readline(), log.read_text()
+    return child
+
+
+def spawn_worker(url: str, counter: Path, log: Path) -> subprocess.Popen[str]:
+    """A worker process on ``url`` serving ``limit_flow.py``, starting up."""
     env = {**os.environ, "PYTHONPATH": str(HERE), "LIMIT_COUNTER": str(counter)}
     with log.open("w") as stderr:
         child = subprocess.Popen(
@@ -38,8 +46,6 @@ def start_worker(url: str, counter: Path, log: Path) -> subprocess.Popen[str]:
              "--poll", "0.2"],
             stdout=subprocess.PIPE, stderr=stderr, text=True, env=env,
         )  # fmt: skip
-    assert child.stdout is not None
-    assert "ready" in child.stdout.readline(), log.read_text()
     return child
 
 
@@ -82,7 +88,10 @@ async def test_three_workers_never_run_more_than_the_limit_at_once(
     await store.open()
     workers: list[subprocess.Popen[str]] = []
     try:
-        workers = [start_worker(store_url, counter, tmp_path / f"w{i}.log") for i in range(3)]
+        # Started together (each takes a moment to import); all three serve the runs.
+        workers = [spawn_worker(store_url, counter, tmp_path / f"w{i}.log") for i in range(3)]
+        for worker in workers:
+            assert worker.stdout is not None and "ready" in worker.stdout.readline()
         await wait_for(store, lambda runs: all(r.status != "running" for r in runs), 60)
         runs = {r.run_id: r for r in await store.list_runs()}
         for n in range(6):

@@ -40,6 +40,9 @@ class PostgresLimits:
     poll_interval = 1.0
     """Seconds between looks when no notification came (reclaims dead holders' slots)."""
 
+    linger = 5.0
+    """Seconds the LISTEN connection stays open after this process's last waiter got its slot."""
+
     def __init__(self, call: Call, dsn: str, channel: str, clock: Callable[[], float]) -> None:
         self._call = call
         self._dsn = dsn
@@ -51,6 +54,7 @@ class PostgresLimits:
         self._waiting = 0
         self._listener: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
+        self._closing: asyncio.TimerHandle | None = None
 
     async def define(self, name: str, limit: Limit) -> Limit:
         """Record ``limit`` under ``name`` unless one is recorded; return the recorded one."""
@@ -125,6 +129,9 @@ class PostgresLimits:
         its last ``acquire``), or after ``min(longest, poll_interval)``."""
         topic = f"{claim.limit}:{claim.key}"
         self._waiting += 1
+        if self._closing is not None:
+            self._closing.cancel()
+            self._closing = None
         try:
             try:
                 started = await self._listening()
@@ -139,8 +146,15 @@ class PostgresLimits:
         finally:
             self._waiting -= 1
             if self._waiting == 0 and self._listener is not None:
-                self._listener.cancel()
-                self._listener = self._ready = None
+                # Kept a moment: waits come in bursts, and each new LISTEN costs a connection.
+                loop = asyncio.get_running_loop()
+                self._closing = loop.call_later(self.linger, self._stop_listening)
+
+    def _stop_listening(self) -> None:
+        self._closing = None
+        if self._waiting == 0 and self._listener is not None:
+            self._listener.cancel()
+            self._listener = self._ready = None
 
     async def _listening(self) -> bool:
         """Make sure this process LISTENs; True if it had to start (notices may be missed)."""

@@ -4,6 +4,8 @@ Each operation is one ``BEGIN IMMEDIATE`` transaction on the store's writing con
 grant passes of all processes on the file are serialised by SQLite's write lock. SQLite cannot
 notify other processes, so a waiter looks again every :attr:`SqliteLimits.poll_interval`
 seconds (a bounded poll); a waiter in the process that released a slot is woken at once.
+A look is a read; a waiter runs a grant pass of its own (a write) only every
+:attr:`SqliteLimits.pass_interval` seconds, or when the rate window frees a start for it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from stepwork._core.limits import RATE_WINDOW, Limit, Waiter, grant
 from stepwork._stores.limit_protocol import Acquired, SlotClaim
 from stepwork._stores.sqlite_journal import transaction
 
-__all__ = ["DEAD_ROWS", "SqliteLimits", "acquire", "define", "release"]
+__all__ = ["DEAD_ROWS", "SqliteLimits", "acquire", "define", "holds", "release"]
 
 DEAD_ROWS = (
     "NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = {t}.run_id AND r.status = 'running' "
@@ -59,6 +61,13 @@ def acquire(
         retry_at = _grant_pass(db, claim, limit, now, lease_now)
         held = db.execute("SELECT 1 FROM limit_slots WHERE slot_id = ?", (claim.slot_id,))
         return Acquired(held.fetchone() is not None, retry_at)
+
+
+def holds(db: sqlite3.Connection, slot_id: str) -> bool:
+    """Whether ``slot_id`` holds a slot (one read; no write lock)."""
+    return (
+        db.execute("SELECT 1 FROM limit_slots WHERE slot_id = ?", (slot_id,)).fetchone() is not None
+    )
 
 
 def release(
@@ -131,10 +140,16 @@ class SqliteLimits:
     poll_interval = 0.1
     """Seconds between a waiter's looks: other processes cannot wake it on SQLite."""
 
+    pass_interval = 1.0
+    """Seconds between a waiter's own grant passes. The looks in between only read whether a
+    release (or another waiter's pass) granted it a slot, so many waiters polling do not
+    contend for the file's write lock; the passes reclaim dead holders' slots."""
+
     def __init__(self, call: Call, clock: Callable[[], float]) -> None:
         self._call = call
         self._clock = clock
         self._released: dict[tuple[str, str], asyncio.Event] = {}
+        self._passes: dict[str, tuple[float, float | None]] = {}  # slot: last pass, retry_at
 
     async def define(self, name: str, limit: Limit) -> Limit:
         """Record ``limit`` under ``name`` unless one is recorded; return the recorded one."""
@@ -142,12 +157,26 @@ class SqliteLimits:
         return recorded
 
     async def acquire(self, claim: SlotClaim, limit: Limit, now: float) -> Acquired:
-        """Queue ``claim``, grant what is free, and say whether it holds a slot."""
-        found: Acquired = await self._call(acquire, claim, limit, now, self._clock())
+        """Queue ``claim``, grant what is free, and say whether it holds a slot (between its
+        grant passes, only read whether it was granted one)."""
+        lease_now = self._clock()
+        last = self._passes.get(claim.slot_id)
+        if last is not None and lease_now < last[0] + self.pass_interval:
+            if last[1] is None or now < last[1]:  # the rate window has not moved for it yet
+                if await self._call(holds, claim.slot_id):
+                    del self._passes[claim.slot_id]
+                    return Acquired(True)
+                return Acquired(False, last[1])
+        found: Acquired = await self._call(acquire, claim, limit, now, lease_now)
+        if found.granted:
+            self._passes.pop(claim.slot_id, None)
+        else:
+            self._passes[claim.slot_id] = (lease_now, found.retry_at)
         return found
 
     async def release(self, claim: SlotClaim, limit: Limit, now: float) -> None:
         """Drop ``claim``'s slot or place in the queue; grant, and wake this process's waiters."""
+        self._passes.pop(claim.slot_id, None)
         await self._call(release, claim, limit, now, self._clock())
         event = self._released.pop((claim.limit, claim.key), None)
         if event is not None:
