@@ -25,6 +25,7 @@ from stepwork import (
     StepTimeoutError,
     StopEvent,
     Workflow,
+    WorkflowCancelledByUser,
     WorkflowValidationError,
     step,
 )
@@ -355,3 +356,32 @@ async def test_the_step_timeout_counts_once_the_slot_is_held() -> None:
 
     with pytest.raises(StepTimeoutError, match="from when it got a slot"):
         await Stuck(timeout=30).run()
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_and_a_cancelled_holder_frees_its_slot(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    global GATE
+    GATE = asyncio.Event()
+    flow = Fair(timeout=30, store=SqliteStore(tmp_path / "r.db"))
+    holder = flow.run(tag="holder", count=1)
+    await until(lambda: GAUGE.order == ["holder:0"])
+    waiter = flow.run(tag="waiter", count=1)
+    db = sqlite3.connect(tmp_path / "r.db")
+    rows = "SELECT (SELECT count(*) FROM limit_waiters), (SELECT count(*) FROM limit_slots)"
+    try:
+        await until(lambda: db.execute(rows).fetchone() == (1, 1))
+        await waiter.cancel_run()
+        await until(lambda: db.execute(rows).fetchone() == (0, 1))  # it left the queue
+        await holder.cancel_run()
+        await until(lambda: db.execute(rows).fetchone() == (0, 0))  # the slot came back
+    finally:
+        db.close()
+    for cancelled in (holder, waiter):
+        with pytest.raises(WorkflowCancelledByUser):
+            await cancelled
+    late = flow.run(tag="late", count=1)
+    GATE.set()
+    assert await late == 1
