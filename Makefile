@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest clean bench bench-once bench-http bench-scale test-deps
+.PHONY: demo test lint typecheck pytest clean bench bench-once bench-limits bench-http bench-scale test-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-scale: $(STAMP) $(DBOS_STAMP) test-deps
 
 bench-once: $(STAMP)
 	$(BIN)/python -m benchmarks.once --json benchmarks/once_results.json
+
+bench-limits: $(STAMP)
+	$(BIN)/python -m benchmarks.limits --json benchmarks/limits_results.json
 
 bench-http: $(STAMP)
 	$(BIN)/python -m benchmarks.http_load --json benchmarks/http_results.json

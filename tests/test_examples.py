@@ -65,6 +65,13 @@ EXPECTED: dict[str, list[str]] = {
         "history: invocation 0 call #1 'llm' returned",
         "history: invocation 1 call #2 'child:Translate' started child run 'report-1:write:0:1'",
     ],
+    "limits.py": [
+        "calls: 12, most at once across 3 processes: 2",
+        "result: answered",
+        "retry waited at least 0.2 s: True",
+        "served acme",
+        "LimitKeyError: Run '",
+    ],
     "durable_order.py": [
         "starting run order-42, journaled in",
         "charging for a book (idempotency key order-42:charge:1)",

@@ -21,8 +21,11 @@ __all__ = [
     "JournaledCallMismatchError",
     "JournaledResultTooLargeError",
     "LeaseLostError",
+    "LimitConflictError",
+    "LimitKeyError",
     "MissingExtraError",
     "ResourceError",
+    "RetryAfter",
     "RunNotFoundError",
     "ServerConfigurationError",
     "StartEventError",
@@ -286,3 +289,84 @@ def _rebuild_call_error(
     args: tuple[object, ...], error_type: str, run_id: str | None, step_name: str | None
 ) -> JournaledCallError:
     return JournaledCallError(*args, error_type=error_type, run_id=run_id, step_name=step_name)
+
+
+class LimitConflictError(WorkflowConfigurationError):
+    """A process declared a named limit with other numbers than the ones its store keeps
+    (every process sharing a store must declare the same ``Limit`` under a name).
+
+    Attributes:
+        declared: The ``Limit(...)`` this process declared.
+        recorded: The ``Limit(...)`` the store keeps for the name.
+    """
+
+    def __init__(
+        self,
+        *args: object,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        declared: str = "",
+        recorded: str = "",
+    ) -> None:
+        super().__init__(*args, run_id=run_id, step_name=step_name)
+        self.declared = declared
+        self.recorded = recorded
+
+
+class LimitKeyError(StartEventError):
+    """A run's start event lacks the field a keyed limit (``Limit(key=...)``) of its workflow
+    splits on; raised when the run starts."""
+
+
+class RetryAfter(StepworkError):
+    """Raised by a step to say "rate limited: try again in ``seconds``".
+
+    The step's retry policy decides whether there is a next attempt (this counts as one
+    attempt); if there is, it starts no earlier than ``seconds`` (or the policy's own delay,
+    if longer) plus a random jitter of up to ``jitter`` seconds, drawn per failure so that
+    a fleet told the same ``seconds`` does not retry in lockstep. Without a retry policy
+    the step fails like any error.
+
+    Args:
+        seconds: The least time to wait before the next attempt (>= 0).
+        reason: Why, for logs and the run's error.
+        jitter: Most extra random wait; ``None`` for 10% of ``seconds`` (at least 0.1 s).
+
+    Raises:
+        ValueError: If ``seconds`` or ``jitter`` is not a non-negative number.
+
+    Example:
+        >>> error = RetryAfter(30, "429 from the provider")
+        >>> error.retry_after, error.jitter, str(error)
+        (30.0, 3.0, 'Rate limited: retry after 30.0 s (429 from the provider).')
+    """
+
+    def __init__(
+        self,
+        seconds: float,
+        reason: str = "",
+        *,
+        jitter: float | None = None,
+        run_id: str | None = None,
+        step_name: str | None = None,
+    ) -> None:
+        self.retry_after = float(seconds)
+        self.jitter = max(0.1, self.retry_after * 0.1) if jitter is None else float(jitter)
+        if not (self.retry_after >= 0 and self.jitter >= 0):  # also refuses NaN
+            raise ValueError(
+                f"RetryAfter needs seconds >= 0 and jitter >= 0, got {seconds!r}, {jitter!r}."
+            )
+        self.reason = reason
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"Rate limited: retry after {self.retry_after} s{why}.",
+            run_id=run_id,
+            step_name=step_name,
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_retry_after, (self.retry_after, self.reason, self.jitter))
+
+
+def _rebuild_retry_after(seconds: float, reason: str, jitter: float) -> RetryAfter:
+    return RetryAfter(seconds, reason, jitter=jitter)

@@ -40,6 +40,7 @@ class StepConfig:
     num_workers: int = 4
     retry_policy: RetryPolicy | None = None
     timeout: float | None = None
+    limit: str | None = None
     accept_event_subclasses: bool = False
     skip_graph_checks: tuple[str, ...] = ()
     catch_error: bool = False
@@ -127,7 +128,8 @@ class StepConfig:
             fan_out=parsed.fan_out,
             num_workers=self.num_workers,
             accept_subclasses=self.accept_event_subclasses,
-            timeout=self.timeout,
+            # A limited step's time limit starts once it holds a slot: the invoker keeps it.
+            timeout=self.timeout if self.limit is None else None,
             catch_error=self.catch_error,
             catch_for=self.catch_for,
             max_recoveries=self.max_recoveries,
@@ -154,6 +156,7 @@ def step(
     timeout: float | None = None,
     skip_graph_checks: list[str] | None = None,
     accept_event_subclasses: bool = False,
+    limit: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -166,6 +169,7 @@ def step(
     timeout: float | None = None,
     skip_graph_checks: list[str] | None = None,
     accept_event_subclasses: bool = False,
+    limit: str | None = None,
 ) -> F | Callable[[F], F]:
     """Mark a function as a workflow step; use bare (``@step``) or with options.
 
@@ -177,6 +181,9 @@ def step(
         timeout: Time limit in seconds for one invocation; ``None`` for none.
         skip_graph_checks: Graph checks to skip for this step: ``reachability``, ``dead_end``.
         accept_event_subclasses: Also receive subclasses of the accepted event types.
+        limit: The name of a ``stepwork.Limit`` declared in the workflow's ``limits``: each
+            invocation attempt holds one of its slots while it runs (it waits for one first,
+            and its ``timeout`` counts from then).
 
     Returns:
         The function itself, carrying its ``_step_config``.
@@ -193,6 +200,10 @@ def step(
         raise WorkflowValidationError(
             f"timeout must be a positive number of seconds or None, got {timeout!r}."
         )
+    if limit is not None and (not isinstance(limit, str) or not limit):
+        raise WorkflowValidationError(
+            f"limit must name a Limit declared in the workflow's limits, got {limit!r}."
+        )
     skips = tuple(skip_graph_checks or ())
     unknown = [name for name in skips if name not in _GRAPH_CHECKS]
     if unknown:
@@ -208,6 +219,7 @@ def step(
             num_workers=num_workers,
             retry_policy=retry_policy,
             timeout=timeout,
+            limit=limit,
             accept_event_subclasses=accept_event_subclasses,
             skip_graph_checks=skips,
             localns=localns,

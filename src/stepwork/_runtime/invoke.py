@@ -34,6 +34,7 @@ class StepInvoker:
         "_func",
         "_is_async",
         "_join",
+        "_limit",
         "_name",
         "_resources",
         "_takes_self",
@@ -55,9 +56,20 @@ class StepInvoker:
         self._fan_out = bool(parsed.fan_out)
         self.retry_policy: RetryPolicy | None = config.retry_policy
         self.timeout = config.timeout
+        self._limit = config.limit
 
     async def call(self, driver: RunDriver, invocation: Invocation) -> Any:
-        """Run the step for ``invocation`` and return what it returned."""
+        """Run the step for ``invocation`` and return what it returned (holding a slot of
+        its limit, if it has one, and keeping its timeout from then on)."""
+        if self._limit is None:
+            return await self._run(driver, invocation)
+        from stepwork._runtime.limiter import run_limited
+
+        return await run_limited(
+            driver, invocation, self._limit, self.timeout, lambda: self._run(driver, invocation)
+        )
+
+    async def _run(self, driver: RunDriver, invocation: Invocation) -> Any:
         payload = invocation.delivery.payload
         kwargs: dict[str, Any] = {}
         if self._event is not None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from stepwork._runtime.driver import RunDriver, StepOwner
 from stepwork._runtime.journal import Journal
 from stepwork._runtime.lease import hold_new_run
+from stepwork._runtime.limiter import check_limit_keys, remember_start
 from stepwork._runtime.lineage import PARENT_RUN, parent_meta
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ def launch(
     wiring.attach(driver)
     handler.store = workflow.store
     handler.bind(driver)
+    if start_event is not None:
+        check_limit_keys(getattr(workflow, "limits", {}), definition, start_event, handler.run_id)
+        remember_start(driver, start_event)
     hold_new_run(driver, handler)  # a durable run belongs to this process's lease
     try:
         driver.start(start_event, workflow.timeout, base)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 from stepwork._core.errors import StateSerializationError
+from stepwork._core.limits import retry_after_delay, retry_after_of
 from stepwork._core.retry import RetryPolicy, compute_retry_delay
 from stepwork._core.state import Invocation
 from stepwork._core.ticks import TickStepFailed
@@ -26,6 +27,10 @@ def failure_tick(
     invocation: Invocation, error: BaseException, policy: RetryPolicy | None, now: float
 ) -> TickStepFailed:
     """The tick for ``invocation`` failing with ``error`` at ``now``, under retry ``policy``.
+
+    An error asking to wait (``stepwork.RetryAfter``, or any carrying ``retry_after`` or an
+    HTTP ``Retry-After`` header) delays a retry the policy grants to at least that long, plus
+    jitter; it does not grant one the policy refuses.
 
     A policy that itself raises makes the failure fatal (the policy's error, caused by the
     step's, fails the run without retries or error handlers).
@@ -47,6 +52,12 @@ def failure_tick(
         except Exception as policy_error:
             policy_error.__cause__ = error
             error, fatal = policy_error, True
+        wait = retry_after_of(error) if delay is not None else None
+        if delay is not None and wait is not None:
+            # Never earlier than asked, plus jitter drawn per failure: no fleet-wide lockstep.
+            jitter = getattr(error, "jitter", None)
+            jitter = jitter if isinstance(jitter, int | float) else max(0.1, wait * 0.1)
+            delay = retry_after_delay(delay, wait, jitter, _SEEDS.random())
     return TickStepFailed(
         now, invocation.id, error, delay, fatal, delivery.step, format_traceback(error)
     )

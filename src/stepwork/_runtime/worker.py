@@ -38,6 +38,7 @@ from stepwork._core.ticks import TickStart
 from stepwork._runtime.durable import resume_run, store_of
 from stepwork._runtime.envelopes import process_writer_id
 from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings
+from stepwork._runtime.limiter import check_limit_keys
 from stepwork._runtime.trace_journal import caller_trace
 from stepwork._stores.protocol import JournalBatch, Lease, Store
 from stepwork._stores.tick_codec import dump_envelope
@@ -62,11 +63,13 @@ async def enqueue(workflow: Workflow, start_event: StartEvent, run_id: str | Non
     Raises:
         WorkflowRuntimeError: If the workflow has no store.
         JournalConflictError: If ``run_id`` exists already.
+        LimitKeyError: If a keyed limit of the workflow finds no key in ``start_event``.
     """
 
     store = store_of(workflow)
     await store.open()
     run_id = run_id or uuid.uuid4().hex
+    check_limit_keys(workflow.limits, workflow.definition(), start_event, run_id)
     now = time.time()
     tick = TickStart(now, run_id, start_event, workflow.timeout)
     # The start tick journals the caller's trace context: the workers' spans join its trace.

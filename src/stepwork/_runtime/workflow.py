@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from stepwork._core.errors import (
@@ -28,7 +28,9 @@ from stepwork._core.errors import (
 )
 from stepwork._core.events import Event, StartEvent
 from stepwork._core.graph import GRAPH_CHECKS, Finding
+from stepwork._core.limits import Limit
 from stepwork._definition.decorators import StepConfig, step_config
+from stepwork._definition.limit_checks import check_limits
 from stepwork._runtime.clock import Clock, SystemClock
 from stepwork._runtime.context import Context
 from stepwork._runtime.definition import WorkflowDefinition, build_definition
@@ -88,6 +90,8 @@ class Workflow(DurableMethods, AnchorPrivateNames):
     """
 
     externally_sendable: ClassVar[tuple[type[Event], ...]] = ()
+    limits: ClassVar[Mapping[str, Limit]] = {}
+    """Named limits the steps may opt into with ``@step(limit=name)`` (``stepwork.Limit``)."""
     version: str | None = None
     _added_steps: ClassVar[dict[str, Callable[..., Any]]] = {}
     _cached: ClassVar[tuple[int, frozenset[str], WorkflowDefinition] | None] = None
@@ -98,6 +102,7 @@ class Workflow(DurableMethods, AnchorPrivateNames):
         cls._added_steps = {}
         cls._cached = None
         cls._version = 0
+        check_limits(cls.__qualname__, cls.limits, cls._step_configs().values())
 
     def __init__(
         self,
@@ -213,6 +218,7 @@ class Workflow(DurableMethods, AnchorPrivateNames):
                 "rename it.",
                 step_name=config.name,
             )
+        check_limits(cls.__qualname__, cls.limits, [config])
         cls._added_steps[config.name] = func
         cls._version += 1
 

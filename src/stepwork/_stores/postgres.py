@@ -40,6 +40,7 @@ from stepwork._stores.postgres_connect import (
     pooled_connection,
     redact,
 )
+from stepwork._stores.postgres_limits import PostgresLimits
 from stepwork._stores.postgres_listen import Notice, listen
 from stepwork._stores.postgres_sql import (
     APPEND,
@@ -122,6 +123,8 @@ class PostgresStore:
         self.append_channel = lease_sql.channel("append", schema)
         """The NOTIFY channel told the run id of every append."""
         self.runnable_channel = lease_sql.channel("runnable", schema)
+        self.limits = PostgresLimits(self._call, dsn, lease_sql.channel("limit", schema), clock)
+        """Slots of named limits (``stepwork.Limit``), shared by every process and host."""
         """The NOTIFY channel told the run id of a run that became runnable."""
 
     def __repr__(self) -> str:
