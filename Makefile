@@ -41,8 +41,12 @@ test: lint typecheck pytest
 clean:
 	rm -rf $(VENV) $(VENV)-$(PY_NEWEST) .venv-dbos .coverage .mypy_cache .ruff_cache
 
-bench: $(STAMP)
+# The single-process ratios against the anchor, then what the durable primitives cost next to a
+# step (a ctx.once call, a limit's slot) on SQLite and PostgreSQL.
+bench: $(STAMP) test-deps
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.once --json benchmarks/once_results.json
+	$(BIN)/python -m benchmarks.limits --json benchmarks/limits_results.json
 
 # The anchor on DBOS needs versions of its own (dbos 3.x fails at launch with
 # llama-agents-dbos 0.7.0), so it lives in .venv-dbos, measured in the same run as stepwork.
