@@ -41,6 +41,7 @@ from stepwork._stores.postgres_connect import (
     redact,
 )
 from stepwork._stores.postgres_listen import Notice, listen
+from stepwork._stores.postgres_schedules import PostgresSchedules
 from stepwork._stores.postgres_sql import (
     APPEND,
     CREATE_RUN,
@@ -123,6 +124,13 @@ class PostgresStore:
         """The NOTIFY channel told the run id of every append."""
         self.runnable_channel = lease_sql.channel("runnable", schema)
         """The NOTIFY channel told the run id of a run that became runnable."""
+        channels = (
+            self.append_channel,
+            self.runnable_channel,
+            lease_sql.channel("schedules", schema),
+        )
+        self.schedules = PostgresSchedules(self._call, dsn, channels, clock)
+        """The store's schedules (``docs/durable-primitives.md#schedules``)."""
 
     def __repr__(self) -> str:
         schema = "" if self.schema is None else f", schema={self.schema!r}"

@@ -17,8 +17,8 @@ from stepwork._stores.postgres_connect import import_asyncpg, redact
 
 __all__ = ["Notice", "listen"]
 
-Notice = Literal["append", "runnable"]
-"""What a notification says happened to the run it names."""
+Notice = Literal["append", "runnable", "schedule"]
+"""What a notification says happened: to the run it names, or to a schedule."""
 
 
 @asynccontextmanager

@@ -49,6 +49,7 @@ from stepwork._stores.protocol import (
     net_timers,
 )
 from stepwork._stores.records import encode_records, encode_value, like_pattern
+from stepwork._stores.sqlite_schedules import SqliteSchedules
 from stepwork._stores.sqlite_worker import SqliteWorker
 
 __all__ = ["SqliteStore"]
@@ -91,6 +92,8 @@ class SqliteStore:
         self._clock = clock
         self._writer: SqliteWorker | None = None
         self._reader: SqliteWorker | None = None  # None: reads go to the writer
+        self.schedules = SqliteSchedules(self._call, self._read, clock)
+        """The store's schedules (``docs/durable-primitives.md#schedules``)."""
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
