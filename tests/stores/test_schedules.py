@@ -173,14 +173,16 @@ async def test_two_processes_racing_for_one_slot_start_one_run(stores: Any) -> N
 
 
 async def test_old_slots_are_pruned(stores: Any) -> None:
-    clock, make = stores
+    _, make = stores
     store = await make()
     schedules = schedules_of(store)
     record = await schedules.add(Schedule("many", "flow", every=1))
     slot = record.next_at
     for n in range(SLOTS_KEPT + 5):
         current = slot + 1000 * n
-        assert await schedules.fire(record, current, current + 1000, start_batch(record, current, 0))
+        assert await schedules.fire(
+            record, current, current + 1000, start_batch(record, current, 0)
+        )
     assert len(await store.list_runs()) == SLOTS_KEPT + 5  # runs stay; only slot rows go
 
 
