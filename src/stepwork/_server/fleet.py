@@ -54,7 +54,7 @@ class WorkerPool:
                 owner=new_owner(),
                 on_claim=on_claim,
                 fire_schedules=number == 0,
-            )  # fmt: skip
+            )
             for number in range(count)
         ]
         self._stop = asyncio.Event()

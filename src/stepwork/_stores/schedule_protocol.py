@@ -165,6 +165,12 @@ class Schedule:
                 "such as 'UTC' or 'Europe/Paris'."
             ) from None
 
+    @property
+    def every_seconds(self) -> float | None:
+        """An interval's period in seconds; ``None`` for a cron rule."""
+        rule = self.rule
+        return rule.every_ms / 1000 if isinstance(rule, IntervalRule) else None
+
     def slot_after(self, moment: int) -> int:
         """The first slot strictly after ``moment`` (ms since the epoch)."""
         return slot_after(self.rule, moment, self.zone)
