@@ -21,9 +21,14 @@ from stepwork._cli.target import TargetError, describe_exception, resolve_target
 from stepwork._core.errors import ScheduleError
 from stepwork._core.schedule_slots import MISSED_POLICIES, slot_datetime
 from stepwork._stores.protocol import Store
-from stepwork._stores.schedule_protocol import Schedule, ScheduleRecord, schedules_of
+from stepwork._stores.schedule_protocol import (
+    Schedule,
+    ScheduleRecord,
+    schedule_json,
+    schedules_of,
+)
 
-__all__ = ["schedule_row", "schedules_app"]
+__all__ = ["schedules_app"]
 
 schedules_app = typer.Typer(
     name="schedules",
@@ -38,29 +43,10 @@ def _slot(slot: int | None) -> str | None:
     return None if slot is None else slot_datetime(slot).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def schedule_row(record: ScheduleRecord) -> dict[str, Any]:
-    """A schedule as JSON (the CLI's ``--json`` lines and the HTTP API's bodies)."""
-    schedule = record.schedule
-    return {
-        "name": record.name,
-        "workflow": schedule.workflow,
-        "cron": schedule.cron,
-        "every": schedule.every_seconds,
-        "tz": schedule.tz,
-        "missed": schedule.missed,
-        "start": dict(schedule.start),
-        "paused": record.paused,
-        "next_at": None if record.next_at is None else record.next_at / 1000,
-        "last_at": None if record.last_slot is None else record.last_slot / 1000,
-        "last_run": record.last_run,
-        "created_at": record.created_at,
-    }
-
-
 def _show(out: Output, records: list[ScheduleRecord], as_json: bool) -> None:
     if as_json:
         for record in records:
-            out.json_line(schedule_row(record))
+            out.json_line(schedule_json(record))
         return
     table = _table("schedule", "workflow", "rule", "missed", "state", "next (UTC)", "last run")
     for record in records:

@@ -56,6 +56,7 @@ __all__ = [
     "schedule_exists",
     "schedule_not_found",
     "schedule_from_row",
+    "schedule_json",
     "schedules_of",
 ]
 
@@ -328,3 +329,22 @@ def schedule_exists(name: str) -> ScheduleExistsError:
 def schedule_not_found(name: str) -> ScheduleNotFoundError:
     """The error for a schedule called ``name`` that is not there."""
     return ScheduleNotFoundError(f"No schedule {name!r} in this store.")
+
+
+def schedule_json(record: ScheduleRecord) -> dict[str, Any]:
+    """A schedule as JSON: the CLI's ``--json`` lines and the HTTP API's ``ScheduleInfo``."""
+    schedule = record.schedule
+    return {
+        "name": record.name,
+        "workflow": schedule.workflow,
+        "cron": schedule.cron,
+        "every": schedule.every_seconds,
+        "tz": schedule.tz,
+        "missed": schedule.missed,
+        "start": dict(schedule.start),
+        "paused": record.paused,
+        "next_at": None if record.next_at is None else record.next_at / 1000,
+        "last_at": None if record.last_slot is None else record.last_slot / 1000,
+        "last_run": record.last_run,
+        "created_at": record.created_at,
+    }
