@@ -65,6 +65,11 @@ EXPECTED: dict[str, list[str]] = {
         "history: invocation 0 call #1 'llm' returned",
         "history: invocation 1 call #2 'child:Translate' started child run 'report-1:write:0:1'",
     ],
+    "schedules.py": [
+        "added: every 0:00:01",
+        "scheduled run named NAME:SLOT: report for search",
+        "paused: True | last run is a slot's: True",
+    ],
     "durable_order.py": [
         "starting run order-42, journaled in",
         "charging for a book (idempotency key order-42:charge:1)",
