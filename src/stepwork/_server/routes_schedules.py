@@ -136,13 +136,21 @@ async def _found(request: Request, change: object) -> ScheduleRecord:
     return record
 
 
+async def schedules(request: Request) -> Response:
+    """``/schedules``: ``GET`` lists, ``POST`` adds (one route, so a 405 names both)."""
+    return await (add_schedule if request.method == "POST" else list_schedules)(request)
+
+
+async def schedule(request: Request) -> Response:
+    """``/schedules/{name}``: ``GET`` reads, ``DELETE`` deletes."""
+    return await (delete_schedule if request.method == "DELETE" else get_schedule)(request)
+
+
 def schedule_routes() -> list[Route]:
     """The routes of this module."""
     return [
-        Route("/schedules", list_schedules, methods=["GET"]),
-        Route("/schedules", add_schedule, methods=["POST"]),
-        Route("/schedules/{name}", get_schedule, methods=["GET"]),
-        Route("/schedules/{name}", delete_schedule, methods=["DELETE"]),
+        Route("/schedules", schedules, methods=["GET", "POST"]),
+        Route("/schedules/{name}", schedule, methods=["GET", "DELETE"]),
         Route("/schedules/{name}/pause", pause_schedule, methods=["POST"]),
         Route("/schedules/{name}/resume", resume_schedule, methods=["POST"]),
     ]
