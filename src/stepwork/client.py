@@ -33,6 +33,7 @@ from stepwork._client.errors import (
 )
 from stepwork._client.follow import ReconnectPolicy
 from stepwork._client.models import (
+    ChildRun,
     EventEnvelope,
     HistoryEntry,
     RunError,
@@ -46,6 +47,7 @@ from stepwork._client.sync_stream import EventStream
 __all__ = [
     "AsyncClient",
     "AsyncEventStream",
+    "ChildRun",
     "Client",
     "ClientConnectionError",
     "ClientExtraMissingError",

@@ -125,3 +125,49 @@ def test_cancel_records_the_cancel_and_refuses_an_ended_run(store: str) -> None:
     again = invoke("runs", "cancel", "done", "--store", store, "-w", "journaled.py:Steps")
     assert again.exit_code == 2
     assert "has already ended (completed)" in again.stderr
+
+
+def test_list_has_a_parent_column_and_show_lists_children(tmp_path: Path) -> None:
+    from stepwork._stores.protocol import JournalBatch
+    from stepwork._stores.sqlite import SqliteStore
+
+    url = f"sqlite:///{tmp_path / 'family.db'}"
+
+    async def make() -> None:
+        async with SqliteStore(tmp_path / "family.db") as store:
+            for run_id, at, parent in (("top", 1.0, None), ("top:a:0:1", 2.0, "top")):
+                start = {"kind": "start", "at": at}
+                await store.append(
+                    JournalBatch(
+                        run_id, 0, [start], workflow="w", created_at=at, parent_run_id=parent
+                    )
+                )
+            await store.append(
+                JournalBatch("top:b:0:2", 0, [{"kind": "start", "at": 3.0}], workflow="v",
+                             created_at=3.0, parent_run_id="top", status="completed")
+            )  # fmt: skip
+
+    asyncio.run(make())
+    table = rows(invoke("runs", "list", "--store", url))
+    assert table[0][:4] == ["run", "workflow", "status", "parent"]
+    assert [row[:4] for row in table[2:]] == [
+        ["top:b:0:2", "v", "completed", "top"],
+        ["top:a:0:1", "w", "running", "top"],
+        ["top", "w", "running", "1970-01-01"],  # no parent: the next column follows
+    ]
+    children = invoke("runs", "list", "--store", url, "--parent", "top", "--json")
+    listed = [json.loads(line) for line in children.stdout.splitlines()]
+    assert [(r["run_id"], r["parent_run_id"]) for r in listed] == [
+        ("top:b:0:2", "top"),
+        ("top:a:0:1", "top"),
+    ]
+    shown = invoke("runs", "show", "top", "--store", url)
+    assert shown.exit_code == 0, shown.output
+    assert "children   top:a:0:1 (w, running)" in shown.stdout
+    assert "           top:b:0:2 (v, completed)" in shown.stdout
+    assert "parent" not in shown.stdout
+    child = invoke("runs", "show", "top:a:0:1", "--store", url)
+    assert "parent     top" in child.stdout
+    as_json = json.loads(invoke("runs", "show", "top", "--store", url, "--json").stdout)
+    assert as_json["parent_run_id"] is None
+    assert [c["run_id"] for c in as_json["children"]] == ["top:a:0:1", "top:b:0:2"]

@@ -124,6 +124,9 @@ async def test_a_parent_resumed_from_its_store_finds_its_running_child(tmp_path:
     assert store is not None
     record = await store.get_run("o-2:order:0:0")
     assert record.status == "completed" and record.workflow == child.workflow_name
+    # The child's row names its parent (migration 0006), so listings find it by its parent.
+    assert (record.parent_run_id, (await store.get_run("o-2")).parent_run_id) == ("o-2", None)
+    assert [run.run_id for run in await store.list_runs(parent="o-2")] == ["o-2:order:0:0"]
     history = await parent.history("o-2")
     assert "started child run 'o-2:order:0:0'" in " ".join(e.summary for e in history)
     # The child's journal names its parent: its start tick's envelope carries the link.

@@ -1,12 +1,12 @@
 """Load: 500 runs started through the API, followed by 50 concurrent SSE readers, on one server
 with the SQLite store. Every run finishes; every reader sees every event of its run exactly
 once, in order (offsets 0, 1, 2, ... with internal events included, ending at the terminal
-event). ``benchmarks/http_load.py`` measures the same scenario."""
+event). Speed is not asserted here: ``benchmarks/http_load.py`` (``make bench-http``) measures
+the same scenario."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import pytest
@@ -22,7 +22,6 @@ STARTERS = 50
 async def test_500_runs_with_50_concurrent_readers(start_server: ServerFactory) -> None:
     server = start_server(heartbeat=1.0)
     limits = httpx.Limits(max_connections=READERS + STARTERS + 10)
-    began = time.monotonic()
     async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
         to_read: asyncio.Queue[str | None] = asyncio.Queue()
         seen: dict[str, list[int]] = {}
@@ -55,7 +54,6 @@ async def test_500_runs_with_50_concurrent_readers(start_server: ServerFactory) 
             await to_read.put(None)
         await asyncio.gather(*readers)
         listed = (await client.get("/runs", params={"limit": 1000})).json()["runs"]
-    elapsed = time.monotonic() - began
 
     assert len(seen) == RUNS
     for run_id, offsets in seen.items():
@@ -64,4 +62,3 @@ async def test_500_runs_with_50_concurrent_readers(start_server: ServerFactory) 
         assert [o for o in offsets if o == offsets[-1]] == [offsets[-1]]
     assert len(listed) == RUNS
     assert {run["status"] for run in listed} == {"completed"}
-    assert elapsed < 60, f"the load took {elapsed:.1f} s"

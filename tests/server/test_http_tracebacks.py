@@ -43,7 +43,9 @@ def test_the_runs_error_carries_the_traceback_and_the_server_logs_it_once(
     assert_step_traceback(error["traceback"])
     assert fetched["error"] == error
     # The list is the detail without the trace fields (it reads no journals).
-    assert listed == [{k: v for k, v in fetched.items() if k not in ("trace_id", "trace_url")}]
+    assert listed == [
+        {k: v for k, v in fetched.items() if k not in ("trace_id", "trace_url", "children")}
+    ]
     logged = [r for r in caplog.records if r.name == "stepwork.server"]
     assert [(r.levelno, r.getMessage().splitlines()[0]) for r in logged] == [
         (logging.ERROR, "run 'failing-1' failed in step 'explode':")

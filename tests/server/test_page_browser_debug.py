@@ -121,7 +121,11 @@ def test_an_invocation_opens_its_attempts_and_the_state_travels_in_time(
     # Fork from the tick where `prepare` returned: a new run, which `work` now completes.
     click(page, '#history-list li[data-seq="2"] .fork-button')
     forked: str = page.wait_for(
+        # The hash changes before the page shows the new run: wait until the view is of the
+        # run the hash names (else the old run's "completed" would answer).
         f"location.hash.startsWith('#/runs/') && location.hash !== {js('#/runs/' + run_id)}"
+        " && document.getElementById('view-run').dataset.runId"
+        "    === decodeURIComponent(location.hash.slice('#/runs/'.length))"
         " && document.getElementById('view-run').dataset.status === 'completed'"
         " && document.getElementById('view-run').dataset.runId"
     )

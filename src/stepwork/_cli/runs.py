@@ -33,6 +33,7 @@ from stepwork._stores.url import store_from_url
 __all__ = ["runs_app"]
 
 T = TypeVar("T")
+_CHILDREN_SHOWN = 1000  # as GET /runs/{id} lists; `runs list --parent` lists them all
 
 runs_app = typer.Typer(
     name="runs",
@@ -97,6 +98,7 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "events": record.events,
         "error": record.error,
         "corrupt": str(record.corrupt) if record.corrupt is not None else None,
+        "parent_run_id": record.parent_run_id,
     }
 
 
@@ -117,6 +119,9 @@ def list_command(
         list[str] | None, typer.Option(help="Only runs of this workflow (repeatable).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 20,
+    parent: Annotated[
+        str | None, typer.Option(help="Only the runs this run's steps started (its children).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The store's runs, newest first."""
@@ -124,13 +129,15 @@ def list_command(
     records = _with_store(
         out,
         store,
-        lambda s: s.list_runs(status=status or None, workflow=workflow or None, limit=limit),
+        lambda s: s.list_runs(
+            status=status or None, workflow=workflow or None, limit=limit, parent=parent
+        ),
     )
     if as_json:
         for record in records:
             out.json_line(_row(record))
         return
-    table = _table("run", "workflow", "status", "created (UTC)", "ticks", "error")
+    table = _table("run", "workflow", "status", "parent", "created (UTC)", "ticks", "error")
     for record in records:
         error = record.error or {}
         problem = f"{error.get('type', '')}: {error.get('message', '')}" if error else ""
@@ -140,6 +147,7 @@ def list_command(
             record.run_id,
             record.workflow,
             record.status,
+            record.parent_run_id or "",
             _when(record.created_at),
             str(record.ticks),
             problem[:80],
@@ -149,11 +157,20 @@ def list_command(
 
 @runs_app.command("show")
 def show_command(store: StoreOption, run_id: RunId, as_json: JsonOption = False) -> None:
-    """One run: its status, times, counts, result or error with the step's traceback."""
+    """One run: its status, times, counts, result or error with the step's traceback, its
+    parent and the runs its steps started."""
     out = Output()
-    record = _with_store(out, store, lambda s: s.get_run(run_id))
+
+    async def load(s: Store) -> tuple[RunRecord, list[RunRecord]]:
+        found = await s.get_run(run_id)
+        return found, list(reversed(await s.list_runs(parent=run_id, limit=_CHILDREN_SHOWN)))
+
+    record, children = _with_store(out, store, load)
     if as_json:
-        out.json_line({**_row(record), "result": record.result})
+        listed = [
+            {"run_id": c.run_id, "workflow": c.workflow, "status": c.status} for c in children
+        ]
+        out.json_line({**_row(record), "result": record.result, "children": listed})
         return
     table = _table("field", "value")
     table.show_header = False
@@ -167,6 +184,12 @@ def show_command(store: StoreOption, run_id: RunId, as_json: JsonOption = False)
         ("events", str(record.events)),
     ):
         table.add_row(name, value)
+    if record.parent_run_id is not None:
+        table.add_row("parent", record.parent_run_id)
+    for n, child in enumerate(children):
+        table.add_row(
+            "children" if n == 0 else "", f"{child.run_id} ({child.workflow}, {child.status})"
+        )
     if record.result is not None:
         table.add_row("result", str(record.result.get("result", record.result)))
     error = record.error

@@ -160,7 +160,7 @@ class AsyncClient:
         return await self.wait(info.run_id, timeout=timeout)
 
     async def get_run(self, run_id: str) -> RunInfo:
-        """A run's status, and its result or error once it ended.
+        """A run's status, its result or error once it ended, its parent and children.
 
         Raises:
             NotFoundError: If there is no such run.
@@ -265,14 +265,16 @@ class AsyncClient:
         created_after: float | datetime | None = None,
         created_before: float | datetime | None = None,
         limit: int | None = None,
+        parent: str | None = None,
     ) -> list[RunInfo]:
-        """Runs, newest first, filtered by workflow(s), status(es) and creation time.
+        """Runs, newest first, filtered by workflow(s), status(es), creation time and parent
+        run (``parent``: only the children of that run).
 
         Raises:
             InvalidRequestError: If a filter is not valid.
             StepworkClientError: As the class describes.
         """
-        call = calls.list_runs(workflow, status, created_after, created_before, limit)
+        call = calls.list_runs(workflow, status, created_after, created_before, limit, parent)
         return await self._call(call)
 
     async def history(self, run_id: str) -> list[HistoryEntry]:

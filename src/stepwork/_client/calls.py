@@ -208,6 +208,7 @@ def list_runs(
     created_after: float | datetime | None,
     created_before: float | datetime | None,
     limit: int | None,
+    parent: str | None = None,
 ) -> Call[list[RunInfo]]:
     """``GET /runs`` with its filters (``workflow`` and ``status`` may repeat)."""
     params: list[tuple[str, str]] = []
@@ -220,6 +221,8 @@ def list_runs(
             params.append((name, repr(seconds)))
     if limit is not None:
         params.append(("limit", str(limit)))
+    if parent is not None:
+        params.append(("parent", parent))
     return Call(
         "GET", "/runs", parse=lambda body: _RUNS.validate_python(body["runs"]), params=tuple(params)
     )

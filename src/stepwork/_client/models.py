@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stepwork._client.errors import RunFailedError
 
 __all__ = [
+    "ChildRun",
     "EventEnvelope",
     "HistoryEntry",
     "RunError",
@@ -55,6 +56,20 @@ class RunError(_Shape):
     traceback: str | None = None
 
 
+class ChildRun(_Shape):
+    """A run that another run's step started (``ctx.run_workflow``, ``ctx.start_workflow``).
+
+    Attributes:
+        run_id: The child run's id.
+        workflow: The name the server knows its workflow by.
+        status: ``running`` until it ends, then how it ended.
+    """
+
+    run_id: str
+    workflow: str
+    status: RunStatus
+
+
 class RunInfo(_Shape):
     """A run's status and, once it ended, its result or error.
 
@@ -70,6 +85,9 @@ class RunInfo(_Shape):
         version: The version of the workflow that started the run, when recorded.
         not_continued: Why the server does not continue the run (another version started
             it), else ``None``.
+        parent_run_id: The run whose step started this one, for a child run; else ``None``.
+        children: The runs this run's steps started, oldest first (``get_run`` fills it in;
+            listed runs have none: ``list_runs(parent=run_id)`` lists them).
     """
 
     run_id: str
@@ -81,6 +99,8 @@ class RunInfo(_Shape):
     error: RunError | None = None
     version: str | None = None
     not_continued: str | None = None
+    parent_run_id: str | None = None
+    children: tuple[ChildRun, ...] = ()
 
     @property
     def finished(self) -> bool:

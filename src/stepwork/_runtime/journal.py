@@ -55,6 +55,7 @@ class Journal:
         create: Create the run's row with the first write, in the same transaction (a new
             run, not a resumed one), so no run is stored without its start tick.
         version: The workflow's version, for a new run's row.
+        parent_run_id: The run that started this one (a child's), for a new run's row.
     """
 
     def __init__(
@@ -67,9 +68,11 @@ class Journal:
         next_offset: int = 0,
         create: bool = True,
         version: str | None = None,
+        parent_run_id: str | None = None,
     ) -> None:
         self.store = store
         self.version = version
+        self.parent_run_id = parent_run_id
         self.run_id = run_id
         self.workflow = workflow
         self.next_seq = next_seq
@@ -221,6 +224,7 @@ class Journal:
                 # A new run's row is created with its first ticks: never one without the other.
                 workflow=self.workflow if self._create else None,
                 version=self.version if self._create else None,
+                parent_run_id=self.parent_run_id if self._create else None,
                 created_at=at,
                 epoch=None if lease is None else lease.epoch,
                 timers=timers,

@@ -83,6 +83,7 @@ def launch(
         if on_end is not None:
             on_end()
 
+    parent = PARENT_RUN.get()
     journal = None
     if workflow.store is not None:
         journal = Journal(
@@ -90,11 +91,11 @@ def launch(
             handler.run_id,
             workflow.workflow_name,
             version=workflow.workflow_version,
+            parent_run_id=parent,
         )
     driver = RunDriver(
         definition, workflow, context, handler.run_id, state, workflow.clock, finished, journal
     )
-    parent = PARENT_RUN.get()
     if parent is not None:  # a child workflow's journal names its parent
         driver.stamper.meta = parent_meta(parent)
     wiring.attach(driver)

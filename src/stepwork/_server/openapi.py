@@ -172,13 +172,14 @@ OPERATIONS: tuple[Operation, ...] = (
                    "Matching runs to skip (the next page starts at `offset` + `limit`)."),
             _param("q", "query", {"type": "string"},
                    "Text the run id or the run's error contains (ASCII case ignored)."),
+            _param("parent", "query", {"type": "string"}, "Only the children of this run."),
         ),
         error_text={422: "A bad filter value or `limit`, or an unknown query parameter "
                          "(`field` names it)."},
     ),
     Operation(
         "get", "/runs/{run_id}", "getRun", "A run's status and outcome.",
-        (200, s.RunDetail, "The run, with its trace id."),
+        (200, s.RunDetail, "The run, with its trace id and its children."),
         "Read from the store, so runs executing in another process, or of workflows this "
         "server does not serve, are found too. 409 `journal_corrupt` when the run's row "
         "cannot be read, or its journal could not be read back when it was resumed here.",

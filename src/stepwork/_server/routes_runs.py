@@ -24,7 +24,7 @@ from stepwork._server.remote import deliver_remote
 from stepwork._server.reserved import check_sendable
 from stepwork._server.run_trace import trace_fields
 from stepwork._server.runs import RunRegistry
-from stepwork._server.schemas import ForkRequest
+from stepwork._server.schemas import MAX_CHILDREN, ForkRequest
 from stepwork._server.served import ServedWorkflow
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord
 
@@ -53,7 +53,9 @@ async def list_runs(request: Request) -> Response:
     """``GET /runs``: runs matching every filter (``q``: text in the run id or error), newest
     first, ``limit`` of them from ``offset``; 422 for a bad query value."""
     only_params(
-        request, "workflow", "status", "created_after", "created_before", "limit", "offset", "q"
+        request,
+        *("workflow", "status", "created_after", "created_before", "limit", "offset", "q"),
+        "parent",
     )
     registry = _registry(request)
     query = request.query_params
@@ -80,16 +82,27 @@ async def list_runs(request: Request) -> Response:
         limit=limit,
         text=query.get("q") or None,
         offset=query_int(request, "offset", 0, 0) or 0,
+        parent=query.get("parent"),
     )
     return JsonResponse({"runs": [registry.info(record) for record in records]})
 
 
 async def get_run(request: Request) -> Response:
-    """``GET /runs/{run_id}``: the run's status and outcome, and its trace id; or 404."""
+    """``GET /runs/{run_id}``: the run's status and outcome, its trace id and its children;
+    or 404."""
     only_params(request)
     run_id = request.path_params["run_id"]
-    info = await _registry(request).info_of(run_id)
-    return JsonResponse({**info, **await trace_fields(request, run_id)})
+    registry = _registry(request)
+    info = await registry.info_of(run_id)
+    children = await registry.store.list_runs(parent=run_id, limit=MAX_CHILDREN)
+    listed = [_child(registry, child) for child in reversed(children)]
+    return JsonResponse({**info, **await trace_fields(request, run_id), "children": listed})
+
+
+def _child(registry: RunRegistry, record: RunRecord) -> dict[str, str]:
+    entry = registry.served_for(record)
+    name = record.workflow if entry is None else entry.name
+    return {"run_id": record.run_id, "workflow": name, "status": record.status}
 
 
 async def cancel_run(request: Request) -> Response:

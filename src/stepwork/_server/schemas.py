@@ -12,8 +12,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MAX_CHILDREN",
     "MAX_IDEMPOTENCY_KEY",
     "RUN_ID_PATTERN",
+    "ChildRun",
     "ErrorBody",
     "ErrorCode",
     "ErrorDetail",
@@ -40,6 +42,9 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 MAX_IDEMPOTENCY_KEY = 200
 """The longest idempotency key a sent event may carry (printable ASCII)."""
+
+MAX_CHILDREN = 1000
+"""The most children ``GET /runs/{run_id}`` lists (the newest); ``GET /runs?parent=`` pages."""
 
 RunStatusName = Literal["running", "completed", "failed", "timed_out", "cancelled"]
 """A run's status: ``running`` until it ends, then how it ended."""
@@ -205,10 +210,30 @@ class RunInfo(BaseModel):
         description="Why this server does not continue the run, when it is running and was "
         "started by another version of the workflow than this server serves; else null.",
     )
+    parent_run_id: str | None = Field(
+        None,
+        description="The run whose step started this one (`ctx.run_workflow`, "
+        "`ctx.start_workflow`); null for a top-level run, and for runs stored before parents "
+        "were recorded.",
+    )
+
+
+class ChildRun(BaseModel):
+    """A run another run's step started (a child workflow)."""
+
+    run_id: str = Field(description="The child run's id.")
+    workflow: str = Field(description="The name its workflow is served (or journaled) under.")
+    status: RunStatusName = Field(description="`running` until it ends, then how it ended.")
 
 
 class RunDetail(RunInfo):
-    """Body of `GET /runs/{run_id}`: a run's status and outcome, and its trace."""
+    """Body of `GET /runs/{run_id}`: a run's status and outcome, its trace and its children."""
+
+    children: list[ChildRun] = Field(
+        default_factory=list,
+        description="The runs this run's steps started, oldest first (the newest "
+        f"{MAX_CHILDREN} when there are more; `GET /runs?parent=` lists them all).",
+    )
 
     trace_id: str | None = Field(
         description="The OpenTelemetry trace id (32 hex digits) every process that ran the run "

@@ -142,6 +142,7 @@ def run_info(record: RunRecord, name: str, registry: TypeRegistry | None) -> dic
         },
         "version": record.version,
         "not_continued": None,
+        "parent_run_id": record.parent_run_id,
     }
 
 

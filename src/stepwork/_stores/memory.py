@@ -75,6 +75,7 @@ class _Run:
     runnable_at: float | None = None
     timers: dict[str, float] = field(default_factory=dict)  # fire_at by timer id
     version: str | None = None
+    parent: str | None = None
     checkpoint: tuple[int, str] | None = None  # (seq, record JSON): the latest
     inbox: dict[int, InboxMessage] = field(default_factory=dict)  # by message id
 
@@ -94,6 +95,7 @@ class _Run:
             self.epoch,
             self.runnable_at,
             self.version,
+            self.parent,
         )
 
     def runnable_from(self, at: float | None) -> None:
@@ -184,7 +186,7 @@ class MemoryStore:
             if run is not None:
                 raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
             run = _Run(batch.workflow, batch.created_at, batch.created_at, -1)
-            run.version = batch.version
+            run.version, run.parent = batch.version, batch.parent_run_id
             if batch.lease is not None:
                 lease = batch.lease
                 run.owner, run.lease_expires, run.epoch = lease.owner, lease.expires, lease.epoch
@@ -278,12 +280,14 @@ class MemoryStore:
         limit: int | None = None,
         text: str | None = None,
         offset: int = 0,
+        parent: str | None = None,
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first (``created_at``, then creation order).
 
         ``created_after`` and ``created_before`` are exclusive bounds.
         ``text`` keeps runs whose id or error contains it (ignoring ASCII case); ``offset``
-        skips that many matching runs (a page of ``limit`` runs from there).
+        skips that many matching runs (a page of ``limit`` runs from there); ``parent`` keeps
+        the children of that run.
         """
         chosen = [
             (run_id, run)
@@ -293,6 +297,7 @@ class MemoryStore:
             and (created_after is None or run.created_at > created_after)
             and (created_before is None or run.created_at < created_before)
             and (not text or matches_text(run_id, run.error, text))
+            and (parent is None or run.parent == parent)
         ]
         chosen.sort(key=lambda item: (item[1].created_at, item[1].order), reverse=True)
         chosen = chosen[max(offset, 0) :]

@@ -178,7 +178,7 @@ class PostgresStore:
             JournalConflictError: If ``run_id`` already exists.
         """
         args = (run_id, workflow, float(created_at))
-        created, retried = await self._write(lambda c: c.fetchval(CREATE_RUN, *args, None))
+        created, retried = await self._write(lambda c: c.fetchval(CREATE_RUN, *args, None, None))
         if retried and created is None:  # did the attempt whose connection broke commit?
             created = await self._call(lambda c: c.fetchval(RUN_IS_FRESH, *args))
         if not created:
@@ -301,12 +301,13 @@ class PostgresStore:
         limit: int | None = None,
         text: str | None = None,
         offset: int = 0,
+        parent: str | None = None,
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first (``created_at``, then creation order).
 
-        ``created_after`` and ``created_before`` are exclusive bounds.
-        ``text`` keeps runs whose id or error contains it (ignoring ASCII case); ``offset``
-        skips that many matching runs (a page of ``limit`` runs from there).
+        ``created_after`` and ``created_before`` are exclusive bounds. ``text`` keeps runs
+        whose id or error contains it (ignoring ASCII case); ``offset`` skips that many
+        matching runs (a page of ``limit`` runs from there); ``parent`` keeps its children.
         """
         args = (
             None if status is None else list(status),
@@ -316,6 +317,7 @@ class PostgresStore:
             None if limit is None else max(limit, 0),
             like_pattern(text) if text else None,
             max(offset, 0),
+            parent,
         )
         rows = await self._call(lambda c: c.fetch(LIST_RUNS, *args))
         return [run_record(row) for row in rows]

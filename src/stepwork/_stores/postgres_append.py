@@ -45,6 +45,6 @@ def create_args(batch: JournalBatch) -> tuple[Any, ...]:
     when it has one)."""
     workflow, created_at, lease = batch.workflow, float(batch.created_at), batch.lease
     if lease is None:
-        return (CREATE_RUN, batch.run_id, workflow, created_at, batch.version)
+        return (CREATE_RUN, batch.run_id, workflow, created_at, batch.version, batch.parent_run_id)
     return (CREATE_RUN_HELD, batch.run_id, workflow, created_at, lease.owner,
-            float(lease.expires), lease.epoch, batch.version)  # fmt: skip
+            float(lease.expires), lease.epoch, batch.version, batch.parent_run_id)  # fmt: skip

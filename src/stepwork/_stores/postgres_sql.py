@@ -20,7 +20,7 @@ __all__ = [
 
 RUN_COLUMNS = (
     "run_id, workflow, status, created_at, updated_at, result, error, ticks, events, "
-    "owner, lease_expires, epoch, runnable_at, version"
+    "owner, lease_expires, epoch, runnable_at, version, parent_run_id"
 )
 # One statement: the UPDATE locks the run row and checks the counters and, when fenced ($10),
 # the epoch (re-checked on the newest row version if another writer committed meanwhile); the
@@ -121,15 +121,17 @@ SELECT ticks, events,
     epoch
 FROM runs WHERE run_id = $1
 """
-# $4: the version of the workflow that starts it.
+# $4: the version of the workflow that starts it; $5: the run that started it (a child's).
 CREATE_RUN = """
-INSERT INTO runs (run_id, workflow, created_at, updated_at, version) VALUES ($1, $2, $3, $3, $4)
+INSERT INTO runs (run_id, workflow, created_at, updated_at, version, parent_run_id)
+VALUES ($1, $2, $3, $3, $4, $5)
 ON CONFLICT (run_id) DO NOTHING RETURNING run_id
 """
 # A new run created already held by its creator's lease ($4 owner, $5 expires, $6 epoch).
 CREATE_RUN_HELD = """
-INSERT INTO runs (run_id, workflow, created_at, updated_at, owner, lease_expires, epoch, version)
-VALUES ($1, $2, $3, $3, $4, $5, $6, $7)
+INSERT INTO runs (run_id, workflow, created_at, updated_at, owner, lease_expires, epoch, version,
+    parent_run_id)
+VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (run_id) DO NOTHING RETURNING run_id
 """
 # The LEFT JOIN tells "no such run" (no row) from "no records" (one row of NULLs) in one query;
@@ -150,6 +152,7 @@ WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
     AND ($3::float8 IS NULL OR created_at > $3::float8)
     AND ($4::float8 IS NULL OR created_at < $4::float8)
     AND ($6::text IS NULL OR run_id ILIKE $6::text OR error::text ILIKE $6::text)
+    AND ($8::text IS NULL OR parent_run_id = $8::text)
 ORDER BY created_at DESC, created_order DESC LIMIT $5 OFFSET $7
 """
 SIZE = """

@@ -94,6 +94,8 @@ class RunRecord:
             something from outside.
         version: The version of the workflow that started the run (``Workflow.version``);
             ``None`` for runs stored before versions were recorded.
+        parent_run_id: The run whose step started this one (``ctx.run_workflow``); ``None``
+            for a top-level run, or one stored before parents were recorded.
     """
 
     run_id: str
@@ -111,6 +113,7 @@ class RunRecord:
     epoch: int = 0
     runnable_at: float | None = None
     version: str | None = None
+    parent_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,7 @@ class JournalBatch:
         runnable_at: Makes the run claimable from this time on (the earlier of this and
             when it already was): an event from outside woke it, or a new run is enqueued.
         version: With ``workflow``, the version of the workflow that starts the run.
+        parent_run_id: With ``workflow``, the run whose step starts this one (a child).
         checkpoint: The run's state as of this batch's last tick (its ``seq`` is
             ``first_seq + len(ticks) - 1``), stored with the ticks in place of the run's
             earlier checkpoint.
@@ -265,6 +269,7 @@ class JournalBatch:
     lease: Lease | None = None
     runnable_at: float | None = None
     version: str | None = None
+    parent_run_id: str | None = None
     checkpoint: Checkpoint | None = None
     had_timers: bool = True
     consumed: Sequence[int] = field(default_factory=tuple)
@@ -339,12 +344,14 @@ class Store(Protocol):
         limit: int | None = None,
         text: str | None = None,
         offset: int = 0,
+        parent: str | None = None,
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first (a run whose row cannot be read is
         listed with ``corrupt`` set).
 
         ``text`` keeps runs whose id or error contains it (ignoring ASCII case); ``offset``
-        skips that many matching runs (a page of ``limit`` runs from there).
+        skips that many matching runs (a page of ``limit`` runs from there); ``parent`` keeps
+        the children of that run.
         """
 
     async def delete_run(self, run_id: str) -> bool:

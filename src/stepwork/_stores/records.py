@@ -284,6 +284,7 @@ def run_record(
     epoch: int = 0,
     runnable_at: float | None = None,
     version: str | None = None,
+    parent_run_id: str | None = None,
 ) -> RunRecord:
     """A run's stored row as a :class:`RunRecord`; a result or error that cannot be read
     makes a record with ``corrupt`` set (result and error ``None``) instead of raising, so
@@ -319,6 +320,7 @@ def run_record(
         epoch=epoch,
         runnable_at=runnable_at,
         version=version,
+        parent_run_id=parent_run_id,
     )
 
 

@@ -158,9 +158,9 @@ class SqliteStore:
             result = None if batch.result is None else encode_value(run_id, batch.result, "result")
             error = None if batch.error is None else encode_value(run_id, batch.error, "error")
             ending = (batch.status, result, error)
-        create = (
-            None if batch.workflow is None else (batch.workflow, batch.created_at, batch.version)
-        )
+        create = None
+        if batch.workflow is not None:
+            create = (batch.workflow, batch.created_at, batch.version, batch.parent_run_id)
         set_timers, cancel_timers = net_timers(batch.timers)
         fencing = journal.Fencing(
             batch.epoch,
@@ -245,12 +245,14 @@ class SqliteStore:
         limit: int | None = None,
         text: str | None = None,
         offset: int = 0,
+        parent: str | None = None,
     ) -> list[RunRecord]:
         """Runs matching every given filter, newest first (``created_at``, then creation order).
 
         ``created_after`` and ``created_before`` are exclusive bounds.
         ``text`` keeps runs whose id or error contains it (ignoring ASCII case); ``offset``
-        skips that many matching runs (a page of ``limit`` runs from there).
+        skips that many matching runs (a page of ``limit`` runs from there); ``parent`` keeps
+        the children of that run.
         """
         where: list[str] = ["1"]
         params: list[Any] = []
@@ -267,6 +269,9 @@ class SqliteStore:
         if text:
             where.append("(run_id LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\')")
             params.extend([like_pattern(text)] * 2)
+        if parent is not None:
+            where.append("parent_run_id = ?")
+            params.append(parent)
         params.extend([-1 if limit is None else max(limit, 0), max(offset, 0)])
         sql = (
             f"SELECT {journal.RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} "

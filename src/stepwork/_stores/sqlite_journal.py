@@ -48,7 +48,7 @@ _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _MIGRATIONS = "stepwork._stores.migrations.sqlite"
 RUN_COLUMNS = (
     "run_id, workflow, status, created_at, updated_at, result, error, ticks, events, "
-    "owner, lease_expires, epoch, runnable_at, version"
+    "owner, lease_expires, epoch, runnable_at, version, parent_run_id"
 )
 """The ``runs`` columns :func:`select_runs` expects, in order."""
 
@@ -127,6 +127,7 @@ def _insert_run(
     workflow: str,
     created_at: float,
     version: str | None = None,
+    parent: str | None = None,
     lease: Lease | None = None,
     runnable_at: float | None = None,
 ) -> None:
@@ -134,8 +135,8 @@ def _insert_run(
     try:
         db.execute(
             "INSERT INTO runs (run_id, workflow, created_at, updated_at, owner, lease_expires, "
-            "epoch, runnable_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, workflow, created_at, created_at, *held, runnable_at, version),
+            "epoch, runnable_at, version, parent_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, workflow, created_at, created_at, *held, runnable_at, version, parent),
         )
     except sqlite3.IntegrityError as error:
         raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id) from error
@@ -150,14 +151,14 @@ def append(
     events: Sequence[str],
     ending: _Ending | None,
     now: float,
-    create: tuple[str, float, str | None] | None = None,
+    create: tuple[str, float, str | None, str | None] | None = None,
     fencing: Fencing | None = None,
     checkpoint: tuple[int, str] | None = None,
 ) -> None:
     """Store encoded tick and event records, and the run's ending if any, in one transaction;
-    with ``create`` (workflow, created_at, version), insert the run's row first, in the same
-    one; with ``fencing``, check the epoch first and write the timers and ``runnable_at`` too;
-    with ``checkpoint`` (seq, encoded record), replace the run's checkpoint.
+    with ``create`` (workflow, created_at, version, parent run), insert the run's row first,
+    in the same one; with ``fencing``, check the epoch first and write the timers and
+    ``runnable_at`` too; with ``checkpoint`` (seq, encoded record), replace the run's checkpoint.
 
     Raises:
         LeaseLostError: If ``fencing.epoch`` is set and the run's epoch is another.
@@ -178,7 +179,7 @@ def write_batch(
     events: Sequence[str],
     ending: _Ending | None,
     now: float,
-    create: tuple[str, float, str | None] | None = None,
+    create: tuple[str, float, str | None, str | None] | None = None,
     fencing: Fencing | None = None,
     checkpoint: tuple[int, str] | None = None,
 ) -> None:

@@ -264,7 +264,7 @@ def _fire_in(
     if exists is None:
         journal.write_batch(
             db, batch.run_id, 0, ticks, 0, [], None, now,
-            (batch.workflow or "", batch.created_at, batch.version),
+            (batch.workflow or "", batch.created_at, batch.version, batch.parent_run_id),
             journal.Fencing(runnable_at=batch.runnable_at, had_timers=False),
         )  # fmt: skip
     db.execute(

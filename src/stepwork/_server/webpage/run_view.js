@@ -48,6 +48,7 @@
     var cancel = el("button", { type: "button", id: "run-cancel", className: "secondary", hidden: "" }, title);
     cancel.textContent = "Cancel run";
     var facts = el("p", { className: "muted run-facts" }, head);
+    var lineage = el("div", { id: "run-lineage", className: "run-lineage small" }, head);
     var outcome = el("div", { id: "run-outcome", className: "run-outcome" }, head);
 
     var grid = el("div", { className: "run-grid" }, host);
@@ -85,8 +86,34 @@
       });
     });
 
+    function runLink(id, parentNode) {
+      return el("a", { href: "#/runs/" + encodeURIComponent(id), text: id }, parentNode);
+    }
+
+    // The run whose step started this one, and the runs this one's steps started (child
+    // workflows); a body without `children` (a cancel's answer) keeps the ones shown.
+    function showLineage(info, before) {
+      if (info.children === undefined && before) info.children = before.children;
+      lineage.textContent = "";
+      if (info.parent_run_id) {
+        var up = el("p", { id: "run-parent", text: "Child of run " }, lineage);
+        runLink(info.parent_run_id, up).className = "parent-link";
+      }
+      var children = info.children || [];
+      if (!children.length) return;
+      el("div", { className: "box-label", text: "Child runs" }, lineage);
+      var items = el("ul", { id: "run-children", className: "child-runs" }, lineage);
+      children.forEach(function (child) {
+        var item = el("li", { "data-run-id": child.run_id, "data-status": child.status }, items);
+        runLink(child.run_id, item);
+        item.appendChild(document.createTextNode(" " + child.workflow + " "));
+        item.appendChild(ui.chip(child.status));
+      });
+    }
+
     function setRun(info) {
       if (closed) return;
+      showLineage(info, run);
       run = info;
       host.dataset.status = run.status;
       statusHost.textContent = "";
