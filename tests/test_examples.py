@@ -72,6 +72,11 @@ EXPECTED: dict[str, list[str]] = {
         "served acme",
         "LimitKeyError: Run '",
     ],
+    "schedules.py": [
+        "added: every 0:00:01",
+        "scheduled run named NAME:SLOT: report for search",
+        "paused: True | last run is a slot's: True",
+    ],
     "durable_order.py": [
         "starting run order-42, journaled in",
         "charging for a book (idempotency key order-42:charge:1)",

@@ -24,6 +24,10 @@
     │   └── JournalWriteError          a run's journal write failed; the run stopped there
     ├── ResourceError                  (also a ValueError) a resource could not be resolved
     ├── ServerConfigurationError       (also a ValueError) workflows cannot be served as given
+    ├── ScheduleError                  (also a ValueError) a schedule cannot be added or changed
+    │   ├── CronSyntaxError            a cron expression is wrong (``field`` names the field)
+    │   ├── ScheduleNotFoundError      (also a KeyError) no schedule of that name
+    │   └── ScheduleExistsError        a schedule of that name exists already
     ├── CompatInstallError             (also a RuntimeError) stepwork.compat cannot alias
     │                                  ``workflows``: the real package is already imported
     ├── MissingExtraError              (also an ImportError) an optional integration's extra
@@ -49,6 +53,7 @@ from stepwork._core.errors import (
     CompatInstallError,
     ContextSerdeError,
     ContextStateError,
+    CronSyntaxError,
     JournalConflictError,
     JournalCorruptError,
     JournaledCallError,
@@ -62,6 +67,9 @@ from stepwork._core.errors import (
     ResourceError,
     RetryAfter,
     RunNotFoundError,
+    ScheduleError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
     ServerConfigurationError,
     StartEventError,
     StateSerializationError,
@@ -83,6 +91,7 @@ __all__ = [
     "CompatInstallError",
     "ContextSerdeError",
     "ContextStateError",
+    "CronSyntaxError",
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
@@ -96,6 +105,9 @@ __all__ = [
     "ResourceError",
     "RetryAfter",
     "RunNotFoundError",
+    "ScheduleError",
+    "ScheduleExistsError",
+    "ScheduleNotFoundError",
     "ServerConfigurationError",
     "StartEventError",
     "StateSerializationError",

@@ -10,6 +10,7 @@ Example:
 from stepwork._stores.memory import MemoryStore
 from stepwork._stores.postgres import PostgresStore
 from stepwork._stores.protocol import JournalBatch, RunRecord, Store
+from stepwork._stores.schedule_protocol import Schedule, ScheduleRecord, ScheduleStore, schedules_of
 from stepwork._stores.sqlite import SqliteStore
 from stepwork._stores.url import store_from_url
 
@@ -18,7 +19,11 @@ __all__ = [
     "MemoryStore",
     "PostgresStore",
     "RunRecord",
+    "Schedule",
+    "ScheduleRecord",
+    "ScheduleStore",
     "SqliteStore",
     "Store",
+    "schedules_of",
     "store_from_url",
 ]

@@ -208,7 +208,8 @@ def test_openapi_document(http: httpx.Client) -> None:
         "/health", "/workflows", "/workflows/{name}", "/workflows/{name}/runs", "/runs",
         "/runs/{run_id}", "/runs/{run_id}/events", "/runs/{run_id}/cancel",
         "/runs/{run_id}/history", "/runs/{run_id}/fork", "/openapi.json", "/",
-        "/runs/{run_id}/invocations", "/runs/{run_id}/state",
+        "/runs/{run_id}/invocations", "/runs/{run_id}/state", "/schedules",
+        "/schedules/{name}", "/schedules/{name}/pause", "/schedules/{name}/resume",
     }  # fmt: skip
     schemas = document["components"]["schemas"]
     assert {"RunInfo", "EventEnvelope", "ErrorBody", "StartRunRequest"} <= set(schemas)

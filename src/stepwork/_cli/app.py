@@ -24,6 +24,7 @@ import typer
 from stepwork._cli.output import Output, failure_line
 from stepwork._cli.running import run_workflow
 from stepwork._cli.runs import runs_app
+from stepwork._cli.schedules import schedules_app
 from stepwork._cli.serve import serve_command
 from stepwork._cli.target import Target, TargetError, describe_exception, resolve_target
 from stepwork._cli.worker import worker_command
@@ -238,3 +239,4 @@ def _render(out: Output, target: Target, fmt: DrawFormat, max_label_length: int 
 app.command("serve")(serve_command)
 app.command("worker")(worker_command)
 app.add_typer(runs_app)
+app.add_typer(schedules_app)

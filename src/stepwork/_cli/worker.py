@@ -84,7 +84,8 @@ def worker_command(
         raise typer.Exit(1) from None
     out.write(
         f"worker {PROCESS_OWNER} stopped ({worker.finished} runs ended here, "
-        f"{worker.released_idle} released idle)"
+        f"{worker.released_idle} released idle, "
+        f"{0 if worker.firer is None else worker.firer.fired} schedule slots fired)"
     )
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "CompatInstallError",
     "ContextSerdeError",
     "ContextStateError",
+    "CronSyntaxError",
     "JournalConflictError",
     "JournalCorruptError",
     "JournalWriteError",
@@ -27,6 +28,9 @@ __all__ = [
     "ResourceError",
     "RetryAfter",
     "RunNotFoundError",
+    "ScheduleError",
+    "ScheduleExistsError",
+    "ScheduleNotFoundError",
     "ServerConfigurationError",
     "StartEventError",
     "StateSerializationError",
@@ -370,3 +374,44 @@ class RetryAfter(StepworkError):
 
 def _rebuild_retry_after(seconds: float, reason: str, jitter: float) -> RetryAfter:
     return RetryAfter(seconds, reason, jitter=jitter)
+
+
+class ScheduleError(StepworkError, ValueError):
+    """A schedule cannot be added or changed as asked (a bad rule, start, time zone or
+    workflow); the message says what to fix."""
+
+
+class CronSyntaxError(ScheduleError):
+    """A cron expression is malformed or never matches.
+
+    Args:
+        message: What is wrong and how to fix it.
+        field: The field at fault (``"minute"``, ``"hour"``, ``"day of month"``,
+            ``"month"``, ``"day of week"``), ``None`` when the count of fields is wrong.
+        expression: The expression as given.
+    """
+
+    def __init__(
+        self, message: str = "", *, field: str | None = None, expression: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.expression = expression
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_cron, (str(self), self.field, self.expression))
+
+
+def _rebuild_cron(message: str, field: str | None, expression: str) -> CronSyntaxError:
+    return CronSyntaxError(message, field=field, expression=expression)
+
+
+class ScheduleNotFoundError(ScheduleError, KeyError):
+    """No schedule of that name in the store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ScheduleExistsError(ScheduleError):
+    """A schedule of that name exists already: pick another name, or delete it first."""

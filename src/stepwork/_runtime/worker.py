@@ -39,6 +39,7 @@ from stepwork._runtime.durable import resume_run, store_of
 from stepwork._runtime.envelopes import process_writer_id
 from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings
 from stepwork._runtime.limiter import check_limit_keys
+from stepwork._runtime.schedule_firer import ScheduleFirer
 from stepwork._runtime.trace_journal import caller_trace
 from stepwork._stores.protocol import JournalBatch, Lease, Store
 from stepwork._stores.tick_codec import dump_envelope
@@ -96,6 +97,8 @@ class Worker:
             events sent to them reach them in memory).
         idle_after: Seconds a run must only wait before it is released from memory (checked
             every loop, so at most ``poll`` later); ``None`` keeps every run until it ends.
+        fire_schedules: Also start the runs of due schedule slots of these workflows
+            (``schedule_firer.ScheduleFirer``, woken at the next slot).
 
     Raises:
         WorkflowConfigurationError: If two workflows share a ``workflow_name``, or
@@ -113,6 +116,7 @@ class Worker:
         owner: str = PROCESS_OWNER,
         on_claim: Callable[[Workflow, WorkflowHandler], None] | None = None,
         idle_after: float | None = 1.0,
+        fire_schedules: bool = True,
     ) -> None:
         if concurrency < 1:
             raise WorkflowConfigurationError(f"concurrency must be at least 1, got {concurrency}.")
@@ -141,6 +145,9 @@ class Worker:
         self._idle_since: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._releasing: set[asyncio.Future[None]] = set()
+        self.firer = None
+        if fire_schedules:
+            self.firer = ScheduleFirer(self.by_name, store, poll=poll, on_fired=self.wake)
 
     def wake(self, notice: Any = None, run_id: str | None = None) -> None:
         """Claim again now (a run became runnable, or one of ours ended); a run held here
@@ -163,6 +170,8 @@ class Worker:
         async with contextlib.AsyncExitStack() as stack:
             if listen is not None:
                 await stack.enter_async_context(listen(self.wake))
+            if self.firer is not None:
+                await stack.enter_async_context(self.firer.running(stop))
             stopping = asyncio.ensure_future(stop.wait())
             scanned = -SCAN_PERIOD
             try:

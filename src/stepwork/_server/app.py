@@ -34,6 +34,7 @@ from stepwork._server.routes_inspect import inspect_routes
 from stepwork._server.routes_meta import meta_routes
 from stepwork._server.routes_metrics import metrics_routes
 from stepwork._server.routes_runs import run_routes
+from stepwork._server.routes_schedules import schedule_routes
 from stepwork._server.routes_workflows import workflow_routes
 from stepwork._server.run_trace import check_trace_url
 from stepwork._server.runs import RunRegistry
@@ -134,6 +135,7 @@ def create_app(
             *metrics_routes(),
             *workflow_routes(),
             *run_routes(),
+            *schedule_routes(),
             *inspect_routes(),
             *event_routes(),
             *anchor_routes(),  # LlamaIndex Workflows' server routes, for its clients

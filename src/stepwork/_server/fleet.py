@@ -45,9 +45,17 @@ class WorkerPool:
         on_claim: Callable[[Workflow, WorkflowHandler], None],
         settings: LeaseSettings | None = None,
     ) -> None:
+        # One loop per node fires schedules: the others would only lose the race for each slot.
         self.workers = [
-            Worker(workflows, store, settings=settings, owner=new_owner(), on_claim=on_claim)
-            for _ in range(count)
+            Worker(
+                workflows,
+                store,
+                settings=settings,
+                owner=new_owner(),
+                on_claim=on_claim,
+                fire_schedules=number == 0,
+            )
+            for number in range(count)
         ]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

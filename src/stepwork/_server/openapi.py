@@ -8,7 +8,6 @@ Schema 2020-12, which OpenAPI 3.1 uses as is).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,6 +15,10 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from stepwork._server import schemas as s
 from stepwork._server import schemas_inspect as si
+from stepwork._server import schemas_schedules as ss
+from stepwork._server.openapi_parts import Operation
+from stepwork._server.openapi_parts import param as _param
+from stepwork._server.openapi_schedules import SCHEDULE_OPERATIONS
 
 __all__ = ["OPERATIONS", "Operation", "openapi_document"]
 
@@ -43,48 +46,6 @@ _HEADERS = {
     401: {"WWW-Authenticate": {"description": "`Bearer`.", "required": True,
                                "schema": {"type": "string"}}},
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One route of the API as the document describes it.
-
-    Attributes:
-        method: HTTP method (lower case).
-        path: Path template.
-        operation_id: Unique id of the operation.
-        summary: One line.
-        ok: Success status, model (``None`` for a body that is not JSON) and description.
-        description: The operation's rules, in 1-3 sentences (Markdown).
-        errors: Error statuses it may return besides those every operation may (401 for
-            secured operations, 413, 500; 422 for those that check their query).
-        body: The request body model, if any.
-        parameters: OpenAPI parameter objects.
-        media: Media types of a non-JSON success body, each with its schema.
-        secured: Whether the bearer token is needed (when the server has one).
-        also_ok: Further success statuses (same model) and their descriptions.
-        error_text: Descriptions of error statuses that say more than the generic ones.
-        checks_query: Whether unknown query parameters are refused (422).
-    """
-
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    ok: tuple[int, type[BaseModel] | None, str]
-    description: str
-    errors: tuple[int, ...] = ()
-    body: type[BaseModel] | None = None
-    parameters: tuple[dict[str, Any], ...] = ()
-    media: dict[str, dict[str, Any]] = field(default_factory=dict)
-    secured: bool = True
-    also_ok: dict[int, str] = field(default_factory=dict)
-    error_text: dict[int, str] = field(default_factory=dict)
-    checks_query: bool = True
-
-
-def _param(name: str, where: str, schema: dict[str, Any], text: str, **more: Any) -> dict[str, Any]:
-    return {"name": name, "in": where, "schema": schema, "description": text, **more}
 
 
 _NAME = _param("name", "path", {"type": "string"}, "The workflow's served name.", required=True)
@@ -336,6 +297,7 @@ OPERATIONS: tuple[Operation, ...] = (
             "`events.<i>.type` or `events.<i>.data.<field>`) or the fork could not start.",
         },
     ),
+    *SCHEDULE_OPERATIONS,
     Operation(
         "get", "/openapi.json", "openapi", "This document.",
         (200, None, "The OpenAPI 3.1 document."),
@@ -463,4 +425,4 @@ def openapi_document(
     }
 
 
-_REQUESTS = {s.StartRunRequest, s.SendEventRequest, s.ForkRequest}
+_REQUESTS = {s.StartRunRequest, s.SendEventRequest, s.ForkRequest, ss.ScheduleRequest}

@@ -36,6 +36,7 @@ PAGE_SCRIPTS = (
     "ui.js",
     "debug_view.js",
     "run_view.js",
+    "schedules_view.js",
     "app.js",
 )
 """The page's own scripts (in ``webpage/``), in the order they are inlined, after ``page.js``."""

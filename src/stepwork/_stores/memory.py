@@ -30,6 +30,7 @@ from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.inbox_rules import no_such_run, run_ended
 from stepwork._stores.lease_rules import lease_is_free, lease_lost, renew_lost, version_fits
 from stepwork._stores.memory_limits import MemoryLimits
+from stepwork._stores.memory_schedules import MemorySchedules
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
     Checkpoint,
@@ -137,6 +138,8 @@ class MemoryStore:
         self._message_ids = itertools.count(1)
         self.limits = MemoryLimits()
         """Slots of named limits (``stepwork.Limit``) for runs on this store."""
+        self.schedules = MemorySchedules(self.append, self.get_run, clock)
+        """The store's schedules (``docs/durable-primitives.md#schedules``)."""
 
     def __repr__(self) -> str:
         return f"MemoryStore(runs={len(self._runs)})"

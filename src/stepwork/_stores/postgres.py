@@ -42,6 +42,7 @@ from stepwork._stores.postgres_connect import (
 )
 from stepwork._stores.postgres_limits import PostgresLimits
 from stepwork._stores.postgres_listen import Notice, listen
+from stepwork._stores.postgres_schedules import PostgresSchedules
 from stepwork._stores.postgres_sql import (
     APPEND,
     CREATE_RUN,
@@ -56,6 +57,7 @@ from stepwork._stores.postgres_sql import (
     RUN_IS_FRESH,
     SIZE,
     STORED,
+    list_args,
     run_record,
 )
 from stepwork._stores.protocol import (
@@ -75,7 +77,6 @@ from stepwork._stores.records import (
     check_numbers,
     decode_record,
     encode_value,
-    like_pattern,
 )
 
 __all__ = ["PostgresStore"]
@@ -123,9 +124,16 @@ class PostgresStore:
         self.append_channel = lease_sql.channel("append", schema)
         """The NOTIFY channel told the run id of every append."""
         self.runnable_channel = lease_sql.channel("runnable", schema)
+        """The NOTIFY channel told the run id of a run that became runnable."""
         self.limits = PostgresLimits(self._call, dsn, lease_sql.channel("limit", schema), clock)
         """Slots of named limits (``stepwork.Limit``), shared by every process and host."""
-        """The NOTIFY channel told the run id of a run that became runnable."""
+        channels = (
+            self.append_channel,
+            self.runnable_channel,
+            lease_sql.channel("schedules", schema),
+        )
+        self.schedules = PostgresSchedules(self._call, dsn, channels, clock)
+        """The store's schedules (``docs/durable-primitives.md#schedules``)."""
 
     def __repr__(self) -> str:
         schema = "" if self.schema is None else f", schema={self.schema!r}"
@@ -313,15 +321,8 @@ class PostgresStore:
         whose id or error contains it (ignoring ASCII case); ``offset`` skips that many
         matching runs (a page of ``limit`` runs from there); ``parent`` keeps its children.
         """
-        args = (
-            None if status is None else list(status),
-            None if workflow is None else list(workflow),
-            None if created_after is None else float(created_after),
-            None if created_before is None else float(created_before),
-            None if limit is None else max(limit, 0),
-            like_pattern(text) if text else None,
-            max(offset, 0),
-            parent,
+        args = list_args(
+            status, workflow, created_after, created_before, limit, text, offset, parent
         )
         rows = await self._call(lambda c: c.fetch(LIST_RUNS, *args))
         return [run_record(row) for row in rows]

@@ -17,9 +17,9 @@ from stepwork._stores.postgres_connect import import_asyncpg, redact
 
 __all__ = ["Notice", "listen"]
 
-Notice = Literal["append", "runnable", "limit"]
-"""What a notification says happened to the run it names (``limit``: to the limit and key
-value it names, see ``postgres_limits``)."""
+Notice = Literal["append", "runnable", "limit", "schedule"]
+"""What a notification says happened: to the run it names, to a schedule, or (``limit``) to
+the limit and key value it names (see ``postgres_limits``)."""
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ __all__ = [
     "APPEND", "CREATE_RUN", "CREATE_RUN_HELD", "DELIVER", "GET_RUN", "LIST_RUNS",
     "LOAD_CHECKPOINT", "LOAD_EVENTS", "LOAD_INBOX", "LOAD_TICKS", "PRUNE", "RUN_COLUMNS",
     "RUN_IS_FRESH", "SIZE", "STORED",
-    "run_record",
+    "list_args", "run_record",
 ]  # fmt: skip
 
 RUN_COLUMNS = (
@@ -155,6 +155,31 @@ WHERE ($1::text[] IS NULL OR status = ANY($1::text[]))
     AND ($8::text IS NULL OR parent_run_id = $8::text)
 ORDER BY created_at DESC, created_order DESC LIMIT $5 OFFSET $7
 """
+
+
+def list_args(
+    status: Any,
+    workflow: Any,
+    after: Any,
+    before: Any,
+    limit: Any,
+    text: Any,
+    offset: int,
+    parent: Any,
+) -> tuple[Any, ...]:
+    """:data:`LIST_RUNS`'s parameters for ``PostgresStore.list_runs``'s filters."""
+    return (
+        None if status is None else list(status),
+        None if workflow is None else list(workflow),
+        None if after is None else float(after),
+        None if before is None else float(before),
+        None if limit is None else max(limit, 0),
+        records.like_pattern(text) if text else None,
+        max(offset, 0),
+        parent,
+    )
+
+
 SIZE = """
 SELECT count(*), coalesce(sum(ticks), 0), coalesce(sum(events), 0),
     pg_total_relation_size('runs'::regclass) + pg_total_relation_size('ticks'::regclass)

@@ -50,6 +50,7 @@ from stepwork._stores.protocol import (
 )
 from stepwork._stores.records import encode_records, encode_value, like_pattern
 from stepwork._stores.sqlite_limits import SqliteLimits
+from stepwork._stores.sqlite_schedules import SqliteSchedules
 from stepwork._stores.sqlite_worker import SqliteWorker
 
 __all__ = ["SqliteStore"]
@@ -94,6 +95,8 @@ class SqliteStore:
         self._reader: SqliteWorker | None = None  # None: reads go to the writer
         self.limits = SqliteLimits(self._call, clock)
         """Slots of named limits (``stepwork.Limit``), shared by every process on the file."""
+        self.schedules = SqliteSchedules(self._call, self._read, clock)
+        """The store's schedules (``docs/durable-primitives.md#schedules``)."""
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"

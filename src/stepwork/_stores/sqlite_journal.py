@@ -41,6 +41,7 @@ __all__ = [
     "size",
     "split_statements",
     "transaction",
+    "write_batch",
 ]
 
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
@@ -167,65 +168,85 @@ def append(
         JournalConflictError: If the run does not exist (or, to be created, exists) or the
             numbers do not continue the stored ones.
     """
-    fencing = fencing or Fencing()
     with transaction(db, "BEGIN IMMEDIATE"):
-        if create is not None:
-            _insert_run(db, run_id, *create, fencing.lease, fencing.runnable_at)
-        # One statement checks the counters and the epoch and moves them on (the write lock is
-        # held, so nothing changes in between); only a refused append reads the row to say why.
-        update = "UPDATE runs SET ticks = ticks + ?, events = events + ?, updated_at = ?"
-        values: tuple[Any, ...] = (len(ticks), len(events), now)
-        if ending is not None:
-            # An ended run is never runnable (and keeps no timers, below).
-            update += (
-                ", status = ?, result = ?, error = ?, runnable_at = CASE WHEN ? = 'running' "
-                "THEN runnable_at END"
-            )
-            values += (*ending, ending[0])
-        moved = db.execute(
-            f"{update} WHERE run_id = ? AND (? = 0 OR ticks = ?) AND (? = 0 OR events = ?) "
-            "AND (? IS NULL OR epoch = ?)",
-            (
-                *values,
-                run_id,
-                len(ticks),
-                first_seq,
-                len(events),
-                first_offset,
-                *[fencing.epoch] * 2,
-            ),
-        ).rowcount
-        if moved != 1:
-            _refused(db, run_id, first_seq, len(ticks), first_offset, len(events), fencing.epoch)
-        try:
-            db.executemany(
-                "INSERT INTO ticks (run_id, seq, record) VALUES (?, ?, ?)",
-                [(run_id, seq, text) for seq, text in enumerate(ticks, first_seq)],
-            )
-            db.executemany(
-                'INSERT INTO events (run_id, "offset", record) VALUES (?, ?, ?)',
-                [(run_id, offset, text) for offset, text in enumerate(events, first_offset)],
-            )
-        except sqlite3.IntegrityError as error:  # only if the counters disagree with the rows
-            raise JournalConflictError(
-                f"Cannot append to run {run_id!r}: {error}; nothing was stored.", run_id=run_id
-            ) from error
-        ended = ending is not None and ending[0] != "running"
-        _write_timers(db, run_id, fencing, ended=ended, created=create is not None)
-        if ended:  # nobody would take an ended run's messages
-            db.execute("DELETE FROM inbox WHERE run_id = ?", (run_id,))
-        elif fencing.consumed:
-            db.executemany(
-                "DELETE FROM inbox WHERE run_id = ? AND id = ?",
-                [(run_id, message_id) for message_id in fencing.consumed],
-            )
-        if checkpoint is not None:
-            db.execute(
-                "INSERT OR REPLACE INTO checkpoints (run_id, seq, record) VALUES (?, ?, ?)",
-                (run_id, *checkpoint),
-            )
-        if notify is not None:
-            _notify(db, *notify, now)
+        write_batch(db, run_id, first_seq, ticks, first_offset, events, ending, now, create,
+                    fencing, checkpoint, notify)  # fmt: skip
+
+
+def write_batch(
+    db: sqlite3.Connection,
+    run_id: str,
+    first_seq: int,
+    ticks: Sequence[str],
+    first_offset: int,
+    events: Sequence[str],
+    ending: _Ending | None,
+    now: float,
+    create: tuple[str, float, str | None, str | None] | None = None,
+    fencing: Fencing | None = None,
+    checkpoint: tuple[int, str] | None = None,
+    notify: tuple[str, str, str] | None = None,
+) -> None:
+    """:func:`append`'s writes, inside a write transaction the caller holds (a schedule's
+    slot and the run it starts commit together)."""
+    fencing = fencing or Fencing()
+    if create is not None:
+        _insert_run(db, run_id, *create, fencing.lease, fencing.runnable_at)
+    # One statement checks the counters and the epoch and moves them on (the write lock is
+    # held, so nothing changes in between); only a refused append reads the row to say why.
+    update = "UPDATE runs SET ticks = ticks + ?, events = events + ?, updated_at = ?"
+    values: tuple[Any, ...] = (len(ticks), len(events), now)
+    if ending is not None:
+        # An ended run is never runnable (and keeps no timers, below).
+        update += (
+            ", status = ?, result = ?, error = ?, runnable_at = CASE WHEN ? = 'running' "
+            "THEN runnable_at END"
+        )
+        values += (*ending, ending[0])
+    moved = db.execute(
+        f"{update} WHERE run_id = ? AND (? = 0 OR ticks = ?) AND (? = 0 OR events = ?) "
+        "AND (? IS NULL OR epoch = ?)",
+        (
+            *values,
+            run_id,
+            len(ticks),
+            first_seq,
+            len(events),
+            first_offset,
+            *[fencing.epoch] * 2,
+        ),
+    ).rowcount
+    if moved != 1:
+        _refused(db, run_id, first_seq, len(ticks), first_offset, len(events), fencing.epoch)
+    try:
+        db.executemany(
+            "INSERT INTO ticks (run_id, seq, record) VALUES (?, ?, ?)",
+            [(run_id, seq, text) for seq, text in enumerate(ticks, first_seq)],
+        )
+        db.executemany(
+            'INSERT INTO events (run_id, "offset", record) VALUES (?, ?, ?)',
+            [(run_id, offset, text) for offset, text in enumerate(events, first_offset)],
+        )
+    except sqlite3.IntegrityError as error:  # only if the counters disagree with the rows
+        raise JournalConflictError(
+            f"Cannot append to run {run_id!r}: {error}; nothing was stored.", run_id=run_id
+        ) from error
+    ended = ending is not None and ending[0] != "running"
+    _write_timers(db, run_id, fencing, ended=ended, created=create is not None)
+    if ended:  # nobody would take an ended run's messages
+        db.execute("DELETE FROM inbox WHERE run_id = ?", (run_id,))
+    elif fencing.consumed:
+        db.executemany(
+            "DELETE FROM inbox WHERE run_id = ? AND id = ?",
+            [(run_id, message_id) for message_id in fencing.consumed],
+        )
+    if checkpoint is not None:
+        db.execute(
+            "INSERT OR REPLACE INTO checkpoints (run_id, seq, record) VALUES (?, ?, ?)",
+            (run_id, *checkpoint),
+        )
+    if notify is not None:
+        _notify(db, *notify, now)
 
 
 def _notify(db: sqlite3.Connection, run_id: str, record: str, key: str, at: float) -> None:

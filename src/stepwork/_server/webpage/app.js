@@ -4,6 +4,7 @@
  * #/runs[?workflow=W&status=S&q=TEXT&page=N]  the runs, a page of RUNS_PAGE at a time (the
  *   server filters and pages), refreshed every few seconds while shown
  * #/runs/ID  one run (see run_view.js)
+ * #/schedules  the store's schedules (see schedules_view.js)
  *
  * When the first view has loaded, the body gets data-ready="true" (tests wait for it).
  */
@@ -191,7 +192,7 @@
   }
 
   function show(view) {
-    ["workflows", "runs", "run"].forEach(function (name) {
+    ["workflows", "runs", "run", "schedules"].forEach(function (name) {
       document.getElementById("view-" + name).hidden = name !== view;
       document.getElementById("tab-" + name).classList.toggle("active", name === view);
     });
@@ -217,6 +218,10 @@
       if (where.section === "runs") {
         show("runs");
         return showRuns(where.params);
+      }
+      if (where.section === "schedules") {
+        show("schedules");
+        return ns.showSchedules();
       }
       show("workflows");
       showWorkflows(where.name);
