@@ -14,8 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from stepwork import Schedule, StartEvent, StopEvent, Workflow, step
-from stepwork._runtime.worker import Worker  # what `stepwork worker` runs (not public yet)
 from stepwork.stores import SqliteStore
+from stepwork.workers import Worker  # what `stepwork worker` runs
 
 
 class Report(StartEvent):

@@ -161,7 +161,7 @@ PUBLIC_MODULES = [
             "testing testing.runner context.context context.serializers context.state_store "
             "context.external_context context.internal_context context.pre_context "
             "representation representation.types representation.build types compat drawing "
-            "stores server client"
+            "stores server client workers"
         ).split()
     ),
 ]
