@@ -92,6 +92,9 @@ class Journal:
         self.let_go: Callable[[bool], Awaitable[None]] | None = None
         """Set while the run is held: stop renewing its lease and release it (``True``:
         idle, runnable at its earliest timer or inbox message)."""
+        self.ended = False
+        """True once the batch that ends the run is written (that append released the run's
+        lease, see ``Store.append``)."""
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
         """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if
@@ -238,6 +241,7 @@ class Journal:
             finally:
                 self._in_flight = 0
             self._create = False
+            self.ended = self.ended or batch.status is not None
             self.next_seq += len(ticks)
             self.next_offset += len(events)
             self._wake(everyone=False)
