@@ -159,7 +159,9 @@ class Worker:
         listen = getattr(self.store, "listen", None)
         async with contextlib.AsyncExitStack() as stack:
             if listen is not None:
-                await stack.enter_async_context(listen(self.wake))
+                # Runnable runs only: an append makes no run claimable, and being told of
+                # every append of every run cost each worker CPU for nothing.
+                await stack.enter_async_context(listen(self.wake, kinds=("runnable",)))
             stopping = asyncio.ensure_future(stop.wait())
             scanned = -SCAN_PERIOD
             try:

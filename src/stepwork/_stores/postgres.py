@@ -423,19 +423,25 @@ class PostgresStore:
         at = await self._call(lambda c: c.fetchval(lease_sql.NEXT_TIMER, run_id))
         return None if at is None else float(at)
 
-    def listen(self, on_notice: Callable[[Notice, str], None]) -> AbstractAsyncContextManager[None]:
+    def listen(
+        self,
+        on_notice: Callable[[Notice, str], None],
+        kinds: Sequence[Notice] = ("append", "runnable"),
+    ) -> AbstractAsyncContextManager[None]:
         """While the returned context is entered, ``on_notice(kind, run_id)`` is called for
         every append (``"append"``) and every run that becomes runnable (``"runnable"``) in
-        this store, from any process. Notifications sent while nobody listens are lost: poll
-        too (slowly).
+        this store, from any process (only the ``kinds`` asked for: a worker, which needs
+        no appends, is then not sent one per append of every run). Notifications sent while
+        nobody listens are lost: poll too (slowly).
 
         Raises:
             StoreError: If the server cannot be reached (on entering).
         """
-        channels: dict[str, Notice] = {
+        every: dict[str, Notice] = {
             self.append_channel: "append",
             self.runnable_channel: "runnable",
         }
+        channels = {channel: kind for channel, kind in every.items() if kind in kinds}
         return listen(self.dsn, channels, on_notice)
 
     async def _load(
