@@ -97,6 +97,7 @@ async def _measure(
                 return await enqueue(flow, StartEvent(n=n), run_id=f"r{n}")
 
         await asyncio.gather(*(one(n) for n in range(runs)))
+        enqueued = time.monotonic() - started
         await _none_running(store)
         seconds = time.monotonic() - started
         cpu = sum(_cpu_seconds(w.pid) for w in workers) - sum(cpu_before)
@@ -125,6 +126,7 @@ async def _measure(
         statements.append((int(calls), float(total_ms), query))
     return {
         "runs_per_s": runs / seconds,
+        "enqueue_share": enqueued / seconds,
         "worker_cpu_ms_per_run": 1000 * cpu / runs,
         "server_cpu_ms_per_run": 1000 * server_cpu / runs,
         "enqueuer_cpu_ms_per_run": 1000 * own_cpu / runs,
@@ -175,14 +177,15 @@ def _report(label: str, results: list[dict[str, Any]], runs: int) -> None:
     cpu = statistics.median(r["worker_cpu_ms_per_run"] for r in results)
     server_cpu = statistics.median(r["server_cpu_ms_per_run"] for r in results)
     own_cpu = statistics.median(r["enqueuer_cpu_ms_per_run"] for r in results)
+    share = statistics.median(r["enqueue_share"] for r in results)
     last = results[-1]["statements"]
     per_run = sum(calls for calls, _, _ in last if "FROM runs WHERE ($1::text[] IS NULL" not in _)
     samples = ", ".join(f"{r['runs_per_s']:.1f}" for r in results)
     sys.stdout.write(
         f"\n== {label}: {rate:.1f} runs/s (samples {samples}), worker CPU "
         f"{cpu:.2f} ms/run, PostgreSQL CPU {server_cpu:.2f} ms/run, enqueuer CPU "
-        f"{own_cpu:.2f} ms/run, statements {per_run / runs:.2f}/run (the benchmark's own "
-        "polling excluded)\n"
+        f"{own_cpu:.2f} ms/run, enqueueing took {100 * share:.0f}% of the time, statements "
+        f"{per_run / runs:.2f}/run (the benchmark's own polling excluded)\n"
     )
     for calls, total_ms, query in last:
         sys.stdout.write(f"{calls / runs:7.2f}/run {1000 * total_ms / calls:8.1f} us  {query}\n")
