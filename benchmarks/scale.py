@@ -245,7 +245,7 @@ def main() -> None:
             )
             print(f"{label:<64} {rows[label]['median']:8.1f} runs/s", flush=True)
         for backend, make_url in [("PostgreSQL", pg_url), ("SQLite", sqlite_url)]:
-            if backend.lower() not in backends:
+            if backend.lower() not in backends:  # e.g. --backends none: the memory rows only
                 continue
             for workers in fleet_sizes:
                 label = f"stepwork, {backend}, {workers} worker process(es), 20 runs each at once"
