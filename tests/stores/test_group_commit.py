@@ -155,3 +155,26 @@ async def test_two_batches_of_one_run_never_share_a_group(
         assert outcomes == [None] * 3
         assert groups == [2]  # r0's second batch went alone, after the first
         assert await store.load_ticks("r0") == [tick(0), tick(1), tick(2)]
+
+
+async def test_callers_of_a_cancelled_group_are_cancelled_not_left_waiting(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with PostgresStore(postgres_dsn) as store:
+        await held_runs(store, 3)
+        original = asyncpg.Connection.fetch
+
+        async def fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if query == APPEND_MANY:  # the sender is cancelled mid-statement (loop shutdown)
+                raise asyncio.CancelledError
+            return await original(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.Connection, "fetch", fetch)
+        outcomes = await asyncio.gather(
+            *(store.append(JournalBatch(f"r{n}", 1, [tick(1)])) for n in range(3)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)
+        monkeypatch.setattr(asyncpg.Connection, "fetch", original)
+        await store.append(JournalBatch("r0", 1, [tick(1)]))  # a new sender serves the next
+        assert await store.load_ticks("r0") == [tick(0), tick(1)]

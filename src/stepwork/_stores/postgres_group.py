@@ -71,6 +71,7 @@ class Appender:
         self._clock = clock
         self._channels = (append_channel, runnable_channel)
         self._waiting: list[_Waiting] = []
+        self._in_flight: list[_Waiting] = []
         self._sender: asyncio.Task[None] | None = None
 
     async def append(self, batch: JournalBatch) -> None:
@@ -86,34 +87,49 @@ class Appender:
         if batch.workflow is not None:  # creating a run: its row and records together, alone
             await self._alone(batch, args, maybe_written=False)
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         self._waiting.append((batch, args, future))
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.get_running_loop().create_task(self._send())
+        sender = self._sender
+        if sender is None or sender.done() or sender.get_loop() is not loop:
+            self._sender = loop.create_task(self._send())
+            self._sender.add_done_callback(self._sent)
         await future
 
     async def _send(self) -> None:
         """Send what waits, a group at a time, until nothing does."""
         while self._waiting:
-            group = self._next_group()
-            if len(group) == 1:
-                await self._settle_alone(*group[0], maybe_written=False)
-                continue
-            values = many_args([args for _, args, _ in group], self._clock())
-            try:
-                rows, retried = await self._write(partial(_fetch_many, values=values))
-            except Exception as error:  # the whole group stored nothing (or, broken, maybe all)
-                maybe = isinstance(error, ConnectionLostError)
-                for batch, args, future in group:
-                    await self._settle_alone(batch, args, future, maybe_written=maybe)
-                continue
-            stored = {row[0] for row in rows}
-            for number, (batch, args, future) in enumerate(group, 1):
-                if number in stored:
-                    if not future.done():
-                        future.set_result(None)
-                else:  # refused alone it says why (or, after a retry, finds itself stored)
-                    await self._settle_alone(batch, args, future, maybe_written=retried)
+            self._in_flight = self._next_group()
+            await self._send_group(self._in_flight)
+            self._in_flight = []
+
+    def _sent(self, sender: asyncio.Task[None]) -> None:
+        """A sender that was cancelled (its event loop shuts down) or failed leaves nobody
+        waiting for it forever: their appends are cancelled."""
+        if sender.cancelled() or sender.exception() is not None:
+            for _, _, future in self._in_flight + self._waiting:
+                future.cancel()
+            self._in_flight, self._waiting = [], []
+
+    async def _send_group(self, group: list[_Waiting]) -> None:
+        if len(group) == 1:
+            await self._settle_alone(*group[0], maybe_written=False)
+            return
+        values = many_args([args for _, args, _ in group], self._clock())
+        try:
+            rows, retried = await self._write(partial(_fetch_many, values=values))
+        except Exception as error:  # the whole group stored nothing (or, broken, maybe all)
+            maybe = isinstance(error, ConnectionLostError)
+            for batch, args, future in group:
+                await self._settle_alone(batch, args, future, maybe_written=maybe)
+            return
+        stored = {row[0] for row in rows}
+        for number, (batch, args, future) in enumerate(group, 1):
+            if number in stored:
+                if not future.done():
+                    future.set_result(None)
+            else:  # refused alone it says why (or, after a retry, finds itself stored)
+                await self._settle_alone(batch, args, future, maybe_written=retried)
 
     def _next_group(self) -> list[_Waiting]:
         group: list[_Waiting] = []
