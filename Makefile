@@ -58,7 +58,7 @@ $(DBOS_STAMP):
 	touch $(DBOS_STAMP)
 
 bench-scale: $(STAMP) $(DBOS_STAMP) test-deps
-	$(BIN)/python -m benchmarks.scale --json benchmarks/scale_results.json
+	$(BIN)/python -m benchmarks.scale --runs 200 --repeat 3 --json benchmarks/scale_results.json
 
 bench-once: $(STAMP)
 	$(BIN)/python -m benchmarks.once --json benchmarks/once_results.json

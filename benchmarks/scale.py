@@ -7,11 +7,16 @@
   that starts and executes its share of the runs (DBOS pins a run to its starter), in
   ``.venv-dbos``; and on a SQLite file, 1 replica;
 - stepwork's fleet: 1, 2 and 4 ``stepwork worker`` processes on PostgreSQL and on SQLite,
-  claiming runs that this process enqueued, until every run has ended.
+  claiming runs that this process enqueued, until every run has ended;
+- takeover after a SIGKILL, and the memory of ``--waiting`` runs (10,000) waiting for a person
+  in one worker, released when idle against held (``scale_memory.py``).
 
-Every measurement is repeated (``--repeat``, default 3) and the table shows medians.
+Every throughput and takeover measurement is repeated (``--repeat``, default 3) and the table
+shows medians; the memory is measured once.
 
-Usage: ``python -m benchmarks.scale [--runs 100] [--repeat 3] [--json PATH]``.
+Usage: ``python -m benchmarks.scale [--runs 100] [--repeat 3] [--json PATH]``; a quicker subset
+while iterating: ``--stepwork-only --backends postgresql --workers 1,2 --no-takeover
+--waiting 0``.
 """
 
 from __future__ import annotations
@@ -131,7 +136,9 @@ async def _fleet(url: str, runs: int, workers: int, concurrency: int) -> float:
                 return await enqueue(flow, StartEvent(n=n), run_id=f"r{n}")
 
         await asyncio.gather(*(one(n) for n in range(runs)))
-        ended = await _until(store, lambda rs: sum(r.status == "completed" for r in rs) == runs)
+        # A cheap poll (is any run still running?): reading every run each time cost the
+        # 2 shared cores more than the runs themselves; the results are checked after.
+        ended = await _none_running(store)
         ended_runs = await store.list_runs(limit=100_000)
         if sorted(r.status for r in ended_runs) != ["completed"] * runs:
             raise RuntimeError(f"not every run completed: {[r.status for r in ended_runs]}")
@@ -198,11 +205,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--stepwork-only", action="store_true", help="skip the anchor on DBOS")
+    parser.add_argument("--backends", default="postgresql,sqlite", help="comma-separated")
+    parser.add_argument("--workers", default="1,2,4", help="worker process counts, comma-separated")
+    parser.add_argument("--no-takeover", action="store_true", help="skip the takeover rows")
+    parser.add_argument("--waiting", type=int, default=10_000, help="waiting runs (0: skip)")
     args = parser.parse_args()
+    backends = args.backends.lower().split(",")
+    fleet_sizes = [int(n) for n in args.workers.split(",")]
     if not args.stepwork_only and not DBOS_PYTHON.exists():
         sys.exit("benchmarks.scale: .venv-dbos is missing; run `make bench-scale`, which builds it")
     sys.path.insert(0, str(ROOT))
     from tests.stores.pg_server import running_server
+
+    from benchmarks.scale_memory import waiting_memory
 
     results: dict[str, Any] = {"runs": args.runs, "repeat": args.repeat, "rows": {}}
     rows = results["rows"]
@@ -230,16 +245,29 @@ def main() -> None:
             )
             print(f"{label:<64} {rows[label]['median']:8.1f} runs/s", flush=True)
         for backend, make_url in [("PostgreSQL", pg_url), ("SQLite", sqlite_url)]:
-            for workers in (1, 2, 4):
+            if backend.lower() not in backends:  # e.g. --backends none: the memory rows only
+                continue
+            for workers in fleet_sizes:
                 label = f"stepwork, {backend}, {workers} worker process(es), 20 runs each at once"
                 rows[label] = median_of(
                     args.repeat,
                     lambda: stepwork_fleet(make_url(), args.runs, workers, 20),  # noqa: B023
                 )
                 print(f"{label:<64} {rows[label]['median']:8.1f} runs/s", flush=True)
+            if args.no_takeover:
+                continue
             label = f"stepwork, {backend}, takeover after SIGKILL (lease {TAKEOVER_TTL:g} s)"
             rows[label] = median_of(args.repeat, lambda: takeover(make_url(), TAKEOVER_TTL))  # noqa: B023
             print(f"{label:<64} {rows[label]['median']:8.2f} s", flush=True)
+        for release in (True, False) if args.waiting else ():
+            how = "released when idle" if release else "held"
+            label = f"stepwork, PostgreSQL, {args.waiting} runs waiting for a person, {how}"
+            rows[label] = waiting_memory(pg_url(), args.waiting, release=release)
+            print(
+                f"{label:<64} {rows[label]['over_idle_mib']:8.1f} MiB over an idle worker "
+                f"(peak {rows[label]['peak_mib']:.1f} MiB, {rows[label]['seconds']:.0f} s)",
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

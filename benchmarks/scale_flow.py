@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from stepwork import Event, StartEvent, StopEvent, Workflow, step
+from stepwork import Context, Event, InputRequiredEvent, StartEvent, StopEvent, Workflow, step
 
 
 class One(Event):
@@ -41,7 +41,23 @@ class Slow(Workflow):
         return StopEvent(result=ev.get("n", 0))
 
 
+class Reply(Event):
+    n: int
+
+
+class Asks(Workflow):
+    """Asks a person for a number and waits for the answer (the memory of waiting runs)."""
+
+    @step
+    async def ask(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        reply = await ctx.wait_for_event(
+            Reply, waiter_event=InputRequiredEvent(prefix="n?"), waiter_id="reply", timeout=None
+        )
+        return StopEvent(result=ev.get("n", 0) + reply.n)
+
+
 workflows = {
     "three": ThreeSteps(timeout=None, workflow_name="three"),
     "slow": Slow(timeout=None, workflow_name="slow"),
+    "asks": Asks(timeout=None, workflow_name="asks"),
 }

@@ -28,8 +28,10 @@ from stepwork import (
     step,
 )
 from stepwork._core.reducer import fold
+from stepwork._runtime.durable import resume_run
+from stepwork._runtime.lease import PROCESS_OWNER
 from stepwork._runtime.snapshot import dump_run_state, registry_for
-from stepwork._stores.protocol import Checkpoint, JournalBatch, Lease, Store
+from stepwork._stores.protocol import Checkpoint, JournalBatch, Lease, RunTail, Store
 from stepwork._stores.tick_codec import load_envelope
 from stepwork._stores.url import store_from_url
 
@@ -150,6 +152,60 @@ async def test_a_takeover_folds_only_the_ticks_after_the_latest_checkpoint(
     assert await resumed.ctx.store.get("nudges") == 1
     assert dump_run_state(driver.state) == await full_fold(store, second)
     await counting.close()
+    await store.close()
+
+
+class Tailing(Counting):
+    """``Counting``, recording also the one-read ``load_tail`` calls of a store that has it."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.tails: list[int | None] = []
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.store, name)
+        if name != "load_tail":
+            return found
+
+        async def load_tail(run_id: str) -> RunTail:
+            tail: RunTail = await found(run_id)
+            self.tails.append(None if tail.checkpoint is None else tail.checkpoint.seq)
+            return tail
+
+        return load_tail
+
+
+async def test_a_worker_claim_reads_the_row_checkpoint_and_tail_in_one_read(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STEPWORK_CHECKPOINT_EVERY", str(EVERY))
+    first, _ = await wait_for_person(store_url)
+    store = first.store
+    assert store is not None
+    checkpoint = await store.load_checkpoint("loop")
+    assert checkpoint is not None
+
+    tailing = Tailing(store_from_url(store_url))
+    second = Loop(store=store_url, timeout=None, disable_validation=True)
+    second.use_store(tailing)  # type: ignore[arg-type]
+    await tailing.open()
+    lease = await tailing.claim_run("loop", "another-worker", ttl=30, take_from=PROCESS_OWNER)
+    assert lease is not None
+    resumed = resume_run(second, "loop", lease=lease)  # claimed first, as a worker does
+    await resumed.send_event(Nudge(), idempotency_key="nudge-1")  # sent before: not again
+    driver = resumed.driver
+    assert driver is not None
+    if store_url.startswith("postgresql"):
+        assert (tailing.tails, tailing.loads, tailing.checkpoints) == ([checkpoint.seq], [], [])
+    else:  # no one-read tail: the row, the checkpoint and the ticks after it, one by one
+        assert tailing.checkpoints == [checkpoint.seq]
+        assert [after for after, _ in tailing.loads] == [checkpoint.seq]
+    assert driver.ticks.start == checkpoint.seq + 1
+    await resumed.send_event(Answer(word="done"))
+    assert await resumed == f"done after {LAPS} laps"
+    assert await resumed.ctx.store.get("nudges") == 1
+    assert dump_run_state(driver.state) == await full_fold(store, second)
+    await tailing.close()
     await store.close()
 
 

@@ -142,12 +142,14 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start(bin_dir: pathlib.Path, root: pathlib.Path, user: str | None) -> int:
+def _start(
+    bin_dir: pathlib.Path, root: pathlib.Path, user: str | None, extra: dict[str, str]
+) -> int:
     data, log = root / "data", root / "server.log"
     _run([str(bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8",
           "--locale=C", "--no-sync", "--no-instructions", "--wal-segsize=1"], user)  # fmt: skip
     with (data / "postgresql.conf").open("a") as conf:
-        for key, value in SERVER_SETTINGS.items():
+        for key, value in {**SERVER_SETTINGS, **extra}.items():
             conf.write(f"{key} = {value}\n")
         conf.write(f"unix_socket_directories = '{root}'\n")
     last_error: RuntimeError | None = None
@@ -165,8 +167,12 @@ def _start(bin_dir: pathlib.Path, root: pathlib.Path, user: str | None) -> int:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[PostgresServer]:
+def running_server(settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:
     """Start a server in a new temporary directory; stop it and remove the directory on exit.
+
+    ``settings``: more ``postgresql.conf`` lines (name -> value as written there), e.g.
+    ``{"shared_preload_libraries": "'pg_stat_statements'"}`` for a benchmark that counts
+    statements.
 
     Raises:
         RuntimeError: If the server binaries are missing (the message says how to install
@@ -180,7 +186,7 @@ def running_server() -> Iterator[PostgresServer]:
     try:
         if user is not None:
             shutil.chown(root, user)
-        port = _start(bin_dir, root, user)
+        port = _start(bin_dir, root, user, settings or {})
         try:
             yield PostgresServer(bin_dir=bin_dir, socket_dir=root, port=port)
         finally:

@@ -143,8 +143,25 @@ async def test_claim_runnable_takes_the_longest_waiting_runnable_runs(store: Sto
     rest = await store.claim_runnable("w2", 30, 10, workflows=["flow"])
     assert [lease.run_id for lease in rest] == ["r3"]
     assert await store.claim_runnable("w3", 30, 10, workflows=[]) == []
-    assert [c.run_id for c in await store.claim_runnable("w3", 30, 10)] == ["other"]
+    claimed = await store.claim_runnable("w3", 30, 10)
+    assert [(c.run_id, c.workflow) for c in claimed] == [("other", "another")]  # named
+    assert all(lease.workflow == "flow" for lease in first + rest)
     assert (await store.get_run("done")).runnable_at is None
+
+
+async def test_the_append_that_ends_a_run_releases_its_lease(store: Store) -> None:
+    await new_run(store, "r1")
+    lease = await store.claim_run("r1", "w1", ttl=30)
+    assert lease is not None
+    await store.append(JournalBatch("r1", 1, [tick(1)], epoch=lease.epoch, timers=[("t", FAR)]))
+    assert (await store.get_run("r1")).owner == "w1"  # a batch that does not end it keeps it
+    await store.append(
+        JournalBatch("r1", 2, [tick(2)], epoch=lease.epoch, status="failed", error={"e": 1})
+    )
+    record = await store.get_run("r1")
+    assert (record.status, record.owner, record.lease_expires) == ("failed", None, None)
+    assert (record.runnable_at, await store.next_timer("r1")) == (None, None)
+    assert not await store.release(lease)  # nothing left to give back
 
 
 async def test_an_event_from_outside_makes_an_idle_run_runnable(store: Store) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "Restored",
     "checkpoint_every",
     "restore_checkpoint",
+    "usable_checkpoint",
 ]
 
 DEFAULT_EVERY = 1000
@@ -141,8 +142,20 @@ async def restore_checkpoint(
     logged as a warning; the caller then folds every tick)."""
     try:
         checkpoint = await store.load_checkpoint(run_id)
-        if checkpoint is None:
-            return None
+    except JournalCorruptError as error:
+        _log.warning("%s", error)
+        return None
+    return usable_checkpoint(run_id, checkpoint, registry, specs)
+
+
+def usable_checkpoint(
+    run_id: str, checkpoint: Checkpoint | None, registry: TypeRegistry, specs: Collection[str]
+) -> Restored | None:
+    """``checkpoint`` (read already) restored, or ``None`` (none, or it cannot be used: logged
+    as a warning; the caller then folds every tick)."""
+    if checkpoint is None:
+        return None
+    try:
         state, sent = load_checkpoint_state(run_id, checkpoint, registry, specs)
     except JournalCorruptError as error:
         _log.warning("%s", error)

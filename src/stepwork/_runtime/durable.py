@@ -37,7 +37,12 @@ from stepwork._core.events import Event
 from stepwork._core.reducer import fold
 from stepwork._core.state import RunState
 from stepwork._core.ticks import TickStart
-from stepwork._runtime.checkpoints import Restored, reload, restore_checkpoint
+from stepwork._runtime.checkpoints import (
+    Restored,
+    reload,
+    restore_checkpoint,
+    usable_checkpoint,
+)
 from stepwork._runtime.context import Context
 from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
@@ -55,7 +60,7 @@ from stepwork._stores.tick_codec import load_envelope
 
 if TYPE_CHECKING:
     from stepwork._runtime.definition import WorkflowDefinition
-    from stepwork._stores.protocol import Lease, Store
+    from stepwork._stores.protocol import Lease, RunTail, Store
     from stepwork._stores.type_registry import TypeRegistry
 
 __all__ = [
@@ -205,10 +210,15 @@ async def _resume(
         await store.open()
         if before is not None:
             await before()
-        run = await store.get_run(run_id)
+        # Claimed already (a worker): the row, checkpoint and tail in one read where offered.
+        tail = None if lease is None else await _read_tail(store, run_id)
+        run = tail.record if tail is not None else await store.get_run(run_id)
         if run.status == "running":
             check_version(run_id, run.workflow, run.version, workflow.workflow_version)
         settings = settings or LeaseSettings.from_env()
+        # Read under a lease given at the start (a worker's claim), the row's count of events
+        # stays true: nobody else appends now. A run claimed below is counted again after.
+        published: int | None = run.events if lease is not None else None
         if lease is None and run.status == "running":
             dead = dead_local_owner(run.owner)
             lease = await store.claim_run(run_id, PROCESS_OWNER, settings.ttl, take_from=dead)
@@ -222,10 +232,10 @@ async def _resume(
                     run_id=run_id,
                 )
         registry = registry_for(workflow)
-        folded = await _fold_journal(workflow, store, run_id, context, registry)
+        folded = await _fold_journal(workflow, store, run_id, context, registry, tail)
         envelopes, state = folded.envelopes, folded.state
-        # Counted after the claim: nobody else appends to the run now.
-        published = (await store.get_run(run_id)).events
+        if published is None:  # counted after the claim: nobody else appends to the run now
+            published = (await store.get_run(run_id)).events
         definition = workflow.definition()
         journal = Journal(
             store,
@@ -286,27 +296,48 @@ class _Folded:
     restored: Restored | None
 
 
+async def _read_tail(store: Store, run_id: str) -> RunTail | None:
+    """The run's row, checkpoint and ticks after it in one read, if ``store`` offers it
+    (``load_tail``); ``None`` when it does not or the read found damage (the usual reads
+    then say what, or fold around it)."""
+    load_tail = getattr(store, "load_tail", None)
+    if load_tail is None:
+        return None
+    try:
+        tail: RunTail = await load_tail(run_id)
+    except JournalCorruptError:
+        return None
+    return tail
+
+
 async def _fold_journal(
     workflow: DurableWorkflow,
     store: Store,
     run_id: str,
     context: Context[Any],
     registry: TypeRegistry,
+    tail: RunTail | None = None,
 ) -> _Folded:
     """Rebuild run ``run_id``: from its latest usable checkpoint and the ticks after it, else
     by folding every tick from a fresh state (no step runs); give ``context`` the run's
-    ``ctx.store`` state.
+    ``ctx.store`` state. ``tail``: the checkpoint and ticks, read already.
 
     Raises:
         JournalCorruptError: If a tick record cannot be read or is missing, or the journal does
             not begin with the run's start tick (names the run and the record).
     """
     definition = workflow.definition()
-    restored = await restore_checkpoint(store, run_id, registry, definition.specs)
+    records = None  # the ticks to fold, when read already
+    if tail is None:
+        restored = await restore_checkpoint(store, run_id, registry, definition.specs)
+    else:
+        restored = usable_checkpoint(run_id, tail.checkpoint, registry, definition.specs)
+        if restored is not None or tail.checkpoint is None:
+            records = tail.ticks  # after the checkpoint used, or every tick
     folded: _Folded | None = None
     if restored is not None:
         try:
-            folded = await _fold_ticks(definition, store, run_id, registry, restored)
+            folded = await _fold_ticks(definition, store, run_id, registry, restored, records)
         except JournalCorruptError:
             raise  # a damaged tick: folding every tick would meet it too
         except Exception as error:  # the checkpoint does not fit its tail: never guess
@@ -317,8 +348,9 @@ async def _fold_journal(
                 restored.seq,
                 error,
             )
+            records = None  # folding every tick reads them all
     if folded is None:
-        folded = await _fold_ticks(definition, store, run_id, registry, None)
+        folded = await _fold_ticks(definition, store, run_id, registry, None, records)
     state = folded.state
     if state.state is not None:
         try:
@@ -340,9 +372,11 @@ async def _fold_ticks(
     run_id: str,
     registry: TypeRegistry,
     restored: Restored | None,
+    records: list[dict[str, Any]] | None = None,
 ) -> _Folded:
     after = -1 if restored is None else restored.seq
-    records = await store.load_ticks(run_id, after_seq=after)
+    if records is None:
+        records = await store.load_ticks(run_id, after_seq=after)
     envelopes = [
         _load(record, registry, definition.specs, run_id, seq)
         for seq, record in enumerate(records, after + 1)

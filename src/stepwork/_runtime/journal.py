@@ -102,6 +102,9 @@ class Journal:
         self.notify_parent: str | None = None
         """The parent run to notify when this run ends (a child a worker executes): the
         ending batch delivers a ``ChildEnded`` to its inbox in the same transaction."""
+        self.ended = False
+        """True once the batch that ends the run is written (that append released the run's
+        lease, see ``Store.append``)."""
 
     def record(self, envelope: TickEnvelope) -> dict[str, Any]:
         """The enveloped tick's record; raises ``StateSerializationError`` (naming the field) if
@@ -250,6 +253,7 @@ class Journal:
             finally:
                 self._in_flight = 0
             self._create = False
+            self.ended = self.ended or batch.status is not None
             self.next_seq += len(ticks)
             self.next_offset += len(events)
             self._wake(everyone=False)

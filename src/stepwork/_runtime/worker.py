@@ -169,7 +169,9 @@ class Worker:
         listen = getattr(self.store, "listen", None)
         async with contextlib.AsyncExitStack() as stack:
             if listen is not None:
-                await stack.enter_async_context(listen(self.wake))
+                # Runnable runs only: an append makes no run claimable, and being told of
+                # every append of every run cost each worker CPU for nothing.
+                await stack.enter_async_context(listen(self.wake, kinds=("runnable",)))
             if self.firer is not None:
                 await stack.enter_async_context(self.firer.running(stop))
             stopping = asyncio.ensure_future(stop.wait())
@@ -203,11 +205,14 @@ class Worker:
             )
         except StoreError:
             return  # the database may be back at the next poll
-        # Every run's workflow first: resumes started meanwhile would queue before these reads.
-        names = [next(iter(self.by_name))] * len(leases) if len(self.by_name) == 1 else None
-        if names is None:
+        # Every run's workflow first (the claim names it, in the stores here; else read it):
+        # resumes started meanwhile would queue before these reads.
+        only = next(iter(self.by_name)) if len(self.by_name) == 1 else None
+        if only is None and any(lease.workflow is None for lease in leases):
             records = await asyncio.gather(*(self.store.get_run(x.run_id) for x in leases))
             names = [record.workflow for record in records]
+        else:
+            names = [only or lease.workflow or "" for lease in leases]
         for lease, name in zip(leases, names, strict=True):
             workflow = self.by_name[name]
             handler = resume_run(workflow, lease.run_id, lease=lease, settings=self.settings)
@@ -263,10 +268,14 @@ class Worker:
         entry = self.running.pop(run_id, None)
         if entry is not None:
             self.finished += 1
-            # A run that ended here is released; one that lost its lease changes nothing.
-            task = asyncio.ensure_future(self._release(entry[0]))
-            self._releasing.add(task)
-            task.add_done_callback(self._releasing.discard)
+            driver = entry[1].driver
+            journal = None if driver is None else driver.journal
+            # The append that ended a run released it; any other ending here is released now
+            # (one that lost its lease changes nothing).
+            if journal is None or not journal.ended:
+                task = asyncio.ensure_future(self._release(entry[0]))
+                self._releasing.add(task)
+                task.add_done_callback(self._releasing.discard)
         self.wake()
 
     async def _release(self, lease: Lease) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
@@ -228,10 +228,11 @@ class MemoryStore:
         run.runnable_from(batch.runnable_at)
         if checkpoint is not None:
             run.checkpoint = checkpoint
-        if run.status in TERMINAL_STATUSES:
+        if run.status in TERMINAL_STATUSES:  # an ended run keeps no timers and no holder
             run.timers.clear()
             run.inbox.clear()
             run.runnable_at = None
+            run.owner = run.lease_expires = None
         run.updated_at = self._clock()
         if notice is not None and notice_text is not None:
             self._notify(notice, notice_text, run.updated_at)
@@ -394,7 +395,10 @@ class MemoryStore:
             and version_fits(run.workflow, run.version, versions)
         ]
         ready.sort(key=lambda item: (item[0], item[1], item[2]))
-        return [self._claim(run_id, run, owner, ttl, now) for *_, run_id, run in ready[:limit]]
+        return [
+            replace(self._claim(run_id, run, owner, ttl, now), workflow=run.workflow)
+            for *_, run_id, run in ready[:limit]
+        ]
 
     async def renew(self, lease: Lease, ttl: float) -> Lease:
         """Extend ``lease`` to ``ttl`` seconds from now.

@@ -31,8 +31,7 @@ from stepwork._core.errors import JournalConflictError, RunNotFoundError, StoreE
 from stepwork._stores import postgres_lease_sql as lease_sql
 from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.inbox_rules import inbox_message, no_such_run, run_ended
-from stepwork._stores.lease_rules import lease_lost, renew_lost
-from stepwork._stores.postgres_append import append_args, create_args, notify_args
+from stepwork._stores.lease_rules import renew_lost
 from stepwork._stores.postgres_connect import (
     ConnectionLostError,
     create_pool,
@@ -40,11 +39,11 @@ from stepwork._stores.postgres_connect import (
     pooled_connection,
     redact,
 )
+from stepwork._stores.postgres_group import Appender
 from stepwork._stores.postgres_limits import PostgresLimits
 from stepwork._stores.postgres_listen import Notice, listen
 from stepwork._stores.postgres_schedules import PostgresSchedules
 from stepwork._stores.postgres_sql import (
-    APPEND,
     CREATE_RUN,
     DELIVER,
     GET_RUN,
@@ -52,11 +51,12 @@ from stepwork._stores.postgres_sql import (
     LOAD_CHECKPOINT,
     LOAD_EVENTS,
     LOAD_INBOX,
+    LOAD_TAIL,
     LOAD_TICKS,
     PRUNE,
+    RUN_COLUMN_COUNT,
     RUN_IS_FRESH,
     SIZE,
-    STORED,
     list_args,
     run_record,
 )
@@ -70,10 +70,10 @@ from stepwork._stores.protocol import (
     Lease,
     RunRecord,
     RunStatus,
+    RunTail,
 )
 from stepwork._stores.records import (
     RecordKind,
-    check_next,
     check_numbers,
     decode_record,
     encode_value,
@@ -125,6 +125,9 @@ class PostgresStore:
         """The NOTIFY channel told the run id of every append."""
         self.runnable_channel = lease_sql.channel("runnable", schema)
         """The NOTIFY channel told the run id of a run that became runnable."""
+        self._appender = Appender(
+            self._write, self._clock, self.append_channel, self.runnable_channel
+        )
         self.limits = PostgresLimits(self._call, dsn, lease_sql.channel("limit", schema), clock)
         """Slots of named limits (``stepwork.Limit``), shared by every process and host."""
         channels = (
@@ -189,7 +192,9 @@ class PostgresStore:
 
     async def append(self, batch: JournalBatch) -> None:
         """Append ``batch`` in one transaction: all of it or, on any error, nothing (with its
-        run's row when ``batch.workflow`` asks to create the run).
+        run's row when ``batch.workflow`` asks to create the run). Batches of other runs
+        appended at the same moment share its statement (group commit, ``postgres_group``);
+        each is still checked and stored, or refused, on its own.
 
         If the connection breaks, the append is tried once more on a new one; when the
         first attempt turns out to have committed, that counts as success.
@@ -197,62 +202,11 @@ class PostgresStore:
         Raises:
             JournalConflictError: If the run does not exist (or, to be created, exists), or
                 ``seq``/``offset`` numbers overlap what is stored or leave a gap.
+            LeaseLostError: If the batch is fenced and the run's epoch moved on.
             StoreError: If a record is not a JSON object (tick records need a ``kind``), or
                 PostgreSQL fails twice.
         """
-        run_id, seq, offset = batch.run_id, batch.first_seq, batch.first_offset
-        args = append_args(batch, self._clock(), self.append_channel, self.runnable_channel)
-        ticks, events = args[2], args[4]
-        workflow, create = batch.workflow, create_args(batch)
-
-        notify = notify_args(batch, self._clock(), self.runnable_channel)
-
-        async def attempt(connection: Any) -> Any:
-            if workflow is None and notify is None:
-                if await connection.fetchval(APPEND, *args):
-                    return True
-            elif workflow is None and notify is not None:  # with the append, or not at all
-                async with connection.transaction():
-                    if await connection.fetchval(APPEND, *args):
-                        await connection.fetchrow(DELIVER, *notify)
-                        return True
-            else:  # the run's row and its first records in one transaction
-                async with connection.transaction():
-                    created = await connection.fetchval(*create)
-                    if created is not None:
-                        if await connection.fetchval(APPEND, *args):
-                            if notify is not None:
-                                await connection.fetchrow(DELIVER, *notify)
-                            return True
-                        raise JournalConflictError(  # rolls the new row back
-                            f"Cannot create run {run_id!r} with records from seq {seq} and "
-                            f"offset {offset}: a new run's records start at 0.",
-                            run_id=run_id,
-                        )
-            return await connection.fetchrow(STORED, run_id, seq, len(ticks), offset, len(events))
-
-        row, retried = await self._write(attempt)
-        if row is True:
-            return
-        if row is None:
-            if batch.epoch is not None:
-                raise lease_lost(run_id, batch.epoch, None)
-            raise JournalConflictError(
-                f"Cannot append to run {run_id!r}: there is no such run.", run_id=run_id
-            )
-        if retried and (row[2] or []) == ticks and (row[3] or []) == events:
-            return  # the attempt whose connection broke had committed
-        if batch.epoch is not None and row[4] != batch.epoch:
-            raise lease_lost(run_id, batch.epoch, row[4])
-        if workflow is not None:
-            raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
-        check_next(run_id, "seq", seq, row[0], len(ticks))
-        check_next(run_id, "offset", offset, row[1], len(events))
-        raise JournalConflictError(
-            f"Cannot append to run {run_id!r}: another append changed it meanwhile; nothing "
-            "was stored.",
-            run_id=run_id,
-        )
+        await self._appender.append(batch)
 
     async def load_ticks(
         self, run_id: str, after_seq: int = -1, limit: int | None = None
@@ -291,6 +245,27 @@ class PostgresStore:
         if row is None:
             raise RunNotFoundError(f"No run {run_id!r} in {self!r}.", run_id=run_id)
         return None if row[0] is None else decode_checkpoint(run_id, row[0], row[1])
+
+    async def load_tail(self, run_id: str) -> RunTail:
+        """The run's row, latest checkpoint and the tick records after it, in one query.
+
+        Raises:
+            RunNotFoundError: If there is no such run.
+            JournalCorruptError: If the checkpoint is not a JSON object, or a tick record is
+                unreadable or missing (names run and seq).
+        """
+        row = await self._call(lambda c: c.fetchrow(LOAD_TAIL, run_id))
+        if row is None:
+            raise RunNotFoundError(f"No run {run_id!r} in {self!r}.", run_id=run_id)
+        n = RUN_COLUMN_COUNT  # the run's columns, then the checkpoint's two and the tail's two
+        record = run_record(row[:n])
+        saved, seqs, texts = row[n], row[n + 2] or [], row[n + 3] or []
+        checkpoint = None if saved is None else decode_checkpoint(run_id, saved, row[n + 1])
+        after = -1 if saved is None else saved
+        check_numbers(run_id, "tick", seqs, after, record.ticks)
+        pairs = zip(seqs, texts, strict=True)
+        ticks = [decode_record(run_id, seq, text, "tick") for seq, text in pairs]
+        return RunTail(record, checkpoint, ticks)
 
     async def get_run(self, run_id: str) -> RunRecord:
         """The run's record (``corrupt`` set when its result or error is not valid JSON).
@@ -387,7 +362,7 @@ class PostgresStore:
             [(versions or {})[name] for name in served],
         )  # fmt: skip
         rows = await self._call(lambda c: c.fetch(lease_sql.CLAIM_RUNNABLE, *args))
-        return [Lease(row[0], owner, row[1], row[2], row[3]) for row in rows]
+        return [Lease(row[0], owner, row[1], row[2], row[3], row[4]) for row in rows]
 
     async def renew(self, lease: Lease, ttl: float) -> Lease:
         """Extend ``lease`` to ``ttl`` seconds from now.
@@ -456,19 +431,25 @@ class PostgresStore:
         at = await self._call(lambda c: c.fetchval(lease_sql.NEXT_TIMER, run_id))
         return None if at is None else float(at)
 
-    def listen(self, on_notice: Callable[[Notice, str], None]) -> AbstractAsyncContextManager[None]:
+    def listen(
+        self,
+        on_notice: Callable[[Notice, str], None],
+        kinds: Sequence[Notice] = ("append", "runnable"),
+    ) -> AbstractAsyncContextManager[None]:
         """While the returned context is entered, ``on_notice(kind, run_id)`` is called for
         every append (``"append"``) and every run that becomes runnable (``"runnable"``) in
-        this store, from any process. Notifications sent while nobody listens are lost: poll
-        too (slowly).
+        this store, from any process (only the ``kinds`` asked for: a worker, which needs
+        no appends, is then not sent one per append of every run). Notifications sent while
+        nobody listens are lost: poll too (slowly).
 
         Raises:
             StoreError: If the server cannot be reached (on entering).
         """
-        channels: dict[str, Notice] = {
+        every: dict[str, Notice] = {
             self.append_channel: "append",
             self.runnable_channel: "runnable",
         }
+        channels = {channel: kind for channel, kind in every.items() if kind in kinds}
         return listen(self.dsn, channels, on_notice)
 
     async def _load(

@@ -1,15 +1,17 @@
-"""The parameters of PostgreSQL's one-statement append (``postgres_sql.APPEND``), and of the
-statement that creates a new run's row with it."""
+"""The parameters of PostgreSQL's one-statement append (``postgres_sql.APPEND``), of its
+group-commit form for many runs (``APPEND_MANY``), and of the statement that creates a new
+run's row with it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from stepwork._stores.postgres_sql import CREATE_RUN, CREATE_RUN_HELD
+from stepwork._stores.postgres_sql import CREATE_RUN, CREATE_RUN_HELD, CREATE_WITH_RECORDS
 from stepwork._stores.protocol import JournalBatch, net_timers
 from stepwork._stores.records import encode_records, encode_value
 
-__all__ = ["append_args", "create_args", "notify_args"]
+__all__ = ["append_args", "create_args", "create_with_records_args", "many_args", "notify_args"]
 
 
 def append_args(
@@ -62,3 +64,55 @@ def notify_args(batch: JournalBatch, now: float, runnable_channel: str) -> tuple
         return None
     record = encode_value(notice.run_id, notice.record, "inbox record")
     return (notice.run_id, "event", record, notice.idempotency_key, None, now, runnable_channel)
+
+
+def many_args(each: Sequence[tuple[Any, ...]], now: float) -> tuple[Any, ...]:
+    """``APPEND_MANY``'s ``$1`` to ``$29`` for batches whose ``APPEND`` parameters (from
+    :func:`append_args`, each for a different run) are ``each``, written at ``now``."""
+    columns: list[list[Any]] = [[] for _ in range(14)]
+    flat: list[list[Any]] = [[] for _ in range(12)]
+    ticks_i, ticks_seq, ticks, set_i, set_id, set_at, gone_i, gone_id, consumed = flat[:9]
+    events_i, events_offset, events = flat[9:]
+    for i, args in enumerate(each, 1):
+        (run_id, seq, tick_texts, offset, event_texts, status, result, error, _, epoch,
+         cancel, set_ids, set_ats, runnable_at, _, _, saved_seq, saved, taken) = args  # fmt: skip
+        row = (run_id, seq, len(tick_texts), offset, len(event_texts), status, result, error,
+               epoch, runnable_at, saved_seq, saved, status is not None or bool(cancel),
+               status is not None or bool(taken))  # fmt: skip
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+        ticks_i += [i] * len(tick_texts)
+        ticks_seq += range(seq, seq + len(tick_texts))
+        ticks += tick_texts
+        events_i += [i] * len(event_texts)
+        events_offset += range(offset, offset + len(event_texts))
+        events += event_texts
+        set_i += [i] * len(set_ids)
+        set_id += set_ids
+        set_at += set_ats
+        gone_i += [i] * len(cancel)
+        gone_id += cancel
+        consumed += taken
+    channels = each[0][14:16]
+    return (
+        *columns, now, ticks_i, ticks_seq, ticks, set_i, set_id, set_at, gone_i, gone_id,
+        consumed, *channels, events_i, events_offset, events,
+    )  # fmt: skip
+
+
+def create_with_records_args(batch: JournalBatch, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """``CREATE_WITH_RECORDS`` and its parameters for ``batch``, which creates its run and has
+    ``APPEND`` parameters ``args``; ``None`` if the batch does more than a new run's first
+    write (ends it, sets timers, a checkpoint, or deletes inbox messages)."""
+    if batch.status is not None or batch.timers or batch.checkpoint or batch.consumed:
+        return None
+    if batch.notify is not None:
+        return None  # the inbox message goes with it in the transaction path
+    lease, first = batch.lease, batch.first_seq or batch.first_offset
+    if first:
+        return None  # refused by the transaction path, which says why
+    held = (None, None, None) if lease is None else (lease.owner, float(lease.expires), lease.epoch)
+    run_id, _, ticks, _, events, *_ = args
+    return (CREATE_WITH_RECORDS, run_id, batch.workflow, float(batch.created_at), batch.version,
+            *held, ticks, events, args[13], args[8], args[14], args[15],
+            batch.parent_run_id)  # fmt: skip

@@ -89,10 +89,19 @@ async def create_pool(dsn: str, *, schema: str | None, min_size: int, max_size: 
     settings = None if schema is None else {"search_path": quote(schema)}
     try:
         return await pg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, server_settings=settings
-        )
+            dsn, min_size=min_size, max_size=max_size, server_settings=settings,
+            reset=_keep_session,
+        )  # fmt: skip
     except (pg.PostgresError, pg.InterfaceError, OSError) as error:
         raise StoreError(f"Cannot connect to PostgreSQL at {redact(dsn)!r}: {error}") from error
+
+
+async def _keep_session(connection: Any) -> None:
+    """Give a connection back to the pool as it is: asyncpg's default reset sends
+    ``RESET ALL; UNLISTEN *; ...``, one more round trip per query, for session state the
+    store never changes (it sets no variables, holds no session locks or cursors and listens
+    on connections of its own). asyncpg still rolls back a transaction left open."""
+    del connection
 
 
 async def migrate(connection: Any, *, schema: str | None, clock: Callable[[], float]) -> str:

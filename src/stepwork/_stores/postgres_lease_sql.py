@@ -44,7 +44,7 @@ WITH chosen AS (
 UPDATE runs SET owner = $1, lease_expires = $3::float8 + $2::float8, epoch = runs.epoch + 1,
     runnable_at = $3::float8
 FROM chosen WHERE runs.run_id = chosen.run_id
-RETURNING runs.run_id, runs.epoch, runs.lease_expires, chosen.previous
+RETURNING runs.run_id, runs.epoch, runs.lease_expires, chosen.previous, runs.workflow
 """
 # $1 run_id, $2 owner, $3 epoch, $4 new expiry
 RENEW = """

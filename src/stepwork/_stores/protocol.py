@@ -28,8 +28,9 @@ something from outside; a time: it may be claimed from then on).
 - A fenced append (``JournalBatch.epoch`` set) checks the run's epoch in the same transaction
   and raises ``LeaseLostError``, storing nothing, when it moved on.
 - Timers are rows set and cancelled with the ticks of a batch, in the same transaction; a
-  run's timers go when it ends. A run released idle becomes runnable at its earliest timer,
-  or at once when its inbox holds a message.
+  run's timers go when it ends, and so does its lease: the append that ends a run leaves it
+  with no owner (its holder need not release it). A run released idle becomes runnable at its
+  earliest timer, or at once when its inbox holds a message.
 
 Inbox (outside input to a run that another process holds, or that nobody holds): ``deliver``
 stores a message durably and makes the run runnable now; the holder turns each message into a
@@ -61,6 +62,7 @@ __all__ = [
     "Lease",
     "RunRecord",
     "RunStatus",
+    "RunTail",
     "Store",
     "TimerChange",
     "net_timers",
@@ -128,6 +130,8 @@ class Lease:
         expires: Seconds since the epoch when the lease lapses unless renewed.
         previous_owner: Who held the run when it was claimed: ``None`` if nobody did (a new
             or released run); another owner means its lease lapsed or it died (a takeover).
+        workflow: The run's workflow name, when the claim read it (``claim_runnable`` does,
+            so a worker serving several workflows needs no second read to pick one).
     """
 
     run_id: str
@@ -135,6 +139,7 @@ class Lease:
     epoch: int
     expires: float
     previous_owner: str | None = None
+    workflow: str | None = None
 
     @property
     def taken_over(self) -> bool:
@@ -168,6 +173,22 @@ class Checkpoint:
 
     seq: int
     record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunTail:
+    """What resuming a run reads, in one read where a store offers ``load_tail`` (PostgreSQL:
+    one round trip instead of three).
+
+    Attributes:
+        record: The run's row.
+        checkpoint: Its latest checkpoint, if any.
+        ticks: Its tick records after the checkpoint (every one without a checkpoint).
+    """
+
+    record: RunRecord
+    checkpoint: Checkpoint | None
+    ticks: list[dict[str, Any]]
 
 
 InboxKind = Literal["event", "cancel"]

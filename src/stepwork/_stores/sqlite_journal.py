@@ -197,12 +197,14 @@ def write_batch(
     update = "UPDATE runs SET ticks = ticks + ?, events = events + ?, updated_at = ?"
     values: tuple[Any, ...] = (len(ticks), len(events), now)
     if ending is not None:
-        # An ended run is never runnable (and keeps no timers, below).
+        # An ended run is never runnable (and keeps no timers, below) nor held. ``?4`` is
+        # the status again (the ``?`` after it number on from 5).
         update += (
-            ", status = ?, result = ?, error = ?, runnable_at = CASE WHEN ? = 'running' "
-            "THEN runnable_at END"
+            ", status = ?, result = ?, error = ?, runnable_at = CASE WHEN ?4 = 'running' "
+            "THEN runnable_at END, owner = CASE WHEN ?4 = 'running' THEN owner END, "
+            "lease_expires = CASE WHEN ?4 = 'running' THEN lease_expires END"
         )
-        values += (*ending, ending[0])
+        values += ending
     moved = db.execute(
         f"{update} WHERE run_id = ? AND (? = 0 OR ticks = ?) AND (? = 0 OR events = ?) "
         "AND (? IS NULL OR epoch = ?)",

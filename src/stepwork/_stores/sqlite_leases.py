@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from stepwork._core.errors import RunNotFoundError
 from stepwork._stores.lease_rules import renew_lost
@@ -75,15 +76,15 @@ def claim_runnable(
         only += f" AND NOT (workflow = :vn{i} AND version IS NOT NULL AND version <> :vv{i})"
         params.update({f"vn{i}": name, f"vv{i}": version})
     with transaction(db, "BEGIN IMMEDIATE"):
-        chosen = [
-            row[0]
-            for row in db.execute(
-                "SELECT run_id FROM runs WHERE status = 'running' AND runnable_at <= :now "
-                f"AND {_FREE} {only} ORDER BY owner IS NULL, runnable_at, rowid LIMIT :limit",
-                params,
-            )
+        chosen = db.execute(
+            "SELECT run_id, workflow FROM runs WHERE status = 'running' AND runnable_at <= :now "
+            f"AND {_FREE} {only} ORDER BY owner IS NULL, runnable_at, rowid LIMIT :limit",
+            params,
+        ).fetchall()
+        return [
+            replace(_claim(db, run_id, owner, ttl, now), workflow=workflow)
+            for run_id, workflow in chosen
         ]
-        return [_claim(db, run_id, owner, ttl, now) for run_id in chosen]
 
 
 def _claim(db: sqlite3.Connection, run_id: str, owner: str, ttl: float, now: float) -> Lease:
