@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from benchmarks.store_urls import store_urls
 from stepwork import Event, Limit, StartEvent, StopEvent, Workflow, step
 
 
@@ -83,19 +81,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    from tests.stores.pg_server import running_server
-
     rows: dict[str, Any] = {}
-    with running_server() as server, tempfile.TemporaryDirectory() as scratch:
-        name = f"bench_limits_{os.getpid()}"
-        server.psql(f"CREATE DATABASE {name}")
-        stores: dict[str, Callable[[], str | None]] = {
-            "memory": lambda: None,
-            "sqlite": lambda: f"sqlite:///{Path(scratch) / 'limits.db'}",
-            "postgres": lambda: server.dsn(name),
-        }
-        for label, url in stores.items():
-            rows[label] = asyncio.run(measure(url(), args.steps, args.repeat))
+    with store_urls("limits") as urls:
+        for label, url in urls.items():
+            rows[label] = asyncio.run(measure(url, args.steps, args.repeat))
     out = {"steps": args.steps, "repeat": args.repeat, "rows": rows}
     print("| store | per plain step | per limited step | slot cost per step |")
     print("|---|---|---|---|")

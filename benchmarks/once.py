@@ -18,14 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.store_urls import store_urls
 from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
 
 
@@ -92,19 +90,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    from tests.stores.pg_server import running_server
-
     rows: dict[str, Any] = {}
-    with running_server() as server, tempfile.TemporaryDirectory() as scratch:
-        name = f"bench_once_{os.getpid()}"
-        server.psql(f"CREATE DATABASE {name}")
-        stores: dict[str, Callable[[], str | None]] = {
-            "memory": lambda: None,
-            "sqlite": lambda: f"sqlite:///{Path(scratch) / 'once.db'}",
-            "postgres": lambda: server.dsn(name),
-        }
-        for label, url in stores.items():
-            rows[label] = asyncio.run(measure(url(), args.calls, args.repeat))
+    with store_urls("once") as urls:
+        for label, url in urls.items():
+            rows[label] = asyncio.run(measure(url, args.calls, args.repeat))
     out = {"calls": args.calls, "repeat": args.repeat, "rows": rows}
     print("| store | per ctx.once call | per step | call / step |")
     print("|---|---|---|---|")
