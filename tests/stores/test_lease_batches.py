@@ -131,3 +131,12 @@ async def test_postgres_renews_a_run_whose_row_an_append_holds_after_it(
             await locker.close()
         assert [lease and lease.expires for lease in renewed] == [expires, expires]
         assert (await store.get_run("locked")).lease_expires == expires
+
+
+async def test_with_messages_names_the_runs_whose_inbox_holds_some(store: Store) -> None:
+    for run_id in ("quiet", "asked", "told"):
+        await new_run(store, run_id, runnable=False)
+    await store.deliver("asked", "cancel", None, None, time.time())
+    await store.deliver("told", "cancel", None, "k", time.time())
+    assert await store.with_messages([]) == set()
+    assert await store.with_messages(["quiet", "asked", "told", "ghost"]) == {"asked", "told"}

@@ -1,13 +1,15 @@
 """Holding a run's lease while this process executes it: heartbeats, and stopping on loss.
 
 A durable run is executed under a lease on its store row (``docs/scale-out.md``). The
-:class:`LeaseKeeper` renews it every ``heartbeat`` seconds for ``ttl`` seconds. When the store
-says the lease is gone (another process claimed the run: its epoch moved on), or renewals keep
-failing until the lease has lapsed by this host's clock, the keeper calls ``on_lost`` once and
-stops; :func:`hold_run` wires that to the run's driver, which stops the run's work at once:
-its journal refuses every later write and its step tasks are cancelled. Even a process that
-missed the loss (paused, partitioned) cannot write: every journal batch carries the lease's
-epoch, and the store refuses a stale one in the same transaction.
+:class:`LeaseKeeper` renews it every ``heartbeat`` seconds for ``ttl`` seconds, together with
+every other lease this process holds on that store (one ``Store.renew_many`` per heartbeat).
+When the store says the lease is gone (another process claimed the run: its epoch moved
+on), or renewals keep failing until the lease has lapsed by this host's clock, the keeper
+calls ``on_lost`` once and stops; :func:`hold_run` wires that to the run's driver, which
+stops the run's work at once: its journal refuses every later write and its step tasks are
+cancelled. Even a process that missed the loss (paused, partitioned) cannot write: every
+journal batch carries the lease's epoch, and the store refuses a stale one in the same
+transaction.
 
 Settings: ``ttl`` (default 10 s) and ``heartbeat`` (default 3 s), from
 :class:`LeaseSettings`, or ``$STEPWORK_LEASE_TTL`` and ``$STEPWORK_LEASE_HEARTBEAT``.
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, cast
 
 from stepwork._core.errors import LeaseLostError, StoreError, WorkflowConfigurationError
 from stepwork._runtime.inbox import InboxReader
+from stepwork._runtime.renewals import Renewals, renewals_for
 from stepwork._runtime.snapshot import SnapshotWorkflow, registry_for
 from stepwork._stores.protocol import Lease, Store
 
@@ -128,7 +131,9 @@ class LeaseSettings:
 
 
 class LeaseKeeper:
-    """Renews one lease until stopped or lost.
+    """Holds one lease until stopped or lost; its renewals go with every other lease this
+    process holds on the same store (:mod:`stepwork._runtime.renewals`): one statement per
+    heartbeat for them all.
 
     Args:
         store: The store holding the lease.
@@ -153,12 +158,14 @@ class LeaseKeeper:
         self.lost: LeaseLostError | None = None
         self._on_lost = on_lost
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None  # waits for ``after``, then joins
+        self._renewals: Renewals | None = None
         self.active: Callable[[], bool] = lambda: True
         """Checked before each renewal: once False (the run was let go here), the keeper
         stops and releases the run, so another process may continue it at once."""
         self.on_renewed: Callable[[], None] = lambda: None
-        """Called after each renewal (the holder looks in the run's inbox then)."""
+        """Called after a renewal that found messages in the run's inbox (the holder looks
+        in it then)."""
 
     def check(self) -> LeaseLostError | None:
         """``None`` while this process may act for the run; else why not: the lease was lost,
@@ -178,47 +185,54 @@ class LeaseKeeper:
 
     def start(self, after: Awaitable[None] | None = None) -> None:
         """Start heartbeats (once ``after`` is done, e.g. the run's row is written)."""
-        self._task = asyncio.get_running_loop().create_task(self._beat(after))
+        if after is None:
+            self._join()
+        else:
+            self._task = asyncio.get_running_loop().create_task(self._join_after(after))
 
     async def stop(self, *, release: bool = False, idle: bool = False) -> None:
         """Stop renewing; with ``release``, give the run back (see ``Store.release``)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if release and self.lost is None:
+        lease = self.let_go()
+        if release and lease is not None:
             with contextlib.suppress(StoreError):  # unreleased, it lapses after ttl anyway
-                await self.store.release(self.lease, idle=idle)
+                await self.store.release(lease, idle=idle)
+
+    def let_go(self) -> Lease | None:
+        """Stop renewing; the lease to release (``None`` if it was lost), so a caller letting
+        many runs go releases them together (``Store.release_many``)."""
+        self.cancel()
+        return None if self.lost is not None else self.lease
 
     def cancel(self) -> None:
         """Stop renewing without waiting (from a callback); the lease lapses after ttl."""
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        renewals, self._renewals = self._renewals, None
+        if renewals is not None:
+            renewals.leave(self)
 
-    async def _beat(self, after: Awaitable[None] | None) -> None:
-        if after is not None:
-            await after
-        while True:
-            await asyncio.sleep(self.settings.heartbeat)  # a period, not synchronisation
-            if not self.active():
-                with contextlib.suppress(StoreError):
-                    await self.store.release(self.lease)
-                return
-            try:
-                self.lease = await self.store.renew(self.lease, self.settings.ttl)
-            except LeaseLostError as error:
-                self._lose(error)
-                return
-            except StoreError as error:
-                if self._clock() < self.lease.expires:
-                    continue  # the database may come back before the lease lapses
-                self._lapsed(error)
-                return
+    async def _join_after(self, after: Awaitable[None]) -> None:
+        await after
+        self._task = None
+        self._join()
+
+    def _join(self) -> None:
+        self._renewals = renewals_for(self.store, self.settings)
+        self._renewals.join(self)
+
+    # What ``Renewals`` tells this keeper after each beat (see ``renewals.Held``).
+
+    def renewed(self, lease: Lease, messages: bool) -> None:
+        """The lease was renewed as ``lease``; look in the inbox if ``messages`` wait."""
+        self.lease = lease
+        if messages:
             self.on_renewed()
 
-    def _lapsed(self, error: StoreError) -> None:
+    def renewal_failed(self, error: StoreError) -> None:
+        """The store failed: keep the lease until it lapses by this host's clock."""
+        if self._clock() < self.lease.expires:
+            return  # the database may come back before the lease lapses
         lost = LeaseLostError(
             f"Run {self.lease.run_id!r}: the lease could not be renewed before it "
             f"lapsed ({error}); another process may have taken the run over, so this "
@@ -226,11 +240,14 @@ class LeaseKeeper:
             run_id=self.lease.run_id,
         )
         lost.__cause__ = error
-        self._lose(lost)
+        self.lose(lost)
 
-    def _lose(self, error: LeaseLostError) -> None:
-        self.lost = error
-        self._on_lost(error)
+    def lose(self, error: LeaseLostError) -> None:
+        """The lease is lost: stop renewing, and tell ``on_lost`` (once)."""
+        self.cancel()
+        if self.lost is None:
+            self.lost = error
+            self._on_lost(error)
 
 
 def hold_run(
@@ -279,10 +296,10 @@ def hold_run(
         reader.stop()
         journal.check_inbox = journal.let_go = None
 
-    async def let_go(idle: bool) -> None:
+    def let_go() -> Lease | None:
         reader.stop()
         journal.check_inbox = journal.let_go = None
-        await keeper.stop(release=True, idle=idle)
+        return keeper.let_go()
 
     journal.let_go = let_go
 

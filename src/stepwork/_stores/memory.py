@@ -430,6 +430,10 @@ class MemoryStore:
         run = self._runs.get(run_id)
         return [] if run is None else [run.inbox[key] for key in sorted(run.inbox)]
 
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message."""
+        return {run_id for run_id in run_ids if (run := self._runs.get(run_id)) and run.inbox}
+
     def _claim(self, run_id: str, run: MemoryRun, owner: str, ttl: float, now: float) -> Lease:
         previous = run.owner
         run.owner, run.lease_expires, run.epoch = owner, now + ttl, run.epoch + 1

@@ -421,6 +421,10 @@ class PostgresStore:
         rows = await self._call(lambda c: c.fetch(LOAD_INBOX, run_id))
         return [inbox_message(*row) for row in rows]
 
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message."""
+        return await many.with_messages(self._call, run_ids)
+
     async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
         """Timers of running runs with ``fire_at <= now``, the earliest first."""
         args = (float(now), None if limit is None else max(limit, 0))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "LOCK_RUNS", "NEXT_TIMER", "RELEASE_MANY",
-    "RENEW", "RENEW_MANY", "channel",
+    "RENEW", "RENEW_MANY", "WITH_MESSAGES", "channel",
 ]  # fmt: skip
 
 _FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= $3::float8)"
@@ -98,6 +98,7 @@ WITH held AS (
 )
 SELECT array(SELECT i FROM released), (SELECT count(*) FROM notified)
 """
+WITH_MESSAGES = "SELECT DISTINCT run_id FROM inbox WHERE run_id = ANY($1::text[])"
 DUE_TIMERS = """
 SELECT timers.run_id, timer_id, fire_at FROM timers JOIN runs USING (run_id)
 WHERE fire_at <= $1::float8 AND status = 'running' ORDER BY fire_at LIMIT $2

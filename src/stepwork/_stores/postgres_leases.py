@@ -21,7 +21,7 @@ from typing import Any
 from stepwork._stores import postgres_lease_sql as lease_sql
 from stepwork._stores.protocol import Lease
 
-__all__ = ["Call", "release_many", "renew_many"]
+__all__ = ["Call", "release_many", "renew_many", "with_messages"]
 
 Call = Callable[[Callable[[Any], Awaitable[Any]]], Awaitable[Any]]
 """The store's way to run an operation on a pooled connection (retried once if it broke)."""
@@ -78,3 +78,12 @@ async def release_many(
     row = await call(release)
     released = set(row[0])
     return [i in released for i in range(1, len(leases) + 1)]
+
+
+async def with_messages(call: Call, run_ids: Sequence[str]) -> set[str]:
+    """Those of ``run_ids`` whose inbox holds a message."""
+    if not run_ids:
+        return set()
+    ids = list(run_ids)
+    rows = await call(lambda c: c.fetch(lease_sql.WITH_MESSAGES, ids))
+    return {row[0] for row in rows}

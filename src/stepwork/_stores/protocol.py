@@ -494,3 +494,6 @@ class Store(Protocol):
 
     async def load_inbox(self, run_id: str) -> list[InboxMessage]:
         """The run's pending inbox messages, in delivery order."""
+
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message (one query for them all)."""

@@ -390,6 +390,10 @@ class SqliteStore:
         """The run's pending inbox messages, in delivery order."""
         return await self._read(inbox.load_inbox, run_id)
 
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message."""
+        return await self._read(inbox.with_messages, list(run_ids)) if run_ids else set()
+
     async def _call(
         self,
         function: Callable[Concatenate[sqlite3.Connection, _P], _T],
