@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROCESS_OWNER",
+    "claimed_keeper",
     "dead_local_owner",
     "LeaseKeeper",
     "LeaseSettings",
@@ -156,7 +157,8 @@ class LeaseKeeper:
         self.lease = lease
         self.settings = settings
         self.lost: LeaseLostError | None = None
-        self._on_lost = on_lost
+        self.on_lost = on_lost
+        """Called once, on the event loop, when the lease is lost."""
         self._clock = clock
         self._task: asyncio.Task[None] | None = None  # waits for ``after``, then joins
         self._renewals: Renewals | None = None
@@ -247,7 +249,20 @@ class LeaseKeeper:
         self.cancel()
         if self.lost is None:
             self.lost = error
-            self._on_lost(error)
+            self.on_lost(error)
+
+
+def claimed_keeper(store: Store, lease: Lease, settings: LeaseSettings | None) -> LeaseKeeper:
+    """A keeper renewing a just-claimed ``lease`` at once, before its run is read and folded
+    (which may take longer than the lease lasts when many runs are claimed together); hand it
+    to :func:`hold_run` as ``keeper``. Lost meanwhile, ``hold_run`` raises."""
+
+    def lost(error: LeaseLostError) -> None:
+        pass  # hold_run finds it in ``keeper.lost``
+
+    keeper = LeaseKeeper(store, lease, settings or LeaseSettings.from_env(), lost)
+    keeper.start()
+    return keeper
 
 
 def hold_run(
@@ -257,6 +272,7 @@ def hold_run(
     done: asyncio.Future[object],
     *,
     look_now: bool = True,
+    keeper: LeaseKeeper | None = None,
 ) -> LeaseKeeper:
     """Execute ``driver``'s run under ``lease``: its journal writes are fenced by the lease's
     epoch, heartbeats renew it until ``done`` (the run's handler) completes, and losing it
@@ -264,13 +280,21 @@ def hold_run(
     run's inbox are taken in as ticks (at once with ``look_now``, then after each renewal and
     whenever ``journal.check_inbox`` is called).
 
+    ``keeper``: one renewing ``lease`` since the claim (:func:`claimed_keeper`), adopted
+    with the lease as it last renewed it.
+
     Raises:
         WorkflowConfigurationError: If the driver has no journal (an in-memory run takes no
             lease).
+        LeaseLostError: If ``keeper`` lost the lease already.
     """
     journal = driver.journal
     if journal is None:
         raise WorkflowConfigurationError("Only a durable run (one with a store) holds a lease.")
+    if keeper is not None:
+        if keeper.lost is not None:
+            raise keeper.lost
+        lease = keeper.lease
     journal.lease = lease
     driver.stamper.epoch = lease.epoch  # each tick's envelope names the epoch it was written in
 
@@ -279,10 +303,13 @@ def hold_run(
             journal.failure = error  # nothing staged from now on is written
         driver.lease_lost(error)
 
-    keeper = LeaseKeeper(journal.store, lease, settings, lost)
+    if keeper is None:
+        keeper = LeaseKeeper(journal.store, lease, settings, lost)
+        keeper.start(after=journal.written(1))  # renewals begin once the run's row exists
+    else:
+        keeper.on_lost = lost
     keeper.active = lambda: journal.failure is None
     driver.lease_check = keeper.check
-    keeper.start(after=journal.written(1))  # renewals begin once the run's row exists
     # Outside input to the run waits in the store's inbox: take it in at the claim, on a
     # notification, and after each renewal.
     reader = InboxReader(driver, lambda: registry_for(cast(SnapshotWorkflow, driver.workflow)))
