@@ -268,6 +268,15 @@ def main() -> None:
                 f"(peak {rows[label]['peak_mib']:.1f} MiB, {rows[label]['seconds']:.0f} s)",
                 flush=True,
             )
+            if not release:
+                row = rows[label]
+                print(
+                    f"{'  held for':<64} {row['hold_seconds']:8.1f} s: worker CPU "
+                    f"{row['worker_cpu_percent']:.1f}%, {row['commits_per_second']:.1f} "
+                    f"commits/s, {row['lapsed_leases']} leases lapsed, max epoch "
+                    f"{row['max_epoch']}",
+                    flush=True,
+                )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -6,15 +6,16 @@ only waits is let go, its memory with it) and with every run held (``--idle-afte
 figure is the worker's resident memory (``VmRSS``) once every run waits, over the same worker
 idle before the runs came; its peak (``VmHWM``) too.
 
-Both workers run with long leases (600 s, renewed every 200 s): a worker holding 10,000 runs
-renews each lease with a statement of its own every heartbeat, and at the default 3 s that
-alone (over 3,000 renewals a second) swamps two shared cores until leases lapse. This
-measures memory, not renewals.
+Both workers run with the default lease (10 s, renewed every 3 s): a worker renews every
+lease it holds on the store with one statement per heartbeat. Held, the worker is then watched
+for ``hold`` seconds (longer than a lease): its CPU, the database's transactions a second,
+and whether any lease lapsed (none may: a lapsed lease is one the worker failed to renew).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -58,6 +59,37 @@ async def _enqueue_all(url: str, runs: int) -> None:
         await store.close()
 
 
+_LAPSED = "SELECT count(*) FROM runs WHERE owner IS NOT NULL AND lease_expires < $1::float8"
+_COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds process ``pid`` has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _watch_held(url: str, pid: int, hold: float) -> dict[str, Any]:
+    """Over ``hold`` seconds of a worker holding its runs: its CPU share, the database's
+    commits a second, the leases lapsed at the end, and the highest epoch (1: none retaken)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        cpu, commits, started = _cpu_seconds(pid), await connection.fetchval(_COMMITS), time.time()
+        await asyncio.sleep(hold)  # a benchmark's observation window
+        seconds = time.time() - started
+        return {
+            "hold_seconds": seconds,
+            "worker_cpu_percent": 100 * (_cpu_seconds(pid) - cpu) / seconds,
+            "commits_per_second": (await connection.fetchval(_COMMITS) - commits) / seconds,
+            "lapsed_leases": await connection.fetchval(_LAPSED, time.time()),
+            "max_epoch": await connection.fetchval("SELECT max(epoch) FROM runs"),
+        }
+    finally:
+        await connection.close()
+
+
 async def _until_waiting(url: str, runs: int, released: bool, within: float = 900) -> float:
     """Poll the database until every run waits (and, with ``released``, is held by nobody)."""
     import asyncpg  # type: ignore[import-untyped]
@@ -75,12 +107,21 @@ async def _until_waiting(url: str, runs: int, released: bool, within: float = 90
     raise RuntimeError(f"the {runs} runs were not all waiting after {within} s")
 
 
-def waiting_memory(url: str, runs: int, *, release: bool) -> dict[str, Any]:
-    """The worker's memory once ``runs`` runs wait for a person, released or held."""
+def waiting_memory(
+    url: str,
+    runs: int,
+    *,
+    release: bool,
+    lease: tuple[float, float] | None = None,
+    hold: float = 15.0,
+) -> dict[str, Any]:
+    """The worker's memory once ``runs`` runs wait for a person, released or held (then
+    watched for ``hold`` seconds); ``lease``: (ttl, heartbeat), the defaults when ``None``."""
     command = [sys.executable, "-m", "stepwork", "worker", str(FLOW), "--store", url]
     command += ["--concurrency", "200" if release else str(runs + 10)]
     command += ["--idle-after", "0.5" if release else "-1", "--poll", "0.5"]
-    command += ["--lease-ttl", "600", "--heartbeat", "200"]
+    if lease is not None:
+        command += ["--lease-ttl", str(lease[0]), "--heartbeat", str(lease[1])]
     worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert worker.stdout is not None
@@ -92,6 +133,7 @@ def waiting_memory(url: str, runs: int, *, release: bool) -> dict[str, Any]:
         asyncio.run(_enqueue_all(url, runs))
         ended = asyncio.run(_until_waiting(url, runs, release))
         memory = _memory_kib(worker.pid)
+        held = {} if release else asyncio.run(_watch_held(url, worker.pid, hold))
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -105,4 +147,5 @@ def waiting_memory(url: str, runs: int, *, release: bool) -> dict[str, Any]:
         "over_idle_mib": (memory["VmRSS"] - idle) / 1024,
         "peak_mib": memory["VmHWM"] / 1024,
         "seconds": ended - started,
+        **held,
     }

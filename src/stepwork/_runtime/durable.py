@@ -48,7 +48,13 @@ from stepwork._runtime.driver import RunDriver
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.journal import Journal
 from stepwork._runtime.launch import LaunchedWorkflow
-from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings, dead_local_owner, hold_run
+from stepwork._runtime.lease import (
+    PROCESS_OWNER,
+    LeaseSettings,
+    claimed_keeper,
+    dead_local_owner,
+    hold_run,
+)
 from stepwork._runtime.observe import report_takeover
 from stepwork._runtime.queued_children import cancel_children_when_ended
 from stepwork._runtime.snapshot import registry_for
@@ -206,6 +212,9 @@ async def _resume(
 ) -> None:
     run_id = handler.run_id
     given = lease is not None  # claimed by a worker
+    # A worker's claim is renewed from now on, not once the run is folded: a worker that
+    # claimed thousands of runs at once reads them one by one, longer than a lease lasts.
+    early = None if lease is None else claimed_keeper(store, lease, settings)
     try:
         await store.open()
         if before is not None:
@@ -267,7 +276,7 @@ async def _resume(
         context.wiring.attach(driver)
         handler.bind(driver)
         if lease is not None:
-            hold_run(driver, lease, settings, handler)
+            hold_run(driver, lease, settings, handler, keeper=early)
         if given:  # a worker's: children are enqueued for the fleet and end in an inbox
             journal.children_queued = True
             journal.notify_parent = run.parent_run_id
@@ -280,6 +289,8 @@ async def _resume(
         if lease is not None and lease.previous_owner is not None and lease.taken_over:
             report_takeover(run_id, workflow.workflow_name, lease.previous_owner)
     except Exception as error:
+        if early is not None:
+            early.cancel()
         if not handler.done():
             handler.set_exception(error)
             handler.exception()  # reported by awaiting the handler; no "never retrieved" noise

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.commands import (
@@ -93,9 +93,9 @@ class Journal:
         self._had_timers = not create  # a resumed run may have timer rows from before
         self.check_inbox: Callable[[], None] | None = None
         """Set while the run is held: look in the run's inbox now (a message was delivered)."""
-        self.let_go: Callable[[bool], Awaitable[None]] | None = None
-        """Set while the run is held: stop renewing its lease and release it (``True``:
-        idle, runnable at its earliest timer or inbox message)."""
+        self.let_go: Callable[[], Lease | None] | None = None
+        """Set while the run is held: stop renewing its lease and return it for the caller
+        to release (``Store.release_many``, many runs at once); ``None`` if it was lost."""
         self.children_queued = False
         """True when a worker executes the run: the children its steps start are enqueued
         for any worker (``queued_children.py``) instead of run in this process."""

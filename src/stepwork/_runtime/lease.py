@@ -1,13 +1,15 @@
 """Holding a run's lease while this process executes it: heartbeats, and stopping on loss.
 
 A durable run is executed under a lease on its store row (``docs/scale-out.md``). The
-:class:`LeaseKeeper` renews it every ``heartbeat`` seconds for ``ttl`` seconds. When the store
-says the lease is gone (another process claimed the run: its epoch moved on), or renewals keep
-failing until the lease has lapsed by this host's clock, the keeper calls ``on_lost`` once and
-stops; :func:`hold_run` wires that to the run's driver, which stops the run's work at once:
-its journal refuses every later write and its step tasks are cancelled. Even a process that
-missed the loss (paused, partitioned) cannot write: every journal batch carries the lease's
-epoch, and the store refuses a stale one in the same transaction.
+:class:`LeaseKeeper` renews it every ``heartbeat`` seconds for ``ttl`` seconds, together with
+every other lease this process holds on that store (one ``Store.renew_many`` per heartbeat).
+When the store says the lease is gone (another process claimed the run: its epoch moved
+on), or renewals keep failing until the lease has lapsed by this host's clock, the keeper
+calls ``on_lost`` once and stops; :func:`hold_run` wires that to the run's driver, which
+stops the run's work at once: its journal refuses every later write and its step tasks are
+cancelled. Even a process that missed the loss (paused, partitioned) cannot write: every
+journal batch carries the lease's epoch, and the store refuses a stale one in the same
+transaction.
 
 Settings: ``ttl`` (default 10 s) and ``heartbeat`` (default 3 s), from
 :class:`LeaseSettings`, or ``$STEPWORK_LEASE_TTL`` and ``$STEPWORK_LEASE_HEARTBEAT``.
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, cast
 
 from stepwork._core.errors import LeaseLostError, StoreError, WorkflowConfigurationError
 from stepwork._runtime.inbox import InboxReader
+from stepwork._runtime.renewals import Renewals, renewals_for
 from stepwork._runtime.snapshot import SnapshotWorkflow, registry_for
 from stepwork._stores.protocol import Lease, Store
 
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROCESS_OWNER",
+    "claimed_keeper",
     "dead_local_owner",
     "LeaseKeeper",
     "LeaseSettings",
@@ -128,7 +132,9 @@ class LeaseSettings:
 
 
 class LeaseKeeper:
-    """Renews one lease until stopped or lost.
+    """Holds one lease until stopped or lost; its renewals go with every other lease this
+    process holds on the same store (:mod:`stepwork._runtime.renewals`): one statement per
+    heartbeat for them all.
 
     Args:
         store: The store holding the lease.
@@ -151,14 +157,17 @@ class LeaseKeeper:
         self.lease = lease
         self.settings = settings
         self.lost: LeaseLostError | None = None
-        self._on_lost = on_lost
+        self.on_lost = on_lost
+        """Called once, on the event loop, when the lease is lost."""
         self._clock = clock
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None  # waits for ``after``, then joins
+        self._renewals: Renewals | None = None
         self.active: Callable[[], bool] = lambda: True
         """Checked before each renewal: once False (the run was let go here), the keeper
         stops and releases the run, so another process may continue it at once."""
         self.on_renewed: Callable[[], None] = lambda: None
-        """Called after each renewal (the holder looks in the run's inbox then)."""
+        """Called after a renewal that found messages in the run's inbox (the holder looks
+        in it then)."""
 
     def check(self) -> LeaseLostError | None:
         """``None`` while this process may act for the run; else why not: the lease was lost,
@@ -178,47 +187,54 @@ class LeaseKeeper:
 
     def start(self, after: Awaitable[None] | None = None) -> None:
         """Start heartbeats (once ``after`` is done, e.g. the run's row is written)."""
-        self._task = asyncio.get_running_loop().create_task(self._beat(after))
+        if after is None:
+            self._join()
+        else:
+            self._task = asyncio.get_running_loop().create_task(self._join_after(after))
 
     async def stop(self, *, release: bool = False, idle: bool = False) -> None:
         """Stop renewing; with ``release``, give the run back (see ``Store.release``)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if release and self.lost is None:
+        lease = self.let_go()
+        if release and lease is not None:
             with contextlib.suppress(StoreError):  # unreleased, it lapses after ttl anyway
-                await self.store.release(self.lease, idle=idle)
+                await self.store.release(lease, idle=idle)
+
+    def let_go(self) -> Lease | None:
+        """Stop renewing; the lease to release (``None`` if it was lost), so a caller letting
+        many runs go releases them together (``Store.release_many``)."""
+        self.cancel()
+        return None if self.lost is not None else self.lease
 
     def cancel(self) -> None:
         """Stop renewing without waiting (from a callback); the lease lapses after ttl."""
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        renewals, self._renewals = self._renewals, None
+        if renewals is not None:
+            renewals.leave(self)
 
-    async def _beat(self, after: Awaitable[None] | None) -> None:
-        if after is not None:
-            await after
-        while True:
-            await asyncio.sleep(self.settings.heartbeat)  # a period, not synchronisation
-            if not self.active():
-                with contextlib.suppress(StoreError):
-                    await self.store.release(self.lease)
-                return
-            try:
-                self.lease = await self.store.renew(self.lease, self.settings.ttl)
-            except LeaseLostError as error:
-                self._lose(error)
-                return
-            except StoreError as error:
-                if self._clock() < self.lease.expires:
-                    continue  # the database may come back before the lease lapses
-                self._lapsed(error)
-                return
+    async def _join_after(self, after: Awaitable[None]) -> None:
+        await after
+        self._task = None
+        self._join()
+
+    def _join(self) -> None:
+        self._renewals = renewals_for(self.store, self.settings)
+        self._renewals.join(self)
+
+    # What ``Renewals`` tells this keeper after each beat (see ``renewals.Held``).
+
+    def renewed(self, lease: Lease, messages: bool) -> None:
+        """The lease was renewed as ``lease``; look in the inbox if ``messages`` wait."""
+        self.lease = lease
+        if messages:
             self.on_renewed()
 
-    def _lapsed(self, error: StoreError) -> None:
+    def renewal_failed(self, error: StoreError) -> None:
+        """The store failed: keep the lease until it lapses by this host's clock."""
+        if self._clock() < self.lease.expires:
+            return  # the database may come back before the lease lapses
         lost = LeaseLostError(
             f"Run {self.lease.run_id!r}: the lease could not be renewed before it "
             f"lapsed ({error}); another process may have taken the run over, so this "
@@ -226,11 +242,27 @@ class LeaseKeeper:
             run_id=self.lease.run_id,
         )
         lost.__cause__ = error
-        self._lose(lost)
+        self.lose(lost)
 
-    def _lose(self, error: LeaseLostError) -> None:
-        self.lost = error
-        self._on_lost(error)
+    def lose(self, error: LeaseLostError) -> None:
+        """The lease is lost: stop renewing, and tell ``on_lost`` (once)."""
+        self.cancel()
+        if self.lost is None:
+            self.lost = error
+            self.on_lost(error)
+
+
+def claimed_keeper(store: Store, lease: Lease, settings: LeaseSettings | None) -> LeaseKeeper:
+    """A keeper renewing a just-claimed ``lease`` at once, before its run is read and folded
+    (which may take longer than the lease lasts when many runs are claimed together); hand it
+    to :func:`hold_run` as ``keeper``. Lost meanwhile, ``hold_run`` raises."""
+
+    def lost(error: LeaseLostError) -> None:
+        pass  # hold_run finds it in ``keeper.lost``
+
+    keeper = LeaseKeeper(store, lease, settings or LeaseSettings.from_env(), lost)
+    keeper.start()
+    return keeper
 
 
 def hold_run(
@@ -240,6 +272,7 @@ def hold_run(
     done: asyncio.Future[object],
     *,
     look_now: bool = True,
+    keeper: LeaseKeeper | None = None,
 ) -> LeaseKeeper:
     """Execute ``driver``'s run under ``lease``: its journal writes are fenced by the lease's
     epoch, heartbeats renew it until ``done`` (the run's handler) completes, and losing it
@@ -247,13 +280,21 @@ def hold_run(
     run's inbox are taken in as ticks (at once with ``look_now``, then after each renewal and
     whenever ``journal.check_inbox`` is called).
 
+    ``keeper``: one renewing ``lease`` since the claim (:func:`claimed_keeper`), adopted
+    with the lease as it last renewed it.
+
     Raises:
         WorkflowConfigurationError: If the driver has no journal (an in-memory run takes no
             lease).
+        LeaseLostError: If ``keeper`` lost the lease already.
     """
     journal = driver.journal
     if journal is None:
         raise WorkflowConfigurationError("Only a durable run (one with a store) holds a lease.")
+    if keeper is not None:
+        if keeper.lost is not None:
+            raise keeper.lost
+        lease = keeper.lease
     journal.lease = lease
     driver.stamper.epoch = lease.epoch  # each tick's envelope names the epoch it was written in
 
@@ -262,10 +303,13 @@ def hold_run(
             journal.failure = error  # nothing staged from now on is written
         driver.lease_lost(error)
 
-    keeper = LeaseKeeper(journal.store, lease, settings, lost)
+    if keeper is None:
+        keeper = LeaseKeeper(journal.store, lease, settings, lost)
+        keeper.start(after=journal.written(1))  # renewals begin once the run's row exists
+    else:
+        keeper.on_lost = lost
     keeper.active = lambda: journal.failure is None
     driver.lease_check = keeper.check
-    keeper.start(after=journal.written(1))  # renewals begin once the run's row exists
     # Outside input to the run waits in the store's inbox: take it in at the claim, on a
     # notification, and after each renewal.
     reader = InboxReader(driver, lambda: registry_for(cast(SnapshotWorkflow, driver.workflow)))
@@ -279,10 +323,10 @@ def hold_run(
         reader.stop()
         journal.check_inbox = journal.let_go = None
 
-    async def let_go(idle: bool) -> None:
+    def let_go() -> Lease | None:
         reader.stop()
         journal.check_inbox = journal.let_go = None
-        await keeper.stop(release=True, idle=idle)
+        return keeper.let_go()
 
     journal.let_go = let_go
 

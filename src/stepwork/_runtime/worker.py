@@ -241,10 +241,11 @@ class Worker:
             )  # fmt: skip
 
     async def _release_idle(self) -> None:
-        """Release the runs that have only waited for ``idle_after`` seconds."""
+        """Release the runs that have only waited for ``idle_after`` seconds, together."""
         if self.idle_after is None:
             return
         now = time.monotonic()
+        idle: list[Lease] = []
         for run_id, (_, handler) in list(self.running.items()):
             driver = handler.driver
             if driver is None or not driver.view.only_waits or driver.busy:
@@ -260,8 +261,15 @@ class Worker:
             # Stop it here without writing (its suspended waits go; they run again from the
             # top when it is claimed next), then give the lease back idle.
             driver.detach(StoreError(f"Worker {self.owner} released idle run {run_id!r}."))
-            await let_go(True)
+            lease = let_go()
+            if lease is not None:
+                idle.append(lease)
             self.released_idle += 1
+        if idle:
+            # One transaction for every run that went idle at once (each checks its inbox
+            # in it: a message delivered meanwhile leaves its run runnable at once).
+            with contextlib.suppress(StoreError):  # unreleased, they lapse after ttl anyway
+                await self.store.release_many(idle, idle=True)
 
     def _ended(self, run_id: str, _: object = None) -> None:
         self._idle_since.pop(run_id, None)
@@ -283,10 +291,11 @@ class Worker:
             await self.store.release(lease)
 
     async def _hand_back(self) -> None:
-        """Stop every unfinished run here without writing, and release it for others."""
+        """Stop every unfinished run here without writing, and release them for others."""
         running, self.running = self.running, {}
         for lease, handler in running.values():
             driver = handler.driver
             if driver is not None:
                 driver.detach(StoreError(f"Worker {self.owner} handed run {lease.run_id!r} back."))
-            await self._release(lease)
+        with contextlib.suppress(StoreError):  # unreleased, they lapse after ttl anyway
+            await self.store.release_many([lease for lease, _ in running.values()])

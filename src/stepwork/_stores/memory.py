@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError
@@ -30,6 +30,7 @@ from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.inbox_rules import no_such_run, run_ended
 from stepwork._stores.lease_rules import lease_is_free, lease_lost, renew_lost, version_fits
 from stepwork._stores.memory_limits import MemoryLimits
+from stepwork._stores.memory_runs import MemoryRun, load_records
 from stepwork._stores.memory_schedules import MemorySchedules
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
@@ -45,81 +46,14 @@ from stepwork._stores.protocol import (
     net_timers,
 )
 from stepwork._stores.records import (
-    RecordKind,
     check_next,
-    check_numbers,
     decode_record,
     encode_records,
     encode_value,
     matches_text,
-    run_record,
 )
 
 __all__ = ["MemoryStore"]
-
-
-@dataclass
-class _Run:
-    workflow: str
-    created_at: float
-    updated_at: float
-    order: int  # creation order, to break ties between equal created_at
-    status: RunStatus = "running"
-    result: str | None = None
-    error: str | None = None
-    ticks: dict[int, str] = field(default_factory=dict)  # by seq
-    events: dict[int, str] = field(default_factory=dict)  # by offset
-    tick_count: int = 0
-    event_count: int = 0
-    owner: str | None = None
-    lease_expires: float | None = None
-    epoch: int = 0
-    runnable_at: float | None = None
-    timers: dict[str, float] = field(default_factory=dict)  # fire_at by timer id
-    version: str | None = None
-    parent: str | None = None
-    checkpoint: tuple[int, str] | None = None  # (seq, record JSON): the latest
-    inbox: dict[int, InboxMessage] = field(default_factory=dict)  # by message id
-
-    def record(self, run_id: str) -> RunRecord:
-        return run_record(
-            run_id,
-            self.workflow,
-            self.status,
-            self.created_at,
-            self.updated_at,
-            self.result,
-            self.error,
-            self.tick_count,
-            self.event_count,
-            self.owner,
-            self.lease_expires,
-            self.epoch,
-            self.runnable_at,
-            self.version,
-            self.parent,
-        )
-
-    def runnable_from(self, at: float | None) -> None:
-        if at is not None and self.status == "running":
-            self.runnable_at = at if self.runnable_at is None else min(self.runnable_at, at)
-
-
-def _load(
-    run_id: str,
-    kind: RecordKind,
-    stored: dict[int, str],
-    count: int,
-    after: int,
-    limit: int | None,
-) -> list[tuple[int, dict[str, Any]]]:
-    start = max(after + 1, 0)
-    stop = count if limit is None else min(count, start + max(limit, 0))
-    numbers = [number for number in range(start, stop) if number in stored]
-    if (limit is None or stop - start < limit) and count in stored:  # one past the count
-        numbers.append(count)
-    check_numbers(run_id, kind, numbers, after, count, limit)
-    return [(number, decode_record(run_id, number, stored[number], kind)) for number in numbers]
 
 
 class MemoryStore:
@@ -133,7 +67,7 @@ class MemoryStore:
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, MemoryRun] = {}
         self._order = itertools.count()
         self._message_ids = itertools.count(1)
         self.limits = MemoryLimits()
@@ -165,7 +99,7 @@ class MemoryStore:
         """
         if run_id in self._runs:
             raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
-        self._runs[run_id] = _Run(workflow, created_at, created_at, next(self._order))
+        self._runs[run_id] = MemoryRun(workflow, created_at, created_at, next(self._order))
 
     async def append(self, batch: JournalBatch) -> None:
         """Append ``batch`` atomically: all of it or, on any error, nothing (with its run's
@@ -193,7 +127,7 @@ class MemoryStore:
         if batch.workflow is not None:
             if run is not None:
                 raise JournalConflictError(f"Run {run_id!r} already exists.", run_id=run_id)
-            run = _Run(batch.workflow, batch.created_at, batch.created_at, -1)
+            run = MemoryRun(batch.workflow, batch.created_at, batch.created_at, -1)
             run.version, run.parent = batch.version, batch.parent_run_id
             if batch.lease is not None:
                 lease = batch.lease
@@ -261,7 +195,7 @@ class MemoryStore:
             JournalCorruptError: If a record cannot be read or is missing (names run and seq).
         """
         run = self._get(run_id)
-        loaded = _load(run_id, "tick", run.ticks, run.tick_count, after_seq, limit)
+        loaded = load_records(run_id, "tick", run.ticks, run.tick_count, after_seq, limit)
         return [record for _, record in loaded]
 
     async def load_events(
@@ -275,7 +209,7 @@ class MemoryStore:
                 offset).
         """
         run = self._get(run_id)
-        return _load(run_id, "event", run.events, run.event_count, after_offset, limit)
+        return load_records(run_id, "event", run.events, run.event_count, after_offset, limit)
 
     async def load_checkpoint(self, run_id: str) -> Checkpoint | None:
         """The run's latest checkpoint; ``None`` if it has none.
@@ -406,26 +340,39 @@ class MemoryStore:
         Raises:
             LeaseLostError: If the run's epoch moved on or the lease was released.
         """
-        run = self._runs.get(lease.run_id)
-        if run is None or run.epoch != lease.epoch or run.owner != lease.owner:
+        renewed = (await self.renew_many([lease], ttl))[0]
+        if renewed is None:
             raise renew_lost(lease.run_id, lease.owner, lease.epoch)
-        run.lease_expires = self._clock() + ttl
-        return Lease(lease.run_id, lease.owner, lease.epoch, run.lease_expires)
+        return renewed
+
+    async def renew_many(self, leases: Sequence[Lease], ttl: float) -> list[Lease | None]:
+        """``renew`` for each of ``leases``: the renewed lease, ``None`` for one lost."""
+        expires = self._clock() + ttl
+        renewed: list[Lease | None] = []
+        for lease in leases:
+            run = self._runs.get(lease.run_id)
+            if run is None or not run.held_by(lease):
+                renewed.append(None)
+                continue
+            run.lease_expires = expires
+            renewed.append(Lease(lease.run_id, lease.owner, lease.epoch, expires))
+        return renewed
 
     async def release(self, lease: Lease, *, idle: bool = False) -> bool:
         """Give the run back; idle: runnable at its earliest timer, else at once. False if
         ``lease`` is no longer the run's."""
-        run = self._runs.get(lease.run_id)
-        if run is None or run.epoch != lease.epoch or run.owner != lease.owner:
-            return False
-        run.owner = run.lease_expires = None
-        if run.status != "running":
-            run.runnable_at = None
-        elif idle and not run.inbox:
-            run.runnable_at = min(run.timers.values(), default=None)
-        else:
-            run.runnable_at = self._clock()
-        return True
+        return (await self.release_many([lease], idle=idle))[0]
+
+    async def release_many(self, leases: Sequence[Lease], *, idle: bool = False) -> list[bool]:
+        """``release`` for each of ``leases``."""
+        released = []
+        for lease in leases:
+            run = self._runs.get(lease.run_id)
+            held = run is not None and run.held_by(lease)
+            if run is not None and held:
+                run.give_back(idle, self._clock())
+            released.append(held)
+        return released
 
     async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
         """Timers of running runs with ``fire_at <= now``, the earliest first."""
@@ -483,13 +430,17 @@ class MemoryStore:
         run = self._runs.get(run_id)
         return [] if run is None else [run.inbox[key] for key in sorted(run.inbox)]
 
-    def _claim(self, run_id: str, run: _Run, owner: str, ttl: float, now: float) -> Lease:
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message."""
+        return {run_id for run_id in run_ids if (run := self._runs.get(run_id)) and run.inbox}
+
+    def _claim(self, run_id: str, run: MemoryRun, owner: str, ttl: float, now: float) -> Lease:
         previous = run.owner
         run.owner, run.lease_expires, run.epoch = owner, now + ttl, run.epoch + 1
         run.runnable_at = now  # if this lease lapses, the run is claimable at once
         return Lease(run_id, owner, run.epoch, run.lease_expires, previous)
 
-    def _get(self, run_id: str) -> _Run:
+    def _get(self, run_id: str) -> MemoryRun:
         run = self._runs.get(run_id)
         if run is None:
             raise RunNotFoundError(f"No run {run_id!r} in this store.", run_id=run_id)

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from stepwork._core.errors import JournalConflictError, RunNotFoundError, StoreError
 from stepwork._stores import postgres_lease_sql as lease_sql
+from stepwork._stores import postgres_leases as many
 from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.inbox_rules import inbox_message, no_such_run, run_ended
 from stepwork._stores.lease_rules import renew_lost
@@ -376,20 +377,20 @@ class PostgresStore:
             raise renew_lost(lease.run_id, lease.owner, lease.epoch)
         return Lease(lease.run_id, lease.owner, lease.epoch, expires)
 
+    async def renew_many(self, leases: Sequence[Lease], ttl: float) -> list[Lease | None]:
+        """``renew`` for each of ``leases`` in one statement (a run whose row an append holds
+        at that moment is renewed alone after it): the renewed lease, ``None`` for one lost."""
+        return await many.renew_many(self._call, leases, self._clock() + ttl)
+
     async def release(self, lease: Lease, *, idle: bool = False) -> bool:
         """Give the run back; idle: runnable at its earliest timer, else at once (and NOTIFY
         the runnable channel). False if ``lease`` is no longer the run's."""
-        args = (lease.run_id, lease.owner, lease.epoch, idle, self._clock())
+        return (await self.release_many([lease], idle=idle))[0]
 
-        async def release(connection: Any) -> Any:
-            async with connection.transaction():
-                # Lock the row first: RELEASE's own snapshot then sees every message a
-                # concurrent deliver (which locks the row too) committed.
-                await connection.execute(lease_sql.LOCK_RUN, lease.run_id)
-                return await connection.fetchrow(lease_sql.RELEASE, *args, self.runnable_channel)
-
-        row = await self._call(release)
-        return bool(row[0])
+    async def release_many(self, leases: Sequence[Lease], *, idle: bool = False) -> list[bool]:
+        """``release`` for each of ``leases`` in one transaction."""
+        args = (idle, self._clock(), self.runnable_channel)
+        return await many.release_many(self._call, leases, *args)
 
     async def deliver(
         self,
@@ -419,6 +420,10 @@ class PostgresStore:
         """The run's pending inbox messages, in delivery order."""
         rows = await self._call(lambda c: c.fetch(LOAD_INBOX, run_id))
         return [inbox_message(*row) for row in rows]
+
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message."""
+        return await many.with_messages(self._call, run_ids)
 
     async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
         """Timers of running runs with ``fire_at <= now``, the earliest first."""

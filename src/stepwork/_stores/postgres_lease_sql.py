@@ -8,13 +8,17 @@ Invariants:
   rows another one is claiming instead of waiting for them, and never claim the same run.
 - Every claim bumps the epoch and sets ``runnable_at`` to the claim time, so a lease that
   lapses without a release leaves the run claimable at once.
+- :data:`RENEW_MANY` waits on no row lock (``SKIP LOCKED``): a row locked by an append of its
+  run in flight is reported ``busy`` and renewed alone with :data:`RENEW` (which waits on that
+  row only), so renewing many runs never deadlocks with a group append locking them in
+  another order.
 """
 
 from __future__ import annotations
 
 __all__ = [
-    "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "LOCK_RUN", "NEXT_TIMER", "RELEASE", "RENEW",
-    "channel",
+    "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "LOCK_RUNS", "NEXT_TIMER", "RELEASE_MANY",
+    "RENEW", "RENEW_MANY", "WITH_MESSAGES", "channel",
 ]  # fmt: skip
 
 _FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= $3::float8)"
@@ -51,22 +55,50 @@ RENEW = """
 UPDATE runs SET lease_expires = $4::float8 WHERE run_id = $1 AND owner = $2 AND epoch = $3
 RETURNING lease_expires
 """
-LOCK_RUN = "SELECT 1 FROM runs WHERE run_id = $1 FOR UPDATE"
-# $1 run_id, $2 owner, $3 epoch, $4 idle, $5 now, $6 the runnable channel
-RELEASE = """
-WITH released AS (
+# $1 run ids, $2 owners, $3 epochs, $4 new expiry. One row per lease (by its 1-based index
+# i): renewed, or else whether the run was still this lease's (then its row was locked: busy).
+RENEW_MANY = """
+WITH held AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY
+        AS h (run_id, owner, epoch, i)
+), locked AS (
+    SELECT runs.run_id, runs.epoch FROM runs JOIN held ON runs.run_id = held.run_id
+        AND runs.owner = held.owner AND runs.epoch = held.epoch
+    ORDER BY runs.run_id
+    FOR UPDATE OF runs SKIP LOCKED
+), renewed AS (
+    UPDATE runs SET lease_expires = $4::float8 FROM locked WHERE runs.run_id = locked.run_id
+    RETURNING runs.run_id, runs.epoch
+)
+SELECT held.i, renewed.run_id IS NOT NULL,
+    coalesce(runs.owner = held.owner AND runs.epoch = held.epoch, false)
+FROM held LEFT JOIN renewed ON renewed.run_id = held.run_id AND renewed.epoch = held.epoch
+    LEFT JOIN runs ON runs.run_id = held.run_id
+"""
+# $1 run ids, in order: locks their rows, so the statement after it sees every message a
+# concurrent deliver (which locks the row too) committed before.
+LOCK_RUNS = "SELECT 1 FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR UPDATE"
+# $1 run ids, $2 owners, $3 epochs, $4 idle, $5 now, $6 the runnable channel: the 1-based
+# indexes of the leases released, and how many runs were NOTIFYd.
+RELEASE_MANY = """
+WITH held AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY
+        AS h (run_id, owner, epoch, i)
+), released AS (
     UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE
         WHEN status <> 'running' THEN NULL
         WHEN $4::bool AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id)
             THEN (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id)
         ELSE $5::float8 END
-    WHERE run_id = $1 AND owner = $2 AND epoch = $3
-    RETURNING run_id, runnable_at
+    FROM held
+    WHERE runs.run_id = held.run_id AND runs.owner = held.owner AND runs.epoch = held.epoch
+    RETURNING held.i, runs.run_id, runs.runnable_at
 ), notified AS (
     SELECT pg_notify($6::text, run_id)::text FROM released WHERE runnable_at <= $5::float8
 )
-SELECT (SELECT count(*) FROM released), (SELECT count(*) FROM notified)
+SELECT array(SELECT i FROM released), (SELECT count(*) FROM notified)
 """
+WITH_MESSAGES = "SELECT DISTINCT run_id FROM inbox WHERE run_id = ANY($1::text[])"
 DUE_TIMERS = """
 SELECT timers.run_id, timer_id, fire_at FROM timers JOIN runs USING (run_id)
 WHERE fire_at <= $1::float8 AND status = 'running' ORDER BY fire_at LIMIT $2

@@ -441,6 +441,15 @@ class Store(Protocol):
                 lease was released.
         """
 
+    async def renew_many(self, leases: Sequence[Lease], ttl: float) -> list[Lease | None]:
+        """``renew`` for all of ``leases`` together (one statement on PostgreSQL, one
+        transaction on SQLite), so a process holding many runs renews them in one call: per
+        lease, in order, the renewed lease, or ``None`` where ``renew`` would raise
+        ``LeaseLostError``. A ``StoreError`` (the store failed) says none was lost."""
+
+    async def release_many(self, leases: Sequence[Lease], *, idle: bool = False) -> list[bool]:
+        """``release`` for all of ``leases`` together (one transaction), per lease, in order."""
+
     async def release(self, lease: Lease, *, idle: bool = False) -> bool:
         """Give the run back: no owner. ``idle``: it only waits, so it becomes runnable at its
         earliest timer (never, without one), or at once if its inbox holds a message (checked
@@ -485,3 +494,6 @@ class Store(Protocol):
 
     async def load_inbox(self, run_id: str) -> list[InboxMessage]:
         """The run's pending inbox messages, in delivery order."""
+
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message (one query for them all)."""

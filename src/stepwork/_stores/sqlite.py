@@ -34,7 +34,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from stepwork._core.errors import RunNotFoundError, StoreError
 from stepwork._stores import sqlite_inbox as inbox
 from stepwork._stores import sqlite_journal as journal
-from stepwork._stores import sqlite_leases as leases
+from stepwork._stores import sqlite_leases as leases_sql
 from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
@@ -313,7 +313,7 @@ class SqliteStore:
         Raises:
             RunNotFoundError: If there is no such run.
         """
-        return await self._call(leases.claim_run, run_id, owner, ttl, self._clock(), take_from)
+        return await self._call(leases_sql.claim_run, run_id, owner, ttl, self._clock(), take_from)
 
     async def claim_runnable(
         self,
@@ -329,7 +329,7 @@ class SqliteStore:
         names = None if workflows is None else list(workflows)
         served = dict(versions or {})
         return await self._call(
-            leases.claim_runnable, owner, ttl, limit, names, self._clock(), served
+            leases_sql.claim_runnable, owner, ttl, limit, names, self._clock(), served
         )
 
     async def renew(self, lease: Lease, ttl: float) -> Lease:
@@ -338,20 +338,33 @@ class SqliteStore:
         Raises:
             LeaseLostError: If the run's epoch moved on or the lease was released.
         """
-        return await self._call(leases.renew, lease, ttl, self._clock())
+        return await self._call(leases_sql.renew, lease, ttl, self._clock())
+
+    async def renew_many(self, leases: Sequence[Lease], ttl: float) -> list[Lease | None]:
+        """``renew`` for each of ``leases`` in one ``BEGIN IMMEDIATE`` transaction: the
+        renewed lease, ``None`` for one lost."""
+        if not leases:
+            return []
+        return await self._call(leases_sql.renew_many, list(leases), ttl, self._clock())
 
     async def release(self, lease: Lease, *, idle: bool = False) -> bool:
         """Give the run back; idle: runnable at its earliest timer, else at once. False if
         ``lease`` is no longer the run's."""
-        return await self._call(leases.release, lease, idle, self._clock())
+        return (await self.release_many([lease], idle=idle))[0]
+
+    async def release_many(self, leases: Sequence[Lease], *, idle: bool = False) -> list[bool]:
+        """``release`` for each of ``leases`` in one ``BEGIN IMMEDIATE`` transaction."""
+        if not leases:
+            return []
+        return await self._call(leases_sql.release, list(leases), idle, self._clock())
 
     async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
         """Timers of running runs with ``fire_at <= now``, the earliest first."""
-        return await self._read(leases.due_timers, now, limit)
+        return await self._read(leases_sql.due_timers, now, limit)
 
     async def next_timer(self, run_id: str) -> float | None:
         """When the run's earliest timer fires; ``None`` if it has none."""
-        return await self._read(leases.next_timer, run_id)
+        return await self._read(leases_sql.next_timer, run_id)
 
     async def deliver(
         self,
@@ -376,6 +389,10 @@ class SqliteStore:
     async def load_inbox(self, run_id: str) -> list[InboxMessage]:
         """The run's pending inbox messages, in delivery order."""
         return await self._read(inbox.load_inbox, run_id)
+
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message."""
+        return await self._read(inbox.with_messages, list(run_ids)) if run_ids else set()
 
     async def _call(
         self,

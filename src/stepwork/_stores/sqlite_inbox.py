@@ -11,6 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from stepwork._stores.inbox_rules import inbox_message, no_such_run, run_ended
@@ -60,3 +61,12 @@ def load_inbox(db: sqlite3.Connection, run_id: str) -> list[InboxMessage]:
         (run_id,),
     ).fetchall()
     return [inbox_message(*row) for row in rows]
+
+
+def with_messages(db: sqlite3.Connection, run_ids: list[str]) -> set[str]:
+    """Those of ``run_ids`` whose inbox holds a message (the ids go as one JSON parameter)."""
+    rows = db.execute(
+        "SELECT DISTINCT run_id FROM inbox WHERE run_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(run_ids),),
+    ).fetchall()
+    return {row[0] for row in rows}

@@ -23,7 +23,9 @@ from stepwork._stores.lease_rules import renew_lost
 from stepwork._stores.protocol import DueTimer, Lease
 from stepwork._stores.sqlite_journal import transaction
 
-__all__ = ["claim_run", "claim_runnable", "due_timers", "next_timer", "release", "renew"]
+__all__ = [
+    "claim_run", "claim_runnable", "due_timers", "next_timer", "release", "renew", "renew_many",
+]  # fmt: skip
 
 _FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= :now)"
 _CLAIM = (
@@ -100,33 +102,48 @@ def renew(db: sqlite3.Connection, lease: Lease, ttl: float, now: float) -> Lease
     Raises:
         LeaseLostError: If the run is no longer held by ``lease``'s owner and epoch.
     """
-    with transaction(db, "BEGIN IMMEDIATE"):
-        changed = db.execute(
-            "UPDATE runs SET lease_expires = ? WHERE run_id = ? AND owner = ? AND epoch = ?",
-            (now + ttl, lease.run_id, lease.owner, lease.epoch),
-        ).rowcount
-    if not changed:
+    renewed = renew_many(db, [lease], ttl, now)[0]
+    if renewed is None:
         raise renew_lost(lease.run_id, lease.owner, lease.epoch)
-    return Lease(lease.run_id, lease.owner, lease.epoch, now + ttl)
+    return renewed
 
 
-def release(db: sqlite3.Connection, lease: Lease, idle: bool, now: float) -> bool:
-    """Give the run back (runnable at its earliest timer when ``idle``, else at ``now``);
-    False if ``lease`` no longer holds it."""
+def renew_many(
+    db: sqlite3.Connection, leases: Sequence[Lease], ttl: float, now: float
+) -> list[Lease | None]:
+    """Each of ``leases`` extended to ``now + ttl`` in one transaction; ``None`` for each
+    whose run is no longer held by its owner and epoch."""
+    renewed: list[Lease | None] = []
+    with transaction(db, "BEGIN IMMEDIATE"):
+        for lease in leases:
+            changed = db.execute(
+                "UPDATE runs SET lease_expires = ? WHERE run_id = ? AND owner = ? AND epoch = ?",
+                (now + ttl, lease.run_id, lease.owner, lease.epoch),
+            ).rowcount
+            held = Lease(lease.run_id, lease.owner, lease.epoch, now + ttl)
+            renewed.append(held if changed else None)
+    return renewed
+
+
+def release(db: sqlite3.Connection, leases: Sequence[Lease], idle: bool, now: float) -> list[bool]:
+    """Give each run back (runnable at its earliest timer when ``idle``, else at ``now``), in
+    one transaction; False for each that ``lease`` no longer holds."""
     # A message delivered since the holder last looked keeps the run runnable at once.
     earliest = (
         "CASE WHEN EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id) THEN ?1 "
         "ELSE (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id) END"
     )
     runnable = earliest if idle else "?1"
+    sql = (
+        "UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE "
+        f"WHEN status = 'running' THEN {runnable} END "
+        "WHERE run_id = ?2 AND owner = ?3 AND epoch = ?4"
+    )
     with transaction(db, "BEGIN IMMEDIATE"):
-        changed: int = db.execute(
-            "UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE "
-            f"WHEN status = 'running' THEN {runnable} END "
-            "WHERE run_id = ?2 AND owner = ?3 AND epoch = ?4",
-            (now, lease.run_id, lease.owner, lease.epoch),
-        ).rowcount
-    return changed > 0
+        return [
+            db.execute(sql, (now, lease.run_id, lease.owner, lease.epoch)).rowcount > 0
+            for lease in leases
+        ]
 
 
 def due_timers(db: sqlite3.Connection, now: float, limit: int | None) -> list[DueTimer]:
