@@ -165,7 +165,7 @@ class Context(Generic[MODEL_T]):
             f"{invocation.delivery.step}:{event_type.__qualname__}:{pairs}:"
             f"{zlib.crc32(repr(invocation.delivery.payload).encode())}"
         )
-        future = driver.in_loop(lambda: driver.register_wait(invocation.id, key))
+        future = driver.in_loop(lambda: driver.waits.register(invocation.id, key))
         driver.call_soon(TickWait, invocation.id, key, event_type, pairs, waiter_event, timeout)
         event: E = await future
         if isinstance(event, WaitTimedOut) and event_type is not WaitTimedOut:

@@ -13,12 +13,15 @@ Invariants:
   onto the loop first.
 - A step task is cancelled only by a ``CommandCancelStep``; a cancellation the driver did not
   ask for propagates untouched.
+
+The driver carries out commands; two jobs it hands on: running a step's attempt and turning
+its outcome into a tick (``step_tasks.StepTasks``, ``driver.steps``), and the futures of steps
+waiting for an event (``step_waits.StepWaits``, ``driver.waits``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future as ThreadFuture
@@ -37,31 +40,19 @@ from stepwork._core.commands import (
     CommandSchedule,
 )
 from stepwork._core.envelope import TickLog
-from stepwork._core.errors import (
-    JournalWriteError,
-    StateSerializationError,
-    StepTimeoutError,
-    WorkflowRuntimeError,
-)
+from stepwork._core.errors import JournalWriteError, StateSerializationError
 from stepwork._core.state import Invocation, RunState
-from stepwork._core.ticks import (
-    Tick,
-    TickEvent,
-    TickStart,
-    TickStepDone,
-    TickStepFailed,
-    TickTimer,
-)
+from stepwork._core.ticks import Tick, TickEvent, TickStart, TickStepDone, TickTimer
 from stepwork._runtime.clock import Clock, TimerHandle
 from stepwork._runtime.collector import collect
 from stepwork._runtime.envelopes import Stamper
-from stepwork._runtime.instrument_tags import caller_tags, tag_step
-from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.observe import watch
 from stepwork._runtime.run_view import RunView
-from stepwork._runtime.step_failure import failure_tick, returned_unjournalable
+from stepwork._runtime.step_failure import returned_unjournalable
 from stepwork._runtime.step_owner import StepOwner
-from stepwork._runtime.step_scope import SCOPE, StepScope, running_step
+from stepwork._runtime.step_scope import StepScope, running_step
+from stepwork._runtime.step_tasks import StepTasks
+from stepwork._runtime.step_waits import StepWaits
 from stepwork._runtime.stream import EventLog
 from stepwork._runtime.trace_journal import open_segment
 
@@ -93,6 +84,8 @@ class RunDriver:
             in (``ticks.envelopes``). A run resumed from a checkpoint holds the ticks after
             it only (``ticks.start`` is the seq of the first).
         stamper: Puts each tick in its envelope (writer, lease epoch, metadata).
+        steps: The tasks of the run's running steps (``StepTasks``).
+        waits: The steps waiting for an event (``StepWaits``).
         sent_before: Idempotency keys of events sent in before ``ticks.start``.
         base_state: Builds a fresh copy of the state before ``ticks.start`` (the checkpoint
             the run was rebuilt from); ``None`` when the log starts at the run's first tick.
@@ -120,7 +113,8 @@ class RunDriver:
         self.sent_before: frozenset[str] = frozenset()
         self.base_state: Callable[[], RunState] | None = None
         self.stamper = Stamper()
-        self._caller_tags = caller_tags()
+        self.steps = StepTasks(self, definition.invokers, verbose=workflow.verbose)
+        self.waits = StepWaits(self)
         self.log = EventLog()
         self.journal = journal
         if journal is not None:
@@ -129,11 +123,7 @@ class RunDriver:
         self.loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
         self._on_finish = on_finish
-        self._tasks: dict[int, asyncio.Task[None]] = {}
         self._timers: dict[str, TimerHandle] = {}
-        self._waits: dict[tuple[int, str], asyncio.Future[Any]] = {}
-        self._invokers: dict[str, StepInvoker] = definition.invokers
-        self._verbose = workflow.verbose
         self._ended = False
         self._answers: set[asyncio.Task[Any]] = set()
         self.lease_check: Callable[[], BaseException | None] = lambda: None
@@ -169,7 +159,7 @@ class RunDriver:
             invocation = self.state.invocations.get(getattr(tick, "invocation", -1))
             if not isinstance(tick, TickStepDone) or invocation is None:
                 raise
-            self._failed(invocation, returned_unjournalable(invocation, error, self.run_id))
+            self.steps.failed(invocation, returned_unjournalable(invocation, error, self.run_id))
             return []
         self.ticks.append(envelope)
         commands = self.reducer.reduce(self.state, tick)
@@ -183,7 +173,7 @@ class RunDriver:
                 case CommandPublish():
                     self._publish(command)
                 case CommandRunStep():
-                    self._run_step(command)
+                    self.steps.start(command.invocation)
                 case CommandCancelStep():
                     self._cancel_step(command)
                 case CommandSchedule():
@@ -191,7 +181,7 @@ class RunDriver:
                 case CommandCancelTimer():
                     self._cancel_timer(command)
                 case CommandResolveWaiter():
-                    self._resolve_waiter(command)
+                    self.waits.resolve(command)
                 case CommandCollected():
                     pass  # answered by ``collect``, which reads it from ``apply``'s result
                 case CommandFinish():
@@ -231,18 +221,7 @@ class RunDriver:
         """The run clock's time."""
         return self.clock.now()
 
-    def _say(self, invocation: Invocation, what: str) -> None:
-        # verbose=True writes progress lines to stdout, as LlamaIndex Workflows' print() does.
-        sys.stdout.write(f"[{invocation.delivery.step}:{invocation.worker}] {what}\n")
-
     # -- commands ---------------------------------------------------------------------------
-
-    def _run_step(self, command: CommandRunStep) -> None:
-        invocation = command.invocation
-        if self._verbose:
-            self._say(invocation, f"started from {_payload_name(invocation.delivery.payload)}")
-        task = self.loop.create_task(self._invoke(invocation))
-        self._tasks[invocation.id] = task
 
     def _publish(self, command: CommandPublish) -> None:
         if self.journal is not None and self.journal.failure is not None:
@@ -250,23 +229,11 @@ class RunDriver:
         self.log.append(command.event)
 
     def _cancel_step(self, command: CommandCancelStep) -> None:
-        task = self._tasks.pop(command.invocation, None)
-        if task is not None:
-            task.cancel()
+        self.steps.cancel(command.invocation)
         invocation = self.state.invocations.get(command.invocation)
         if command.timed_out and invocation is not None:
             # The task may not even have started, so its own code cannot report the timeout.
-            self.loop.call_soon(self._step_timed_out, invocation)
-
-    def _step_timed_out(self, invocation: Invocation) -> None:
-        step_name = invocation.delivery.step
-        error = StepTimeoutError(
-            f"Step '{step_name}' did not finish within its timeout of "
-            f"{self._invokers[step_name].timeout} seconds.",
-            run_id=self.run_id,
-            step_name=step_name,
-        )
-        self._failed(invocation, error)
+            self.loop.call_soon(self.steps.timed_out, invocation)
 
     def _schedule(self, command: CommandSchedule) -> None:
         self._timers[command.timer_id] = self.clock.call_at(
@@ -281,20 +248,6 @@ class RunDriver:
         handle = self._timers.pop(command.timer_id, None)
         if handle is not None:
             handle.cancel()
-
-    def _resolve_waiter(self, command: CommandResolveWaiter) -> None:
-        waiter = self._waits.pop((command.invocation, command.waiter_id), None)
-        if waiter is None or waiter.done():
-            return
-        if self.observer is not None:
-            answered = command.event is not None
-            self.observer.wait_ended(self.run_id, command.invocation, command.waiter_id, answered)
-        if command.event is None:
-            waiter.set_exception(
-                TimeoutError(f"Timed out waiting for event (waiter '{command.waiter_id}').")
-            )
-        else:
-            waiter.set_result(command.event)
 
     def _journal_failed(self, error: BaseException) -> None:
         if self._ended:
@@ -320,17 +273,11 @@ class RunDriver:
     def _stop_work(self, *, steps: bool) -> None:
         """Cancel timers and waits (and, if ``steps``, running steps) in memory; close the log."""
         if steps:
-            # Popped before cancelling: a step cancelled from outside would fail the run.
-            tasks = list(self._tasks.values())
-            self._tasks.clear()
-            for task in tasks:
-                task.cancel()
+            self.steps.cancel_all()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        for waiter in self._waits.values():
-            waiter.cancel()
-        self._waits.clear()
+        self.waits.cancel_all()
         self.log.close()
 
     def detach(self, reason: BaseException) -> None:
@@ -403,89 +350,3 @@ class RunDriver:
         """Hold a reference to ``task`` until it ends (the loop holds tasks weakly)."""
         self._answers.add(task)
         task.add_done_callback(self._answers.discard)
-
-    def register_wait(self, invocation: int, waiter_id: str) -> asyncio.Future[Any]:
-        """A future resolved when the reducer wakes waiter ``waiter_id`` of ``invocation``."""
-        future: asyncio.Future[Any] = self.loop.create_future()
-        self._waits[(invocation, waiter_id)] = future
-        if self.observer is not None:
-            self.observer.wait_started(self.run_id, invocation, waiter_id)
-        return future
-
-    # -- running a step ---------------------------------------------------------------------
-
-    async def _invoke(self, invocation: Invocation) -> None:
-        lapsed = self.lease_check()
-        if lapsed is not None:  # never start a step another process may be running already
-            self.lease_lost(lapsed)
-            return
-        scope = StepScope(self, invocation)
-        SCOPE.set(scope)
-        tag_step(self._caller_tags, self.run_id, invocation.delivery.payload)
-        invoker = self._invokers[invocation.delivery.step]
-        observer = self.observer
-        seen = None
-        if observer is not None:
-            delivery = invocation.delivery
-            seen = observer.step_attempt_started(
-                self.run_id, delivery.step, invocation.id, delivery.attempts + 1
-            )
-        try:
-            try:
-                result = scope.output = await invoker.call(self, invocation)
-            finally:
-                scope.value = None
-                if observer is not None:
-                    observer.step_code_left(seen)
-        except asyncio.CancelledError:
-            if self._tasks.pop(invocation.id, None) is not None:
-                # Cancelled by someone other than the driver: end the run rather than hang.
-                error = WorkflowRuntimeError(
-                    f"Step '{invocation.delivery.step}' was cancelled from outside the run.",
-                    run_id=self.run_id,
-                    step_name=invocation.delivery.step,
-                )
-                tick = TickStepFailed(
-                    self.clock.now(), invocation.id, error, None, True, invocation.delivery.step
-                )
-                self.loop.call_soon(self.apply, tick)
-            raise
-        except Exception as error:
-            self._tasks.pop(invocation.id, None)
-            if self._verbose:
-                self._say(invocation, f"failed with {type(error).__name__}: {error}")
-            self._failed(invocation, error)
-            return
-        self._tasks.pop(invocation.id, None)
-        if self._verbose:
-            self._say(invocation, f"complete with {type(result).__name__}")
-        problem = invoker.check_result(result)
-        if problem is not None:
-            self._failed(invocation, problem)
-        else:
-            # Ended before a run without journal can finish in apply; with one, after apply,
-            # which fails the attempt instead if the journal refuses the result.
-            late = self.journal is not None
-            if observer is not None and not late:
-                observer.step_attempt_ended(self.run_id, invocation.id, None, None)
-            self.apply(
-                TickStepDone(self.clock.now(), invocation.id, result, invocation.delivery.step)
-            )
-            if observer is not None and late:
-                observer.step_attempt_ended(self.run_id, invocation.id, None, None)
-
-    def _failed(self, invocation: Invocation, error: BaseException) -> None:
-        policy = self._invokers[invocation.delivery.step].retry_policy
-        tick = failure_tick(invocation, error, policy, self.clock.now())
-        if self.observer is not None:
-            retry = None if tick.fatal else tick.retry_delay
-            self.observer.step_attempt_ended(self.run_id, invocation.id, tick.error, retry)
-        self.apply(tick)
-
-
-def _payload_name(payload: Any) -> str:
-    if isinstance(payload, list):
-        return f"list of {len(payload)}"
-    if isinstance(payload, dict):
-        return " + ".join(type(value).__name__ for value in payload.values())
-    return type(payload).__name__

@@ -102,7 +102,7 @@ def wait_for_child(driver: RunDriver, invocation: Invocation, run_id: str) -> as
     ``ctx.wait_for_event`` does, no timeout); the future resolves with it. The wait is in the
     run's state once this returns, so a notice taken in from now on resolves it."""
     key = waiter_key(run_id)
-    future = driver.register_wait(invocation.id, key)
+    future = driver.waits.register(invocation.id, key)
     driver.call_soon(TickWait, invocation.id, key, ChildEnded, (("run_id", run_id),), None, None)
     return future
 

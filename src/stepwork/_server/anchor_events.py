@@ -102,11 +102,11 @@ async def stream(request: Request) -> Response:
     if after is None:  # "now": what the run has published so far is skipped
         if live is not None:
             await live_runs.wait_written(live.handler)
-            record = await runs.record(record.run_id)
+            record = await runs.reads.record(record.run_id)
         after = record.events - 1
     if record.status in TERMINAL_STATUSES and after >= record.events - 1:
         return Response(status_code=204)  # the run has ended and nothing remains to send
-    entry = runs.served_for(record)
+    entry = runs.reads.served_for(record)
     types = entry.registry if entry is not None else TypeRegistry.default()
     frames = event_stream(
         runs,
@@ -132,7 +132,7 @@ async def send(request: Request) -> Response:
     if step is not None and not isinstance(step, str):
         raise ApiError("invalid", "step must be a step name.", "step")
     record = await handler_record(request)
-    entry = runs.served_for(record)
+    entry = runs.reads.served_for(record)
     if entry is None:
         raise ApiError(
             "conflict",

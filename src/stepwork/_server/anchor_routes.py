@@ -84,7 +84,7 @@ async def handler_record(request: Request) -> RunRecord:
     """
     handler_id = request.path_params["handler_id"]
     try:
-        return await registry(request).record(handler_id)
+        return await registry(request).reads.record(handler_id)
     except ApiError as error:
         if error.code != "not_found":
             raise
@@ -92,7 +92,7 @@ async def handler_record(request: Request) -> RunRecord:
 
 
 def _data(request: Request, record: RunRecord) -> dict[str, Any]:
-    return handler_data(record, registry(request).served_for(record))
+    return handler_data(record, registry(request).reads.served_for(record))
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -139,7 +139,7 @@ async def _start(request: Request, *, wait: bool) -> str:
 
 async def _absent(runs: RunRegistry, handler_id: str, name: str) -> None:
     try:
-        await runs.ensure_absent(handler_id)
+        await runs.reads.ensure_absent(handler_id)
     except ApiError as error:
         raise ApiError(
             "conflict",
@@ -153,14 +153,14 @@ async def _absent(runs: RunRegistry, handler_id: str, name: str) -> None:
 async def run_workflow(request: Request) -> Response:
     """``POST /workflows/{name}/run``: run and wait; 200 completed, 500 any other ending."""
     run_id = await _start(request, wait=True)
-    data = _data(request, await registry(request).record(run_id))
+    data = _data(request, await registry(request).reads.record(run_id))
     return JsonResponse(data, status_code=200 if data["status"] == "completed" else 500)
 
 
 async def run_workflow_nowait(request: Request) -> Response:
     """``POST /workflows/{name}/run-nowait``: start a run; 200 once it is journaled."""
     run_id = await _start(request, wait=False)
-    return JsonResponse(_data(request, await registry(request).record(run_id)))
+    return JsonResponse(_data(request, await registry(request).reads.record(run_id)))
 
 
 async def workflow_schema(request: Request) -> Response:
@@ -199,7 +199,7 @@ async def list_handlers(request: Request) -> Response:
     if statuses and not wanted:
         return JsonResponse({"handlers": []})  # only unknown statuses: nothing matches
     records = await runs.store.list_runs(
-        status=wanted or None, workflow=runs.journal_names(names) if names else None
+        status=wanted or None, workflow=runs.reads.journal_names(names) if names else None
     )
     return JsonResponse({"handlers": [_data(request, r) for r in reversed(records)]})
 

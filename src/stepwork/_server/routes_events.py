@@ -79,7 +79,7 @@ async def stream_events(request: Request) -> Response:
     fmt: StreamFormat = "sse" if raw_format == "sse" else "ndjson"
     after = _start_offset(request, fmt)
     internal = query_bool(request, "internal", False)
-    await registry.record(run_id)  # 404 before the stream starts
+    await registry.reads.record(run_id)  # 404 before the stream starts
     frames = event_stream(
         registry,
         run_id,
@@ -106,8 +106,8 @@ async def send_event(request: Request) -> Response:
     registry = _registry(request)
     body = await read_model(request, SendEventRequest)
     key = _idempotency_key(request, body.idempotency_key)
-    record = await registry.record(request.path_params["run_id"])
-    entry = registry.served_for(record)
+    record = await registry.reads.record(request.path_params["run_id"])
+    entry = registry.reads.served_for(record)
     if entry is not None:
         check_sendable(entry, body.type, "type")
     event = entry.event(body.type, body.data, "") if entry is not None else None

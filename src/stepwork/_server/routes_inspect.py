@@ -25,7 +25,7 @@ async def run_invocations(request: Request) -> Response:
     409 ``journal_corrupt``."""
     only_params(request)
     registry = _registry(request)
-    record = await registry.record(request.path_params["run_id"])
+    record = await registry.reads.record(request.path_params["run_id"])
     workflow = _served(registry, record).workflow
     try:
         found = await run_inspect.run_invocations(workflow, record.run_id)
@@ -39,7 +39,7 @@ async def run_state(request: Request) -> Response:
     tick by default); 404 unknown run, 422 an ``at`` past the journal, 409 ``journal_corrupt``."""
     only_params(request, "at")
     registry = _registry(request)
-    record = await registry.record(request.path_params["run_id"])
+    record = await registry.reads.record(request.path_params["run_id"])
     workflow = _served(registry, record).workflow
     at = query_int(request, "at", None, 0)
     if record.ticks == 0:

@@ -76,7 +76,7 @@ async def list_runs(request: Request) -> Response:
         raise ApiError("invalid", f"limit must be at most {MAX_LIST_LIMIT}.", "limit")
     records = await registry.store.list_runs(
         status=statuses or None,
-        workflow=registry.journal_names(names) if names else None,
+        workflow=registry.reads.journal_names(names) if names else None,
         created_after=query_float(request, "created_after"),
         created_before=query_float(request, "created_before"),
         limit=limit,
@@ -84,7 +84,7 @@ async def list_runs(request: Request) -> Response:
         offset=query_int(request, "offset", 0, 0) or 0,
         parent=query.get("parent"),
     )
-    return JsonResponse({"runs": [registry.info(record) for record in records]})
+    return JsonResponse({"runs": [registry.reads.info(record) for record in records]})
 
 
 async def get_run(request: Request) -> Response:
@@ -93,14 +93,14 @@ async def get_run(request: Request) -> Response:
     only_params(request)
     run_id = request.path_params["run_id"]
     registry = _registry(request)
-    info = await registry.info_of(run_id)
+    info = await registry.reads.info_of(run_id)
     children = await registry.store.list_runs(parent=run_id, limit=MAX_CHILDREN)
     listed = [_child(registry, child) for child in reversed(children)]
     return JsonResponse({**info, **await trace_fields(request, run_id), "children": listed})
 
 
 def _child(registry: RunRegistry, record: RunRecord) -> dict[str, str]:
-    entry = registry.served_for(record)
+    entry = registry.reads.served_for(record)
     name = record.workflow if entry is None else entry.name
     return {"run_id": record.run_id, "workflow": name, "status": record.status}
 
@@ -111,23 +111,23 @@ async def cancel_run(request: Request) -> Response:
     once it is in the inbox of a run another process executes."""
     only_params(request)
     registry = _registry(request)
-    record = await registry.record(request.path_params["run_id"])
+    record = await registry.reads.record(request.path_params["run_id"])
     run = await registry.running(record)
     if run is None:
         # It executes in another process: its inbox takes the cancellation; 202 with the run
         # as it is now (it ends cancelled once its holder takes the message in).
         await deliver_remote(registry.store, record, "cancel", None, None, time.time())
-        return JsonResponse(await registry.info_of(record.run_id), status_code=202)
+        return JsonResponse(await registry.reads.info_of(record.run_id), status_code=202)
     await run.handler.cancel_run()
     registry.check_stored(run.handler)  # 503: the cancellation was not stored
-    info = await registry.info_of(record.run_id)
+    info = await registry.reads.info_of(record.run_id)
     if info["status"] != "cancelled":
         raise ApiError("conflict", f"Run {record.run_id!r} had already ended ({info['status']}).")
     return JsonResponse(info)
 
 
 def _served(registry: RunRegistry, record: RunRecord) -> ServedWorkflow:
-    entry = registry.served_for(record)
+    entry = registry.reads.served_for(record)
     if entry is None:
         raise ApiError(
             "not_found",
@@ -142,7 +142,7 @@ async def run_history(request: Request) -> Response:
     ``journal_corrupt`` naming the first tick that is missing or cannot be read."""
     only_params(request)
     registry = _registry(request)
-    record = await registry.record(request.path_params["run_id"])
+    record = await registry.reads.record(request.path_params["run_id"])
     try:
         entries = await _served(registry, record).workflow.history(record.run_id)
     except RunNotFoundError:
@@ -174,7 +174,7 @@ async def fork_run(request: Request) -> Response:
     """
     only_params(request)
     registry = _registry(request)
-    record = await registry.record(request.path_params["run_id"])
+    record = await registry.reads.record(request.path_params["run_id"])
     entry = _served(registry, record)
     body = await read_model(request, ForkRequest)
     if body.at > record.ticks:
@@ -189,7 +189,7 @@ async def fork_run(request: Request) -> Response:
     ]
     registry.check_accepting()
     if body.run_id is not None:
-        await registry.ensure_absent(body.run_id)
+        await registry.reads.ensure_absent(body.run_id)
     if not registry.executes:
         return await _enqueue_fork(registry, entry, record, body, events)
     handler = entry.workflow.fork(
@@ -203,7 +203,7 @@ async def fork_run(request: Request) -> Response:
     if handler.done() and not handler.cancelled() and not await live_runs.wait_started(handler):
         registry.check_stored(handler)  # the copy could not be written: nothing is stored
         raise _fork_failed(handler.exception(), body.run_id)
-    return JsonResponse(await registry.info_of(run.handler.run_id), status_code=202)
+    return JsonResponse(await registry.reads.info_of(run.handler.run_id), status_code=202)
 
 
 async def _enqueue_fork(
@@ -229,7 +229,7 @@ async def _enqueue_fork(
         raise _fork_failed(error, body.run_id) from None
     except (ValueError, WorkflowRuntimeError) as error:
         raise _fork_failed(error, body.run_id) from None
-    return JsonResponse(await registry.info_of(run_id), status_code=202)
+    return JsonResponse(await registry.reads.info_of(run_id), status_code=202)
 
 
 def _fork_failed(error: BaseException | None, run_id: str | None) -> ApiError:

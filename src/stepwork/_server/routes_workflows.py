@@ -35,7 +35,7 @@ async def list_workflows(request: Request) -> Response:
 async def get_workflow(request: Request) -> Response:
     """``GET /workflows/{name}``: one workflow, or 404."""
     only_params(request)
-    return JsonResponse(_registry(request).workflow(request.path_params["name"]).info)
+    return JsonResponse(_registry(request).reads.workflow(request.path_params["name"]).info)
 
 
 async def start_run(request: Request) -> Response:
@@ -45,7 +45,7 @@ async def start_run(request: Request) -> Response:
     validate or holds NaN or an infinity."""
     only_params(request)
     registry = _registry(request)
-    entry = registry.workflow(request.path_params["name"])
+    entry = registry.reads.workflow(request.path_params["name"])
     body = await read_model(request, StartRunRequest)
     workflow = entry.workflow
     try:
@@ -58,19 +58,19 @@ async def start_run(request: Request) -> Response:
         raise refused  # e.g. "nan" in a float field: no run could journal it
     registry.check_accepting()
     if body.run_id is not None:
-        await registry.ensure_absent(body.run_id)
+        await registry.reads.ensure_absent(body.run_id)
     ctx = None
     if body.continue_from is not None:
-        ctx = await registry.finished_context(entry, body.continue_from)
+        ctx = await registry.reads.finished_context(entry, body.continue_from)
     try:
         with parent_from_headers(request.headers):  # a caller's trace parents the run
             run_id = await launch_run(registry, entry, start_event, body.run_id, ctx)
     except StartEventError as error:
         raise ApiError("invalid", f"input: {error}", "input") from None
     if not body.wait:
-        return JsonResponse(await registry.info_of(run_id), status_code=202)
+        return JsonResponse(await registry.reads.info_of(run_id), status_code=202)
     await wait_ended(registry, run_id)
-    return JsonResponse(await registry.info_of(run_id), status_code=200)
+    return JsonResponse(await registry.reads.info_of(run_id), status_code=200)
 
 
 def workflow_routes() -> list[Route]:

@@ -19,16 +19,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
-from stepwork._core.errors import (
-    ContextSerdeError,
-    JournalConflictError,
-    JournalCorruptError,
-    RunNotFoundError,
-)
-from stepwork._runtime.context import Context
+from stepwork._core.errors import ContextSerdeError, JournalConflictError, JournalCorruptError
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._runtime.lease import PROCESS_OWNER
 from stepwork._runtime.observe_logs import stepwork_logger
@@ -40,30 +32,13 @@ from stepwork._server.fleet import WorkerPool
 from stepwork._server.follow import StoreFollower
 from stepwork._server.recovery import ResumeRetries
 from stepwork._server.remote import held_elsewhere
+from stepwork._server.run_reads import LiveRun, RunReads
 from stepwork._server.served import ServedWorkflow, serve_workflows
-from stepwork._server.shapes import run_info
 from stepwork._stores.protocol import TERMINAL_STATUSES, RunRecord, Store
 
-__all__ = ["LiveRun", "RunRegistry"]
+__all__ = ["RunRegistry"]
 
 _log = stepwork_logger("stepwork.server")
-
-
-@dataclass
-class LiveRun:
-    """A run executing in this process.
-
-    Attributes:
-        served: Its workflow.
-        handler: Its handler.
-        created_at: When this process started or resumed it.
-        frames: Encoded stream frames by ``(offset, format)``, shared by its readers.
-    """
-
-    served: ServedWorkflow
-    handler: WorkflowHandler
-    created_at: float
-    frames: dict[tuple[int, str], bytes] = field(default_factory=dict)
 
 
 class RunRegistry:
@@ -93,10 +68,11 @@ class RunRegistry:
         self.follower = StoreFollower(store)
         self.pool: WorkerPool | None = None
         self.served = serve_workflows(workflows, store)
-        self._by_journal = {entry.journal_name: entry for entry in self.served.values()}
         self.live: dict[str, LiveRun] = {}
         self.unresumable: dict[str, BaseException] = {}
         """Runs whose journal could not be read back (e.g. corrupt): why, by run id."""
+        self.reads = RunReads(store, self.served, self.live, self.unresumable)
+        """Records, ``RunInfo`` and lookups, answered from the store and these tables."""
         self.accepting = False
         self._retries = ResumeRetries(self._resume_stopped)
         self._stopping: asyncio.Event | None = None
@@ -126,7 +102,7 @@ class RunRegistry:
         return self.workers is None
 
     def _claimed(self, workflow: Workflow, handler: WorkflowHandler) -> None:
-        self._register(self._by_journal[workflow.workflow_name], handler)
+        self._register(self.reads.by_journal_name(workflow.workflow_name), handler)
 
     def _resume_failed(self, handler: WorkflowHandler) -> BaseException | None:
         """The reason a resumed run could not be read back, remembered and logged once."""
@@ -196,81 +172,6 @@ class RunRegistry:
                 "unavailable", "The server is shutting down; retry against the next one."
             )
 
-    # -- lookups ------------------------------------------------------------------------------
-
-    def workflow(self, name: str) -> ServedWorkflow:
-        """The workflow served as ``name``.
-
-        Raises:
-            ApiError: 404 if there is none.
-        """
-        entry = self.served.get(name)
-        if entry is None:
-            known = ", ".join(sorted(self.served)) or "none"
-            raise ApiError("not_found", f"No workflow {name!r} (served: {known}).")
-        return entry
-
-    def served_for(self, record: RunRecord) -> ServedWorkflow | None:
-        """The served workflow a stored run belongs to, if this server serves it."""
-        return self._by_journal.get(record.workflow)
-
-    def journal_names(self, names: Sequence[str]) -> list[str]:
-        """The journal names of workflows given by their served names (others unchanged)."""
-        return [self.served[n].journal_name if n in self.served else n for n in names]
-
-    async def record(self, run_id: str) -> RunRecord:
-        """The stored run ``run_id``, or a placeholder for a live run not yet written.
-
-        Raises:
-            ApiError: 404 if there is no such run.
-        """
-        try:
-            return await self.store.get_run(run_id)
-        except RunNotFoundError:
-            run = self.live.get(run_id)
-            if run is None:
-                raise ApiError("not_found", f"No run {run_id!r}.") from None
-            at = run.created_at
-            return RunRecord(run_id, run.served.journal_name, "running", at, at)
-
-    def corruption(self, record: RunRecord) -> JournalCorruptError | None:
-        """Why run ``record`` cannot be read, if it cannot: its row is unreadable, or its
-        journal could not be read back when it was resumed here."""
-        if record.corrupt is not None:
-            return record.corrupt
-        broken = self.unresumable.get(record.run_id)
-        return broken if isinstance(broken, JournalCorruptError) else None
-
-    def info(self, record: RunRecord) -> dict[str, Any]:
-        """``RunInfo`` of a stored run (with the reason, if it cannot be read or resumed)."""
-        entry = self.served_for(record)
-        if entry is None:
-            info = run_info(record, record.workflow, None)
-        else:
-            info = run_info(record, entry.name, entry.registry)
-            info["not_continued"] = not_continued(record, entry.workflow.workflow_version)
-        broken = record.corrupt or self.unresumable.get(record.run_id)
-        if broken is not None and info["error"] is None:
-            info["error"] = {
-                "type": type(broken).__name__,
-                "message": str(broken),
-                "step": None,
-                "traceback": None,
-            }
-        return info
-
-    async def info_of(self, run_id: str) -> dict[str, Any]:
-        """``RunInfo`` of run ``run_id``.
-
-        Raises:
-            ApiError: 404 if there is no such run; 409 ``journal_corrupt`` if it cannot be read.
-        """
-        record = await self.record(run_id)
-        broken = self.corruption(record)
-        if broken is not None:
-            raise from_corrupt(broken)
-        return self.info(record)
-
     # -- live runs ----------------------------------------------------------------------------
 
     def _register(self, entry: ServedWorkflow, handler: WorkflowHandler) -> LiveRun:
@@ -309,7 +210,7 @@ class RunRegistry:
         if not self.accepting or run_id in self.live or not self.executes:
             return False  # (a worker loop's run: its lease is released, another claims it)
         record = await self.store.get_run(run_id)
-        entry = self.served_for(record)
+        entry = self.reads.served_for(record)
         if entry is None or record.status in TERMINAL_STATUSES or run_id in self.live:
             return False  # (live: a request resumed or restarted it meanwhile)
         handler = entry.workflow.resume(run_id)
@@ -320,56 +221,6 @@ class RunRegistry:
         if written:
             _log.info("run %r resumed after its store failure", run_id, extra={"run_id": run_id})
         return written
-
-    async def ensure_absent(self, run_id: str) -> None:
-        """Refuse a new run id that is taken.
-
-        Raises:
-            ApiError: 409 if a run ``run_id`` exists.
-        """
-        exists = run_id in self.live
-        if not exists:
-            try:
-                await self.store.get_run(run_id)
-                exists = True
-            except RunNotFoundError:
-                pass
-        if exists:
-            raise ApiError("conflict", f"A run {run_id!r} already exists.", "run_id")
-
-    async def finished_context(self, entry: ServedWorkflow, run_id: str) -> Context[Any]:
-        """A context holding the final state of finished run ``run_id`` of ``entry``.
-
-        Raises:
-            ApiError: 404 if there is no such run; 409 if it has not finished or belongs to
-                another workflow.
-        """
-        try:
-            record = await self.store.get_run(run_id)
-        except RunNotFoundError:
-            if run_id not in self.live:
-                raise ApiError("not_found", f"No run {run_id!r}.", "continue_from") from None
-            record = await self.record(run_id)  # started here, not yet written: running
-        if record.workflow != entry.journal_name:
-            raise ApiError(
-                "conflict",
-                f"Run {run_id!r} is a run of {self.info(record)['workflow']!r}, not of "
-                f"{entry.name!r}: only a run of the same workflow can be continued.",
-                "continue_from",
-            )
-        live = self.live.get(run_id)
-        if record.status not in TERMINAL_STATUSES or (
-            live is not None and not live_runs.is_finished(live.handler)
-        ):
-            raise ApiError(
-                "conflict",
-                f"Run {run_id!r} has not finished; only a finished run can be continued.",
-                "continue_from",
-            )
-        try:
-            return await entry.workflow.load_context(run_id)
-        except JournalCorruptError as error:
-            raise from_corrupt(error, "continue_from") from None
 
     async def adopt(self, entry: ServedWorkflow, handler: WorkflowHandler) -> LiveRun:
         """Register a handler just started here and wait for its first journal write.
@@ -443,7 +294,7 @@ class RunRegistry:
             return run
         if record.status in TERMINAL_STATUSES or run is not None:
             raise ApiError("conflict", f"Run {record.run_id!r} has already finished.")
-        entry = self.served_for(record)
+        entry = self.reads.served_for(record)
         if entry is None:
             raise ApiError(
                 "conflict",

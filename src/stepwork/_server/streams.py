@@ -33,7 +33,8 @@ from stepwork._core.errors import JournalCorruptError, RunNotFoundError
 from stepwork._server import live as live_runs
 from stepwork._server.errors import from_corrupt
 from stepwork._server.follow import SQLITE_POLL
-from stepwork._server.runs import LiveRun, RunRegistry
+from stepwork._server.run_reads import LiveRun
+from stepwork._server.runs import RunRegistry
 from stepwork._server.shapes import dumps, envelope, envelope_from_record
 from stepwork._stores.protocol import TERMINAL_STATUSES
 from stepwork._stores.type_registry import TypeRegistry
@@ -123,7 +124,7 @@ async def _stored(
             except RunNotFoundError:
                 record = None  # not written yet (a run queued here); wait for it
             finished = record is not None and record.status in TERMINAL_STATUSES
-            entry = registry.served_for(record) if record is not None else None
+            entry = registry.reads.served_for(record) if record is not None else None
             types = entry.registry if entry is not None else TypeRegistry.default()
             rows, damage = await _page(registry, run_id, cursor) if record else ([], None)
             for offset, stored in rows:
@@ -147,7 +148,7 @@ async def _stored(
                 async for pair in _from_memory(run, cursor + 1, fmt, internal):
                     yield pair
                 return
-            broken = registry.corruption(record) if record is not None else None
+            broken = registry.reads.corruption(record) if record is not None else None
             if broken is not None and registry.live.get(run_id) is None:
                 raise broken  # it cannot be resumed, so nothing more will come
             await watch.changed()  # an append NOTIFYs (PostgreSQL), or the poll interval

@@ -12,6 +12,8 @@ Invariants:
 - asyncpg and socket errors leave this module as ``StoreError`` (``JournalConflictError`` for a
   duplicate key, ``ConnectionLostError`` when the connection broke), with the DSN's password
   replaced by ``***``.
+- The pool's failed background reconnects are reported by ``postgres_outage`` (one line per
+  outage on ``stepwork.stores``), never as asyncpg's tracebacks.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from stepwork._core.errors import JournalConflictError, StoreError
 from stepwork._stores.migrate import SCHEMA_MIGRATIONS_DDL, load_migrations, pending_migrations
+from stepwork._stores.postgres_outage import connection_opened, report_pool_outages
 
 __all__ = [
     "ConnectionLostError",
@@ -87,10 +90,11 @@ async def create_pool(dsn: str, *, schema: str | None, min_size: int, max_size: 
     """
     pg = import_asyncpg()
     settings = None if schema is None else {"search_path": quote(schema)}
+    report_pool_outages()
     try:
         return await pg.create_pool(
             dsn, min_size=min_size, max_size=max_size, server_settings=settings,
-            reset=_keep_session,
+            reset=_keep_session, init=connection_opened,
         )  # fmt: skip
     except (pg.PostgresError, pg.InterfaceError, OSError) as error:
         raise StoreError(f"Cannot connect to PostgreSQL at {redact(dsn)!r}: {error}") from error
