@@ -39,7 +39,7 @@ from stepwork._core.commands import (
     CommandRunStep,
     CommandSchedule,
 )
-from stepwork._core.envelope import TickLog
+from stepwork._core.envelope import TickEnvelope, TickLog
 from stepwork._core.errors import JournalWriteError, StateSerializationError
 from stepwork._core.state import Invocation, RunState
 from stepwork._core.ticks import Tick, TickEvent, TickStart, TickStepDone, TickTimer
@@ -126,9 +126,10 @@ class RunDriver:
         self._timers: dict[str, TimerHandle] = {}
         self._ended = False
         self._answers: set[asyncio.Task[Any]] = set()
-        self.lease_check: Callable[[], BaseException | None] = lambda: None
-        """Asked before each step's code starts (set by ``lease.hold_run``): an error when
-        this process may no longer hold the run, which then stops here instead."""
+        self.lease_check: Callable[[], BaseException | None] | None = None
+        """Asked before each step's code starts (set by ``lease.hold_run``; ``None`` for a
+        run without lease): an error when this process may no longer hold the run, which then
+        stops here instead."""
 
     # -- the one entry point for ticks -------------------------------------------------------
 
@@ -147,12 +148,14 @@ class RunDriver:
                 written as JSON (a step's returned event fails the step instead).
         """
         journal = self.journal
-        envelope = self.stamper.stamp(tick)
+        stamper = self.stamper
+        stamp = stamper.plain if stamper.meta is None else stamper.stamp_of(tick)
         if journal is None:
-            self.ticks.append(envelope)
+            self.ticks.add(tick, stamp)
             commands = self.reducer.reduce(self.state, tick)
             self.execute(commands)
             return commands
+        envelope = TickEnvelope(tick, *stamp)
         try:
             record = journal.record(envelope)
         except StateSerializationError as error:
@@ -161,7 +164,7 @@ class RunDriver:
                 raise
             self.steps.failed(invocation, returned_unjournalable(invocation, error, self.run_id))
             return []
-        self.ticks.append(envelope)
+        self.ticks.add(tick, stamp)
         commands = self.reducer.reduce(self.state, tick)
         journal.stage(record, commands, self.state, self.execute, self.clock.now(), consumed)
         return commands

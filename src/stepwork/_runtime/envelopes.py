@@ -12,7 +12,7 @@ import secrets
 import socket
 from collections.abc import Callable, Mapping
 
-from stepwork._core.envelope import EMPTY_META, TickEnvelope
+from stepwork._core.envelope import EMPTY_META, TICK_SCHEMA, Stamp, TickEnvelope, frozen_meta
 from stepwork._core.ticks import Tick
 
 __all__ = ["MetaProvider", "Stamper", "process_writer_id"]
@@ -47,18 +47,49 @@ class Stamper:
         writer: The writer id (this process's, by default).
         epoch: The lease epoch the run is written under (0: no lease).
         meta: Gives each tick's metadata; ``None`` for none.
+
+    Example:
+        >>> from stepwork._core.ticks import TickTimer
+        >>> stamper = Stamper("h:1:ab", epoch=3)
+        >>> envelope = stamper.stamp(TickTimer(1.0, "run"))
+        >>> envelope.writer, envelope.epoch, stamper.stamp_of(envelope.tick)[1:3]
+        ('h:1:ab', 3, ('h:1:ab', 3))
     """
 
-    __slots__ = ("epoch", "meta", "writer")
+    __slots__ = ("_epoch", "_writer", "meta", "plain")
 
     def __init__(
         self, writer: str | None = None, epoch: int = 0, meta: MetaProvider | None = None
     ) -> None:
-        self.writer = process_writer_id() if writer is None else writer
-        self.epoch = epoch
+        self._writer = process_writer_id() if writer is None else writer
+        self._epoch = epoch
         self.meta = meta
+        self.plain: Stamp = (TICK_SCHEMA, self._writer, epoch, EMPTY_META)
+        """The stamp of a tick without metadata: one tuple shared by every such tick, so
+        stamping one allocates nothing (read it directly when ``meta`` is ``None``)."""
+
+    @property
+    def writer(self) -> str:
+        """The writer id every envelope names."""
+        return self._writer
+
+    @property
+    def epoch(self) -> int:
+        """The lease epoch every envelope names (0: no lease)."""
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self._epoch = epoch
+        self.plain = (TICK_SCHEMA, self._writer, epoch, EMPTY_META)
+
+    def stamp_of(self, tick: Tick) -> Stamp:
+        """What ``tick``'s envelope says beside it: :attr:`plain`, or with the metadata
+        ``meta`` gives for it."""
+        if self.meta is None:
+            return self.plain
+        return (TICK_SCHEMA, self._writer, self._epoch, frozen_meta(self.meta(tick)))
 
     def stamp(self, tick: Tick) -> TickEnvelope:
         """``tick`` in an envelope naming this writer and epoch."""
-        meta = EMPTY_META if self.meta is None else self.meta(tick)
-        return TickEnvelope(tick, writer=self.writer, epoch=self.epoch, meta=meta)
+        return TickEnvelope(tick, *self.stamp_of(tick))

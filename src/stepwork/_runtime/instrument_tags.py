@@ -17,9 +17,10 @@ from pydantic import BaseModel
 
 from stepwork._core.events import StopEvent
 
-__all__ = ["caller_tags", "summary", "tag_step"]
+__all__ = ["DISPATCHER", "caller_tags", "summary", "tag_step"]
 
-_DISPATCHER = "llama_index_instrumentation.dispatcher"
+DISPATCHER = "llama_index_instrumentation.dispatcher"
+"""The module whose ``active_instrument_tags`` steps are tagged in, once a program imports it."""
 _SUMMARY_LIMIT = 200
 _SHORT = reprlib.Repr()
 _SHORT.maxstring = _SHORT.maxother = 40
@@ -27,7 +28,7 @@ _SHORT.maxstring = _SHORT.maxother = 40
 
 def caller_tags() -> dict[str, Any] | None:
     """The instrumentation tags active now (call from ``run()``), or ``None`` if not in use."""
-    module = sys.modules.get(_DISPATCHER)
+    module = sys.modules.get(DISPATCHER)
     if module is None:
         return None
     return dict(module.active_instrument_tags.get())
@@ -35,7 +36,7 @@ def caller_tags() -> dict[str, Any] | None:
 
 def tag_step(caller: dict[str, Any] | None, run_id: str, payload: Any) -> None:
     """Set the tags for the step about to run in the current task (a no-op if not in use)."""
-    module = sys.modules.get(_DISPATCHER)
+    module = sys.modules.get(DISPATCHER)
     if module is None:
         return
     module.active_instrument_tags.set(

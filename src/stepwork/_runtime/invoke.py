@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.errors import WorkflowRuntimeError
@@ -58,18 +59,29 @@ class StepInvoker:
         self.timeout = config.timeout
         self._limit = config.limit
 
-    async def call(self, driver: RunDriver, invocation: Invocation) -> Any:
-        """Run the step for ``invocation`` and return what it returned (holding a slot of
-        its limit, if it has one, and keeping its timeout from then on)."""
-        if self._limit is None:
-            return await self._run(driver, invocation)
-        from stepwork._runtime.limiter import run_limited
+    def call(self, driver: RunDriver, invocation: Invocation) -> Awaitable[Any]:
+        """What to await to run the step for ``invocation``: its result is what the step
+        returned (holding a slot of its limit, if it has one, and keeping its timeout from
+        then on).
 
-        return await run_limited(
-            driver, invocation, self._limit, self.timeout, lambda: self._run(driver, invocation)
-        )
+        An async step without limit or resources is called right here, so awaiting the step
+        itself is all an attempt costs; its arguments are bound now, and a binding error
+        raises now.
+        """
+        if self._limit is not None:
+            from stepwork._runtime.limiter import run_limited
 
-    async def _run(self, driver: RunDriver, invocation: Invocation) -> Any:
+            return run_limited(
+                driver, invocation, self._limit, self.timeout, lambda: self._run(driver, invocation)
+            )
+        if self._resources or not self._is_async:
+            return self._run(driver, invocation)
+        kwargs = self._arguments(driver, invocation)
+        if self._takes_self:
+            return self._func(driver.workflow, **kwargs)  # type: ignore[no-any-return]
+        return self._func(**kwargs)  # type: ignore[no-any-return]
+
+    def _arguments(self, driver: RunDriver, invocation: Invocation) -> dict[str, Any]:
         payload = invocation.delivery.payload
         kwargs: dict[str, Any] = {}
         if self._event is not None:
@@ -80,6 +92,10 @@ class StepInvoker:
             kwargs[self._collect] = payload
         if self._context is not None:
             kwargs[self._context] = driver.context
+        return kwargs
+
+    async def _run(self, driver: RunDriver, invocation: Invocation) -> Any:
+        kwargs = self._arguments(driver, invocation)
         if self._resources:
             from stepwork._runtime.resources import resolve_all
 

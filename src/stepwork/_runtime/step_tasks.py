@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from stepwork._core.errors import StepTimeoutError, WorkflowRuntimeError
 from stepwork._core.state import Invocation
 from stepwork._core.ticks import TickStepDone, TickStepFailed
-from stepwork._runtime.instrument_tags import caller_tags, tag_step
+from stepwork._runtime.instrument_tags import DISPATCHER, caller_tags, tag_step
 from stepwork._runtime.invoke import StepInvoker
 from stepwork._runtime.step_failure import failure_tick
 from stepwork._runtime.step_scope import SCOPE, StepScope
@@ -102,13 +102,15 @@ class StepTasks:
 
     async def _invoke(self, invocation: Invocation) -> None:
         driver = self.driver
-        lapsed = driver.lease_check()
-        if lapsed is not None:  # never start a step another process may be running already
-            driver.lease_lost(lapsed)
-            return
+        if driver.lease_check is not None:
+            lapsed = driver.lease_check()
+            if lapsed is not None:  # never start a step another process may be running already
+                driver.lease_lost(lapsed)
+                return
         scope = StepScope(driver, invocation)
         SCOPE.set(scope)
-        tag_step(self._caller_tags, driver.run_id, invocation.delivery.payload)
+        if DISPATCHER in sys.modules:
+            tag_step(self._caller_tags, driver.run_id, invocation.delivery.payload)
         invoker = self.invokers[invocation.delivery.step]
         observer = driver.observer
         seen = None
