@@ -12,6 +12,8 @@ Example:
 # the names journals, snapshots and HTTP bodies carry. The submodules imported here are the
 # deepest public homes of names exported above (the anchor's ``workflows.context.context``).
 import sys as _sys
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 import stepwork.context.context as _context_module  # noqa: F401 (published below)
 import stepwork.context.serializers as _serializers_module  # noqa: F401 (published below)
@@ -139,18 +141,29 @@ from stepwork.retry_policy import (
     wait_random,
     wait_random_exponential,
 )
-from stepwork.stores import (
-    MemoryStore,
-    PostgresStore,
-    Schedule,
-    SqliteStore,
-    Store,
-)
 from stepwork.workflow import (
     Workflow,
 )
 
 _publish_imported(_sys.modules)
+
+if _TYPE_CHECKING:
+    from stepwork.stores import MemoryStore, PostgresStore, Schedule, SqliteStore, Store
+
+# The stores load on first use: a program that runs workflows in memory never pays for them.
+_FROM_STORES = frozenset({"MemoryStore", "PostgresStore", "Schedule", "SqliteStore", "Store"})
+
+
+def __getattr__(name: str) -> _Any:
+    """``stepwork.SqliteStore`` and the other store names, imported when first asked for."""
+    if name in _FROM_STORES:
+        import stepwork.stores as stores
+
+        value = getattr(stores, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'stepwork' has no attribute {name!r}")
+
 
 __all__ = [
     "All",

@@ -7,6 +7,9 @@ Example:
     True
 """
 
+import sys as _sys
+
+from stepwork._core.public_names import publish_imported as _publish_imported
 from stepwork._stores.memory import MemoryStore
 from stepwork._stores.postgres import PostgresStore
 from stepwork._stores.protocol import JournalBatch, RunRecord, Store
@@ -27,3 +30,5 @@ __all__ = [
     "schedules_of",
     "store_from_url",
 ]
+
+_publish_imported(_sys.modules)  # loaded on first use, after ``stepwork`` published its names
