@@ -101,18 +101,19 @@ class Reducer(FanIn):
     def reduce(self, state: RunState, tick: Tick) -> list[Command]:
         """Apply ``tick`` to ``state`` in place and return the commands that follow from it."""
         state.tick_count += 1
-        out: list[Command] = []
         previous_at, state.last_at = state.last_at, tick.at
+        if type(tick) is TickPublish:  # the most frequent tick, first
+            if state.done:
+                return []
+            # Publishing changes no queue, so it cannot make the run idle or busy.
+            if isinstance(tick.event, InputRequiredEvent):
+                state.input_requested = True
+            return [CommandPublish(tick.event)]
+        out: list[Command] = []
         if isinstance(tick, TickStateWrite):
             state.state = tick.state
             return out
         if state.done:
-            return out
-        if isinstance(tick, TickPublish):
-            # Publishing changes no queue, so it cannot make the run idle or busy.
-            if isinstance(tick.event, InputRequiredEvent):
-                state.input_requested = True
-            out.append(CommandPublish(tick.event))
             return out
         if isinstance(tick, TickOnce):
             record_call(state, tick)  # changes no queue either

@@ -18,7 +18,7 @@ from typing_extensions import TypeVar
 from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
 from stepwork._core.events import Event, StartEvent, StopEvent, WaitTimedOut
 from stepwork._core.retry import RetryInfo
-from stepwork._core.ticks import TickPublish, TickWait
+from stepwork._core.ticks import TickWait
 from stepwork._runtime.children import run_child, start_child
 from stepwork._runtime.context_wiring import ContextWiring
 from stepwork._runtime.driver import running_step
@@ -121,7 +121,7 @@ class Context(Generic[MODEL_T]):
         """
         driver, invocation = self._wiring.inside("write_event_to_stream")
         if ev is not None:
-            driver.call_soon(TickPublish, invocation.id, ev)
+            driver.publish(invocation.id, ev)
 
     def collect_events(
         self, ev: Event, expected: list[type[Event]], buffer_id: str | None = None

@@ -42,7 +42,14 @@ from stepwork._core.commands import (
 from stepwork._core.envelope import TickEnvelope, TickLog
 from stepwork._core.errors import JournalWriteError, StateSerializationError
 from stepwork._core.state import Invocation, RunState
-from stepwork._core.ticks import Tick, TickEvent, TickStart, TickStepDone, TickTimer
+from stepwork._core.ticks import (
+    Tick,
+    TickEvent,
+    TickPublish,
+    TickStart,
+    TickStepDone,
+    TickTimer,
+)
 from stepwork._runtime.clock import Clock, TimerHandle
 from stepwork._runtime.collector import collect
 from stepwork._runtime.envelopes import Stamper
@@ -204,6 +211,14 @@ class RunDriver:
             self.apply(kind(self.clock.now(), *fields))
         else:
             self.in_loop(lambda: self.apply(kind(self.clock.now(), *fields)))
+
+    def publish(self, invocation: int, event: Any) -> None:
+        """Apply the ``TickPublish`` of ``event`` written by ``invocation``: ``call_soon``
+        without its generic call, as a step may write thousands of events."""
+        if threading.get_ident() == self._thread:
+            self.apply(TickPublish(self.clock.now(), invocation, event))
+        else:
+            self.call_soon(TickPublish, invocation, event)
 
     def in_loop(self, call: Callable[[], T]) -> T:
         """Run ``call`` on the loop's thread and return its result (for sync steps)."""
