@@ -19,7 +19,6 @@ from stepwork._core.errors import ContextStateError, WorkflowRuntimeError
 from stepwork._core.events import Event, StartEvent, StopEvent, WaitTimedOut
 from stepwork._core.retry import RetryInfo
 from stepwork._core.ticks import TickWait
-from stepwork._runtime.children import run_child, start_child
 from stepwork._runtime.context_wiring import ContextWiring
 from stepwork._runtime.driver import running_step
 from stepwork._runtime.once import journaled_call
@@ -247,6 +246,8 @@ class Context(Generic[MODEL_T]):
             JournaledCallMismatchError: If the step's journal holds another call here.
             Exception: The child's error, as awaiting its handler raises it.
         """
+        from stepwork._runtime.children import run_child  # loaded by the first child run
+
         return await run_child(workflow, start_event, start_kwargs, forward_events=forward_events)
 
     async def start_workflow(
@@ -268,6 +269,8 @@ class Context(Generic[MODEL_T]):
             ContextStateError: If called outside a step.
             JournaledCallMismatchError: If the step's journal holds another call here.
         """
+        from stepwork._runtime.children import start_child  # loaded by the first child run
+
         return await start_child(workflow, start_event, start_kwargs, forward_events=forward_events)
 
     def retry_info(self) -> RetryInfo:

@@ -47,11 +47,14 @@ class WorkflowDefinition:
     state_types: list[type] = field(default_factory=list)
     reducer: Reducer = field(init=False)
     invokers: dict[str, StepInvoker] = field(init=False)
+    limited: bool = field(init=False)
+    """True when some step holds a slot of a ``Limit`` while it runs (``@step(limit=...)``)."""
 
     def __post_init__(self) -> None:
         if self.spec is not None:
             self.reducer = Reducer(self.spec)
         self.invokers = {name: StepInvoker(config) for name, config in self.configs.items()}
+        self.limited = any(config.limit is not None for config in self.configs.values())
 
     @property
     def events(self) -> list[type[Event]]:

@@ -2,7 +2,8 @@
 
 Kept apart from ``workflow.py`` so that module stays about defining and running workflows.
 The methods take ``self`` as a ``DurableWorkflow`` (the protocol ``durable.py`` needs), so
-this mixin imports neither ``Workflow`` nor anything lazily.
+this mixin does not import ``Workflow``. Resuming and time travel load on first use: a
+program that only runs workflows in memory never imports them.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stepwork._core.events import Event
-from stepwork._runtime import durable, time_travel
-from stepwork._runtime.durable import DurableWorkflow
 from stepwork._runtime.handler import WorkflowHandler
 from stepwork._stores.protocol import Store
 
 if TYPE_CHECKING:
     from stepwork._runtime.context import Context
+    from stepwork._runtime.durable import DurableWorkflow
     from stepwork._runtime.time_travel import HistoryEntry, ReplayReport
 
 __all__ = ["DurableMethods"]
@@ -54,7 +54,9 @@ class DurableMethods:
                 (a run is never resumed from part of its journal).
         """
 
-        return durable.resume_run(self, run_id)
+        from stepwork._runtime.durable import resume_run
+
+        return resume_run(self, run_id)
 
     async def load_context(self: DurableWorkflow, run_id: str) -> Context[Any]:
         """A new context holding the final ``ctx.store`` state of finished run ``run_id``;
@@ -70,7 +72,9 @@ class DurableMethods:
             ContextStateError: If the run has not finished or is another workflow's.
         """
 
-        return await durable.load_context(self, run_id)
+        from stepwork._runtime.durable import load_context
+
+        return await load_context(self, run_id)
 
     async def history(self: DurableWorkflow, run_id: str) -> list[HistoryEntry]:
         """One entry per journaled tick of run ``run_id``, with what each changed.
@@ -80,7 +84,9 @@ class DurableMethods:
                 ``JournalCorruptError`` naming the first tick that is missing or unreadable.
         """
 
-        return await time_travel.run_history(self, run_id)
+        from stepwork._runtime.time_travel import run_history
+
+        return await run_history(self, run_id)
 
     async def replay(self: DurableWorkflow, run_id: str) -> ReplayReport:
         """Rebuild a journaled run with today's code, without calling steps, and report where
@@ -90,7 +96,9 @@ class DurableMethods:
             WorkflowRuntimeError: Without a store. ``RunNotFoundError`` for an unknown run.
         """
 
-        return await time_travel.replay_run(self, run_id)
+        from stepwork._runtime.time_travel import replay_run
+
+        return await replay_run(self, run_id)
 
     def fork(
         self: DurableWorkflow,
@@ -113,7 +121,9 @@ class DurableMethods:
                 or unreadable (only those are read, so a fork from before damage works).
         """
 
-        return time_travel.fork_run(
+        from stepwork._runtime.time_travel import fork_run
+
+        return fork_run(
             self,
             run_id,
             at=at,
@@ -129,4 +139,6 @@ class DurableMethods:
             WorkflowRuntimeError: If the workflow was built without a store.
         """
 
-        return await durable.resume_all(self)
+        from stepwork._runtime.durable import resume_all
+
+        return await resume_all(self)

@@ -11,9 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from stepwork._runtime.driver import RunDriver, StepOwner
-from stepwork._runtime.journal import Journal
-from stepwork._runtime.lease import hold_new_run
-from stepwork._runtime.limiter import check_limit_keys, remember_start
 from stepwork._runtime.lineage import PARENT_RUN, parent_meta
 
 if TYPE_CHECKING:
@@ -87,6 +84,9 @@ def launch(
     parent = PARENT_RUN.get()
     journal = None
     if workflow.store is not None:
+        # Journals, leases and limits load with the first run that needs them.
+        from stepwork._runtime.journal import Journal
+
         journal = Journal(
             workflow.store,
             handler.run_id,
@@ -102,10 +102,15 @@ def launch(
     wiring.attach(driver)
     handler.store = workflow.store
     handler.bind(driver)
-    if start_event is not None:
+    if start_event is not None and definition.limited:
+        from stepwork._runtime.limiter import check_limit_keys, remember_start
+
         check_limit_keys(getattr(workflow, "limits", {}), definition, start_event, handler.run_id)
         remember_start(driver, start_event)
-    hold_new_run(driver, handler)  # a durable run belongs to this process's lease
+    if journal is not None:
+        from stepwork._runtime.lease import hold_new_run
+
+        hold_new_run(driver, handler)  # a durable run belongs to this process's lease
     try:
         driver.start(start_event, workflow.timeout, base)
     except BaseException:
