@@ -18,35 +18,30 @@ from typing import Any, assert_never
 
 from stepwork._core.commands import (
     Command,
-    CommandCancelStep,
     CommandPublish,
-    CommandResolveWaiter,
     CommandSchedule,
 )
 from stepwork._core.endings import dead_end, finish, not_running
 from stepwork._core.errors import (
     WorkflowCancelledByUser,
     WorkflowStalledError,
-    WorkflowTimeoutError,
 )
 from stepwork._core.events import (
     InputRequiredEvent,
     StepFailedEvent,
     StopEvent,
     UnhandledEvent,
-    WaitTimedOut,
     WorkflowCancelledEvent,
     WorkflowFailedEvent,
     WorkflowIdleEvent,
-    WorkflowTimedOutEvent,
 )
 from stepwork._core.fanin import FanIn, forget_collects
 from stepwork._core.journaled_calls import record_call
 from stepwork._core.routing import Router
 from stepwork._core.run_timeout import pace_run_timeout
-from stepwork._core.scheduling import cancel_timer, trigger_event
+from stepwork._core.scheduling import trigger_event
 from stepwork._core.specs import WorkflowSpec
-from stepwork._core.state import Delivery, RunState, Scope, StepRuntime, Waiter
+from stepwork._core.state import Delivery, RunState, Scope, StepRuntime
 from stepwork._core.ticks import (
     Tick,
     TickCancel,
@@ -65,17 +60,15 @@ from stepwork._core.timers import (
     RUN_TIMER,
     RetryTimer,
     RunTimer,
-    StepTimer,
-    WaitTimer,
     counts_working_time,
     retry_timer_id,
-    wait_timer_id,
 )
+from stepwork._core.waits import Waits
 
 __all__ = ["Reducer", "fold"]
 
 
-class Reducer(FanIn):
+class Reducer(FanIn, Waits):
     """Decides what follows each tick of a run of one workflow.
 
     Args:
@@ -135,9 +128,9 @@ class Reducer(FanIn):
             case TickCollect():
                 self.collect(state, tick, out)
             case TickWait():
-                self._wait(state, tick, out)
+                self.wait(state, tick, out)
             case TickTimer():
-                self._timer(state, tick, out)
+                self.timer(state, tick, out)
             case TickCancel():
                 finish(
                     state,
@@ -301,70 +294,6 @@ class Reducer(FanIn):
         state.error_traceback = tick.traceback
         finish(state, "failed", failed_event, tick.error, out)
 
-    def _wait(self, state: RunState, tick: TickWait, out: list[Command]) -> None:
-        invocation = state.invocations.get(tick.invocation)
-        if invocation is None:
-            return
-        key = tick.waiter_id
-        answered = state.answers.get(f"{invocation.delivery.key}:{key}")
-        if answered is not None:
-            # This delivery was answered before it ran again (a resume): hand the answer over.
-            out.append(CommandResolveWaiter(tick.invocation, key, answered))
-            return
-        previous = state.waiters.get(key)
-        if previous is not None and previous.resolved is not None:
-            del state.waiters[key]
-            out.append(CommandResolveWaiter(tick.invocation, key, previous.resolved))
-            return
-        step = self.spec.steps[invocation.delivery.step]
-        state.waiters[key] = Waiter(
-            tick.invocation, step.name, tick.event_type, tick.requirements, step.accept_subclasses
-        )
-        if tick.waiter_event is not None and key not in state.waiter_events_sent:
-            state.waiter_events_sent.add(key)
-            if isinstance(tick.waiter_event, InputRequiredEvent):
-                state.input_requested = True
-            out.append(CommandPublish(tick.waiter_event))
-        timer_id = wait_timer_id(key)
-        if tick.timeout is not None and timer_id not in state.timers:
-            state.timers[timer_id] = WaitTimer(tick.at + tick.timeout, key)
-            out.append(CommandSchedule(timer_id, tick.at + tick.timeout))
-
-    def _timer(self, state: RunState, tick: TickTimer, out: list[Command]) -> None:
-        timer = state.timers.pop(tick.timer_id, None)
-        if timer is None:
-            return
-        match timer:
-            case RunTimer():
-                active = state.active_steps()
-                detail = (
-                    f"Currently active steps: {', '.join(active)}" if active else "No steps active"
-                )
-                error = WorkflowTimeoutError(
-                    f"Operation timed out after {float(state.timeout or 0.0)} seconds. {detail}",
-                    run_id=state.run_id,
-                )
-                timed_out = WorkflowTimedOutEvent(timeout=state.timeout or 0.0, active_steps=active)
-                finish(state, "timed_out", timed_out, error, out)
-            case RetryTimer(step=step_name, number=number):
-                delivery = state.steps[step_name].delayed.pop(number)
-                self.enqueue(state, delivery, tick.at, out, front=True)
-            case WaitTimer(waiter=key):
-                waiter = state.waiters.get(key)
-                if waiter is not None and waiter.invocation < 0:
-                    # Its step is being run again (a resume): it gets the timeout on re-waiting.
-                    waiter.resolved = WaitTimedOut()
-                elif waiter is not None:
-                    del state.waiters[key]
-                    # Kept like an answer: if the step has to run again, it is not made to wait.
-                    delivery = state.invocations[waiter.invocation].delivery
-                    state.answers[f"{delivery.key}:{key}"] = WaitTimedOut()
-                    out.append(CommandResolveWaiter(waiter.invocation, key, None))
-            case StepTimer(invocation=number):
-                out.append(CommandCancelStep(number, timed_out=True))
-            case _:
-                assert_never(timer)
-
     # -- routing ----------------------------------------------------------------------------
 
     def route(
@@ -389,7 +318,7 @@ class Reducer(FanIn):
         if human:
             state.input_requested = True
             out.append(CommandPublish(event))
-        skip = self._resolve_waiters(state, event, out) if state.waiters and target is None else ()
+        skip = self.resolve_waiters(state, event, out) if state.waiters and target is None else ()
         names = (target,) if target is not None else self.router.targets(type(event))
         delivered = bool(skip)
         for name in names:
@@ -417,23 +346,6 @@ class Reducer(FanIn):
                 )
             )
             dead_end(state, target or "", f"no step accepts {event_type.__name__}")
-
-    def _resolve_waiters(self, state: RunState, event: Any, out: list[Command]) -> set[str]:
-        woken: set[str] = set()
-        for key, waiter in list(state.waiters.items()):
-            if waiter.step in woken or not _waiter_matches(waiter, event):
-                continue
-            woken.add(waiter.step)
-            if waiter.invocation < 0:
-                waiter.resolved = event  # the step re-registers after a resume and gets it then
-                continue
-            del state.waiters[key]
-            cancel_timer(state, wait_timer_id(key), out)
-            # Kept until the invocation ends: if it has to run again, its wait is answered.
-            delivery = state.invocations[waiter.invocation].delivery
-            state.answers[f"{delivery.key}:{key}"] = event
-            out.append(CommandResolveWaiter(waiter.invocation, key, event))
-        return woken
 
     # -- endings ----------------------------------------------------------------------------
 
@@ -474,11 +386,3 @@ def fold(reducer: Reducer, ticks: Iterable[Tick], state: RunState | None = None)
     for tick in ticks:
         reducer.reduce(current, tick)
     return current
-
-
-def _waiter_matches(waiter: Waiter, event: Any) -> bool:
-    if type(event) is not waiter.event_type and not (
-        waiter.accept_subclasses and isinstance(event, waiter.event_type)
-    ):
-        return False
-    return all(getattr(event, key, None) == value for key, value in waiter.requirements)
