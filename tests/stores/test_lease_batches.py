@@ -140,3 +140,22 @@ async def test_with_messages_names_the_runs_whose_inbox_holds_some(store: Store)
     await store.deliver("told", "cancel", None, "k", time.time())
     assert await store.with_messages([]) == set()
     assert await store.with_messages(["quiet", "asked", "told", "ghost"]) == {"asked", "told"}
+
+
+@pytest.mark.skipif("postgres" not in BACKENDS, reason="PostgreSQL store not built")
+async def test_postgres_releases_in_one_statement(postgres_dsn: str) -> None:
+    from stepwork._stores.postgres import PostgresStore
+
+    async with PostgresStore(postgres_dsn, max_size=1) as store:
+        for run_id in ("warm", "r1", "r2"):
+            await new_run(store, run_id, runnable=False)
+        await store.release(await claimed(store, "warm"), idle=True)  # prepares the statement
+        leases = [await claimed(store, "r1"), await claimed(store, "r2")]
+        sent: list[str] = []
+        async with store._pool.acquire() as connection:  # the pool's only connection
+            connection.add_query_logger(lambda record: sent.append(record.query))
+
+        assert await store.release(leases[0], idle=True)
+        assert await store.release_many([leases[1]]) == [True]
+
+        assert len(sent) == 2  # no BEGIN, no separate lock, no COMMIT: one round trip each

@@ -10,14 +10,15 @@ Invariants:
   lapses without a release leaves the run claimable at once.
 - :data:`RENEW_MANY` waits on no row lock (``SKIP LOCKED``): a row locked by an append of its
   run in flight is reported ``busy`` and renewed alone with :data:`RENEW` (which waits on that
-  row only), so renewing many runs never deadlocks with a group append locking them in
-  another order.
+  row only, holding no other).
+- :data:`RELEASE_MANY` locks its rows in run id order, the order of every statement that
+  waits for several runs' rows (``docs/design.md``, "Row locks on PostgreSQL").
 """
 
 from __future__ import annotations
 
 __all__ = [
-    "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "LOCK_RUNS", "NEXT_TIMER", "RELEASE_MANY",
+    "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "NEXT_TIMER", "RELEASE_MANY",
     "RENEW", "RENEW_MANY", "WITH_MESSAGES", "channel",
 ]  # fmt: skip
 
@@ -75,22 +76,30 @@ SELECT held.i, renewed.run_id IS NOT NULL,
 FROM held LEFT JOIN renewed ON renewed.run_id = held.run_id AND renewed.epoch = held.epoch
     LEFT JOIN runs ON runs.run_id = held.run_id
 """
-# $1 run ids, in order: locks their rows, so the statement after it sees every message a
-# concurrent deliver (which locks the row too) committed before.
-LOCK_RUNS = "SELECT 1 FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR UPDATE"
 # $1 run ids, $2 owners, $3 epochs, $4 idle, $5 now, $6 the runnable channel: the 1-based
-# indexes of the leases released, and how many runs were NOTIFYd.
+# indexes of the leases released, and how many runs were NOTIFYd. One statement: ``locked``
+# takes the rows in run id order; ``seen`` has each row as the statement's snapshot shows it.
+# The inbox check reads that snapshot, so it cannot see a message a deliver committed while
+# this statement waited for the row: a row whose version changed since (its xmin differs) is
+# made runnable at once instead (at worst a claim that finds nothing to do).
 RELEASE_MANY = """
 WITH held AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY
         AS h (run_id, owner, epoch, i)
+), seen AS MATERIALIZED (
+    SELECT run_id, xmin::text AS version FROM runs WHERE run_id = ANY($1::text[])
+), locked AS MATERIALIZED (
+    SELECT run_id, xmin::text AS version FROM runs WHERE run_id = ANY($1::text[])
+    ORDER BY run_id FOR NO KEY UPDATE
 ), released AS (
     UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE
         WHEN status <> 'running' THEN NULL
-        WHEN $4::bool AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id)
+        WHEN $4::bool AND locked.version = seen.version
+            AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id)
             THEN (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id)
         ELSE $5::float8 END
-    FROM held
+    FROM held JOIN locked ON locked.run_id = held.run_id
+        LEFT JOIN seen ON seen.run_id = held.run_id
     WHERE runs.run_id = held.run_id AND runs.owner = held.owner AND runs.epoch = held.epoch
     RETURNING held.i, runs.run_id, runs.runnable_at
 ), notified AS (

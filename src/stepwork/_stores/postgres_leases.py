@@ -1,15 +1,16 @@
 """Renewing and releasing many leases at once on PostgreSQL (``PostgresStore.renew_many``,
-``release_many``): a worker holding thousands of runs pays a statement or a transaction per
-heartbeat or per batch of idle runs, not one per run.
+``release_many``): a worker holding thousands of runs pays a statement per heartbeat or per
+batch of idle runs, not one per run.
 
 Invariants:
 - A renewal never waits on a row lock with other rows locked: ``RENEW_MANY`` skips the rows
   another transaction holds (an append of that run in flight), and those few are renewed one
   by one with ``RENEW`` afterwards. A lease is reported lost only when the run's row no
   longer names its owner and epoch (an epoch only grows, so that is final).
-- A release locks its rows (in run id order) in a statement before the one that releases
-  them, so that statement's snapshot sees every message a concurrent ``deliver`` committed:
-  an idle run with a message waiting is made runnable at once, never left waiting.
+- A release is one statement (one round trip, no explicit transaction) that locks its rows in
+  run id order. Its inbox check reads the statement's snapshot; a row that a ``deliver``
+  changed while the release waited for it is made runnable at once, so an idle run with a
+  message waiting is never left waiting.
 """
 
 from __future__ import annotations
@@ -64,18 +65,12 @@ async def renew_many(call: Call, leases: Sequence[Lease], expires: float) -> lis
 async def release_many(
     call: Call, leases: Sequence[Lease], idle: bool, now: float, channel: str
 ) -> list[bool]:
-    """Release each of ``leases`` in one transaction (NOTIFYing ``channel`` of each run
+    """Release each of ``leases`` in one statement (NOTIFYing ``channel`` of each run
     runnable now); False for each no longer its run's."""
     if not leases:
         return []
-    columns = _columns(leases)
-
-    async def release(connection: Any) -> Any:
-        async with connection.transaction():
-            await connection.execute(lease_sql.LOCK_RUNS, sorted(set(columns[0])))
-            return await connection.fetchrow(lease_sql.RELEASE_MANY, *columns, idle, now, channel)
-
-    row = await call(release)
+    args = (*_columns(leases), idle, now, channel)
+    row = await call(lambda c: c.fetchrow(lease_sql.RELEASE_MANY, *args))
     released = set(row[0])
     return [i in released for i in range(1, len(leases) + 1)]
 
