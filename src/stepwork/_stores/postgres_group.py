@@ -176,7 +176,7 @@ class Appender:
         ticks, events = args[2], args[4]
         workflow, create = batch.workflow, create_args(batch)
         at_once = None if workflow is None else create_with_records_args(batch, args)
-        notify = notify_args(batch, self._clock(), self._channels[1])
+        notify = notify_args(batch, args[8], self._channels[1])  # APPEND's $9: its now
 
         async def attempt(connection: Any) -> Any:
             if workflow is None and notify is None:
