@@ -143,17 +143,30 @@ async def test_with_messages_names_the_runs_whose_inbox_holds_some(store: Store)
 
 
 @pytest.mark.skipif("postgres" not in BACKENDS, reason="PostgreSQL store not built")
-async def test_postgres_releases_in_one_statement(postgres_dsn: str) -> None:
+async def test_postgres_releases_in_one_statement(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncpg
+
     from stepwork._stores.postgres import PostgresStore
 
-    async with PostgresStore(postgres_dsn, max_size=1) as store:
-        for run_id in ("warm", "r1", "r2"):
+    sent: list[str] = []
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):  # every way a statement goes
+
+        def counted(original: Any) -> Any:
+            async def send(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+                sent.append(query)
+                return await original(self, query, *args, **kwargs)
+
+            return send
+
+        monkeypatch.setattr(asyncpg.Connection, name, counted(getattr(asyncpg.Connection, name)))
+
+    async with PostgresStore(postgres_dsn) as store:
+        for run_id in ("r1", "r2"):
             await new_run(store, run_id, runnable=False)
-        await store.release(await claimed(store, "warm"), idle=True)  # prepares the statement
         leases = [await claimed(store, "r1"), await claimed(store, "r2")]
-        sent: list[str] = []
-        async with store._pool.acquire() as connection:  # the pool's only connection
-            connection.add_query_logger(lambda record: sent.append(record.query))
+        sent.clear()
 
         assert await store.release(leases[0], idle=True)
         assert await store.release_many([leases[1]]) == [True]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 __all__ = [
     "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "NEXT_TIMER", "RELEASE_MANY",
-    "RENEW", "RENEW_MANY", "WITH_MESSAGES", "channel",
+    "RENEW", "RENEW_MANY", "RUN_EXISTS", "WITH_MESSAGES", "channel",
 ]  # fmt: skip
 
 _FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= $3::float8)"
@@ -51,6 +51,7 @@ UPDATE runs SET owner = $1, lease_expires = $3::float8 + $2::float8, epoch = run
 FROM chosen WHERE runs.run_id = chosen.run_id
 RETURNING runs.run_id, runs.epoch, runs.lease_expires, chosen.previous, runs.workflow
 """
+RUN_EXISTS = "SELECT 1 FROM runs WHERE run_id = $1"
 # $1 run_id, $2 owner, $3 epoch, $4 new expiry
 RENEW = """
 UPDATE runs SET lease_expires = $4::float8 WHERE run_id = $1 AND owner = $2 AND epoch = $3
