@@ -79,29 +79,28 @@ FROM held LEFT JOIN renewed ON renewed.run_id = held.run_id AND renewed.epoch = 
 """
 # $1 run ids, $2 owners, $3 epochs, $4 idle, $5 now, $6 the runnable channel: the 1-based
 # indexes of the leases released, and how many runs were NOTIFYd. One statement: ``locked``
-# takes the rows in run id order; ``seen`` has each row as the statement's snapshot shows it.
-# The inbox check reads that snapshot, so it cannot see a message a deliver committed while
-# this statement waited for the row: a row whose version changed since (its xmin differs) is
-# made runnable at once instead (at worst a claim that finds nothing to do).
+# takes the rows in run id order, before the UPDATE reads a row (as in ``APPEND_MANY``);
+# ``held`` has each row's version (xmin) as the statement's snapshot shows it. The inbox check
+# reads that snapshot, so it cannot see a message a deliver committed while this statement
+# waited for the row: a row whose version changed since (the UPDATE sees its newest version)
+# is made runnable at once instead (at worst a claim that finds nothing to do).
 RELEASE_MANY = """
 WITH held AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY
-        AS h (run_id, owner, epoch, i)
-), seen AS MATERIALIZED (
-    SELECT run_id, xmin::text AS version FROM runs WHERE run_id = ANY($1::text[])
+    SELECT h.*, runs.xmin::text AS seen FROM unnest($1::text[], $2::text[], $3::int[])
+        WITH ORDINALITY AS h (run_id, owner, epoch, i)
+        LEFT JOIN runs ON runs.run_id = h.run_id
 ), locked AS MATERIALIZED (
-    SELECT run_id, xmin::text AS version FROM runs WHERE run_id = ANY($1::text[])
-    ORDER BY run_id FOR NO KEY UPDATE
+    SELECT run_id FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR NO KEY UPDATE
 ), released AS (
     UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE
         WHEN status <> 'running' THEN NULL
-        WHEN $4::bool AND locked.version = seen.version
+        WHEN $4::bool AND runs.xmin::text = held.seen
             AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id)
             THEN (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id)
         ELSE $5::float8 END
-    FROM held JOIN locked ON locked.run_id = held.run_id
-        LEFT JOIN seen ON seen.run_id = held.run_id
-    WHERE runs.run_id = held.run_id AND runs.owner = held.owner AND runs.epoch = held.epoch
+    FROM held
+    WHERE (SELECT count(*) FROM locked) >= 0 AND runs.run_id = held.run_id
+        AND runs.owner = held.owner AND runs.epoch = held.epoch
     RETURNING held.i, runs.run_id, runs.runnable_at
 ), notified AS (
     SELECT pg_notify($6::text, run_id)::text FROM released WHERE runnable_at <= $5::float8

@@ -90,8 +90,10 @@ SELECT count(*) FROM run, notified
 # seq and record, whether it touches timers, whether it touches the inbox); $15 is now; the
 # records, timers and inbox ids are flat arrays whose first array names the batch (1-based).
 # Each batch's run appears once. ``locked`` takes the run rows in run id order (the order every
-# statement locking several runs keeps, so none deadlocks with another): the UPDATE joins it,
-# so it changes only rows ``locked`` has already taken, whatever its plan. The UPDATE checks
+# statement locking several runs keeps, so none deadlocks with another); the UPDATE counts it
+# in a condition that refers to nothing of its rows, which PostgreSQL evaluates once, before
+# the UPDATE reads a row, so every lock is taken before any row changes, whatever the plan
+# (joining ``locked`` instead let the planner loop over it once per row). The UPDATE checks
 # every run row on its own (a run whose counters or epoch moved on matches nothing and stores
 # nothing); the statement returns the numbers of the batches it stored.
 APPEND_MANY = """
@@ -116,8 +118,8 @@ WITH batch AS (
             ELSE least(runs.runnable_at, b.runnable_at) END,
         owner = CASE WHEN b.status IS NULL THEN runs.owner END,
         lease_expires = CASE WHEN b.status IS NULL THEN runs.lease_expires END
-    FROM batch AS b JOIN locked ON locked.run_id = b.run_id
-    WHERE runs.run_id = b.run_id
+    FROM batch AS b
+    WHERE (SELECT count(*) FROM locked) >= 0 AND runs.run_id = b.run_id
         AND (b.tick_count = 0 OR runs.ticks = b.seq)
         AND (b.event_count = 0 OR runs.events = b.first_offset)
         AND (b.epoch IS NULL OR runs.epoch = b.epoch)
