@@ -155,3 +155,28 @@ async def test_a_release_sees_a_message_delivered_while_it_waited_for_the_row(
     runnable = (await store.get_run("r")).runnable_at
     assert runnable is not None and runnable <= time.time()  # woken, not left waiting
     assert [lease.run_id for lease in await store.claim_runnable("worker-b", 30, 10)] == ["r"]
+
+
+async def test_the_statements_take_every_lock_in_run_id_order_before_they_change_a_row(
+    store: PostgresStore, sql: Any
+) -> None:
+    # What the order rests on, whatever plan the table's size leads to: the locks are taken
+    # by a sorted LockRows that runs once (a one-time filter) before the UPDATE reads a row.
+    from stepwork._stores.postgres_append import append_args, many_args
+    from stepwork._stores.postgres_lease_sql import RELEASE_MANY
+    from stepwork._stores.postgres_sql import APPEND_MANY
+
+    ids = [f"r{n:05}" for n in range(2000)]
+    await sql.execute(
+        "INSERT INTO runs (run_id, workflow, created_at, updated_at) "
+        "SELECT id, 'flow', 1, 1 FROM unnest($1::text[]) AS id",
+        ids,
+    )
+    await sql.execute("ANALYZE runs")
+    batches = [append_args(JournalBatch(i, 0, [tick(0)]), 1.0, "a", "b") for i in ids]
+    release = (ids, [OWNER] * len(ids), [1] * len(ids), True, 1.0, "b")
+    for statement, args in ((APPEND_MANY, many_args(batches, 1.0)), (RELEASE_MANY, release)):
+        plan = "\n".join(row[0] for row in await sql.fetch(f"EXPLAIN {statement}", *args))
+        lock = plan.index("LockRows")
+        assert "Sort Key: runs.run_id" in plan[lock : plan.index("Update on runs")]
+        assert "One-Time Filter" in plan
