@@ -17,6 +17,8 @@ Invariants (beyond the protocol's):
 - A call whose connection breaks (server restart, failover, an idle connection cut) is tried
   once more on a fresh one. A retried ``append`` or ``create_run`` that finds its own first
   attempt committed succeeds, so a broken connection never duplicates nor falsely refuses one.
+- A statement or transaction that waits for several ``runs`` rows locks them in run id order
+  first, so none deadlocks with another (``docs/design.md``, "Row locks on PostgreSQL").
 """
 
 from __future__ import annotations
