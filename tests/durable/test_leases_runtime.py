@@ -14,7 +14,7 @@ from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
 from stepwork._core.errors import LeaseLostError, WorkflowConfigurationError
 from stepwork._runtime.lease import PROCESS_OWNER, LeaseSettings
 from stepwork._stores.sqlite import SqliteStore
-from stepwork._stores.sqlite_leases import claim_run
+from stepwork._stores.sqlite_lease_sql import claim_run
 
 entered = asyncio.Event()
 cancelled: list[str] = []

@@ -16,7 +16,7 @@ import pytest
 from http_helpers import error_of
 from live_server import ServerFactory
 
-from stepwork._stores import sqlite_journal
+from stepwork._stores import sqlite_reads
 from stepwork._stores.url import store_from_url
 
 RUNS = 10_000
@@ -58,14 +58,14 @@ def test_ten_thousand_runs_are_paged_and_searched_in_the_store(
     path = tmp_path / "many.db"
     seed(path)
     queries: list[tuple[str, list[Any], str]] = []
-    real = sqlite_journal.select_runs
+    real = sqlite_reads.select_runs
 
     def watched(db: sqlite3.Connection, sql: str, params: Any) -> Any:
         plan = db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
         queries.append((sql, list(params), " | ".join(str(row[-1]) for row in plan)))
         return real(db, sql, params)
 
-    monkeypatch.setattr(sqlite_journal, "select_runs", watched)
+    monkeypatch.setattr(sqlite_reads, "select_runs", watched)
     server = start_server(store=f"sqlite:///{path}")
     with httpx.Client(base_url=server.url, timeout=20) as http:
         queries.clear()  # whatever the server read at start

@@ -14,7 +14,7 @@ import pytest
 from stepwork._core.errors import JournalConflictError, LeaseLostError
 from stepwork._stores.postgres import PostgresStore
 from stepwork._stores.postgres_sql import APPEND_MANY
-from stepwork._stores.protocol import JournalBatch
+from stepwork._stores.protocol import InboxNotice, JournalBatch
 
 
 def tick(n: int) -> dict[str, Any]:
@@ -178,3 +178,22 @@ async def test_callers_of_a_cancelled_group_are_cancelled_not_left_waiting(
         monkeypatch.setattr(asyncpg.Connection, "fetch", original)
         await store.append(JournalBatch("r0", 1, [tick(1)]))  # a new sender serves the next
         assert await store.load_ticks("r0") == [tick(0), tick(1)]
+
+
+async def test_an_ending_with_a_notice_reads_the_clock_once(postgres_dsn: str) -> None:
+    readings: list[float] = []
+
+    def clock() -> float:  # a later reading is a later time
+        readings.append(100.0 + len(readings))
+        return readings[-1]
+
+    async with PostgresStore(postgres_dsn, clock=clock) as store:
+        for run_id in ("parent", "child"):
+            await store.create_run(run_id, "flow", created_at=1.0)
+        before = len(readings)
+        notice = InboxNotice("parent", {"type": "ChildEnded"}, "child:child")
+        await store.append(JournalBatch("child", 0, [tick(0)], status="completed", notify=notice))
+
+        assert len(readings) == before + 1
+        (message,) = await store.load_inbox("parent")
+        assert message.at == (await store.get_run("child")).updated_at == readings[-1]

@@ -140,3 +140,35 @@ async def test_with_messages_names_the_runs_whose_inbox_holds_some(store: Store)
     await store.deliver("told", "cancel", None, "k", time.time())
     assert await store.with_messages([]) == set()
     assert await store.with_messages(["quiet", "asked", "told", "ghost"]) == {"asked", "told"}
+
+
+@pytest.mark.skipif("postgres" not in BACKENDS, reason="PostgreSQL store not built")
+async def test_postgres_releases_in_one_statement(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncpg
+
+    from stepwork._stores.postgres import PostgresStore
+
+    sent: list[str] = []
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):  # every way a statement goes
+
+        def counted(original: Any) -> Any:
+            async def send(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+                sent.append(query)
+                return await original(self, query, *args, **kwargs)
+
+            return send
+
+        monkeypatch.setattr(asyncpg.Connection, name, counted(getattr(asyncpg.Connection, name)))
+
+    async with PostgresStore(postgres_dsn) as store:
+        for run_id in ("r1", "r2"):
+            await new_run(store, run_id, runnable=False)
+        leases = [await claimed(store, "r1"), await claimed(store, "r2")]
+        sent.clear()
+
+        assert await store.release(leases[0], idle=True)
+        assert await store.release_many([leases[1]]) == [True]
+
+        assert len(sent) == 2  # no BEGIN, no separate lock, no COMMIT: one round trip each

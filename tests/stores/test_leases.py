@@ -266,7 +266,7 @@ async def test_sqlite_runs_from_before_leases_are_runnable_after_the_upgrade(
 ) -> None:
     from stepwork._stores.migrate import SCHEMA_MIGRATIONS_DDL, load_migrations
     from stepwork._stores.sqlite import SqliteStore
-    from stepwork._stores.sqlite_journal import split_statements
+    from stepwork._stores.sqlite_connect import split_statements
 
     path = tmp_path / "old.db"
     first = load_migrations("stepwork._stores.migrations.sqlite")[0]

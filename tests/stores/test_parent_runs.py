@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from stepwork._stores import sqlite_journal
+from stepwork._stores import sqlite_connect
 from stepwork._stores.migrate import SCHEMA_MIGRATIONS_DDL, load_migrations
 from stepwork._stores.protocol import JournalBatch, Lease, Store
 from stepwork._stores.sqlite import SqliteStore
@@ -57,7 +57,7 @@ async def test_runs_stored_before_migration_0006_read_as_having_no_parent(
     db = sqlite3.connect(path, isolation_level=None)
     db.execute(SCHEMA_MIGRATIONS_DDL)
     for migration in load_migrations("stepwork._stores.migrations.sqlite")[:5]:
-        for statement in sqlite_journal.split_statements(migration.sql):
+        for statement in sqlite_connect.split_statements(migration.sql):
             db.execute(statement)
         db.execute(
             "INSERT INTO schema_migrations VALUES (?, ?, 0)", (migration.version, migration.name)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from stepwork._core.errors import JournalCorruptError, StoreError
-from stepwork._stores import sqlite_journal
+from stepwork._stores import sqlite_connect
 from stepwork._stores.migrate import Migration, load_migrations, pending_migrations
 from stepwork._stores.protocol import JournalBatch
 from stepwork._stores.sqlite import SqliteStore
@@ -237,7 +237,7 @@ def test_migration_scripts_split_into_statements() -> None:
         END;
         /* trailing */
     """
-    statements = list(sqlite_journal.split_statements(script))
+    statements = list(sqlite_connect.split_statements(script))
     assert len(statements) == 2
     assert statements[0].endswith("DEFAULT 'semi;colon');")
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")

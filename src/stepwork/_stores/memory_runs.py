@@ -84,11 +84,11 @@ def load_records(
     after: int,
     limit: int | None,
 ) -> list[tuple[int, dict[str, Any]]]:
+    """Records of a run numbered ``after + 1`` on, checked against the stored ``count``."""
     start = max(after + 1, 0)
     stop = count if limit is None else min(count, start + max(limit, 0))
     numbers = [number for number in range(start, stop) if number in stored]
     if (limit is None or stop - start < limit) and count in stored:  # one past the count
         numbers.append(count)
-    """Records of a run numbered ``after + 1`` on, checked against the stored ``count``."""
     check_numbers(run_id, kind, numbers, after, count, limit)
     return [(number, decode_record(run_id, number, stored[number], kind)) for number in numbers]

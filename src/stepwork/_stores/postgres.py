@@ -17,41 +17,32 @@ Invariants (beyond the protocol's):
 - A call whose connection breaks (server restart, failover, an idle connection cut) is tried
   once more on a fresh one. A retried ``append`` or ``create_run`` that finds its own first
   attempt committed succeeds, so a broken connection never duplicates nor falsely refuses one.
+- A statement or transaction that waits for several ``runs`` rows locks them in run id order
+  first, so none deadlocks with another (``docs/design.md``, "Row locks on PostgreSQL").
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from stepwork._core.errors import JournalConflictError, RunNotFoundError, StoreError
+from stepwork._core.errors import JournalConflictError, RunNotFoundError
 from stepwork._stores import postgres_lease_sql as lease_sql
-from stepwork._stores import postgres_leases as many
 from stepwork._stores.checkpoint_codec import decode_checkpoint
-from stepwork._stores.inbox_rules import inbox_message, no_such_run, run_ended
-from stepwork._stores.lease_rules import renew_lost
-from stepwork._stores.postgres_connect import (
-    ConnectionLostError,
-    create_pool,
-    migrate,
-    pooled_connection,
-    redact,
-)
+from stepwork._stores.postgres_connect import PostgresPool, redact
 from stepwork._stores.postgres_group import Appender
+from stepwork._stores.postgres_leases import PostgresLeases
 from stepwork._stores.postgres_limits import PostgresLimits
 from stepwork._stores.postgres_listen import Notice, listen
 from stepwork._stores.postgres_schedules import PostgresSchedules
 from stepwork._stores.postgres_sql import (
     CREATE_RUN,
-    DELIVER,
     GET_RUN,
     LIST_RUNS,
     LOAD_CHECKPOINT,
     LOAD_EVENTS,
-    LOAD_INBOX,
     LOAD_TAIL,
     LOAD_TICKS,
     PRUNE,
@@ -64,29 +55,21 @@ from stepwork._stores.postgres_sql import (
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
     Checkpoint,
-    DueTimer,
-    InboxKind,
-    InboxMessage,
     JournalBatch,
-    Lease,
     RunRecord,
     RunStatus,
     RunTail,
 )
-from stepwork._stores.records import (
-    RecordKind,
-    check_numbers,
-    decode_record,
-    encode_value,
-)
+from stepwork._stores.records import RecordKind, check_numbers, decode_record
 
 __all__ = ["PostgresStore"]
 
 _T = TypeVar("_T")
 
 
-class PostgresStore:
-    """The :class:`~stepwork._stores.protocol.Store` protocol on a PostgreSQL database.
+class PostgresStore(PostgresLeases):
+    """The :class:`~stepwork._stores.protocol.Store` protocol on a PostgreSQL database (the
+    lease, timer and inbox methods come from :class:`PostgresLeases`).
 
     Args:
         dsn: A libpq connection URI, e.g. ``postgresql://user:secret@host:5432/db``.
@@ -114,20 +97,19 @@ class PostgresStore:
         max_size: int = 10,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(clock, lease_sql.channel("runnable", schema))
         self.dsn = dsn
         self.schema = schema
         self.min_size = min_size
         self.max_size = max_size
-        self._clock = clock
-        self._pool: Any = None  # an asyncpg.Pool once open
-        self._opening = asyncio.Lock()
-        self._where = f"PostgreSQL database {redact(dsn)!r}"
+        self._pool = PostgresPool(
+            dsn, schema=schema, min_size=min_size, max_size=max_size, clock=clock,
+            describe=repr(self),
+        )  # fmt: skip
         self.append_channel = lease_sql.channel("append", schema)
         """The NOTIFY channel told the run id of every append."""
-        self.runnable_channel = lease_sql.channel("runnable", schema)
-        """The NOTIFY channel told the run id of a run that became runnable."""
         self._appender = Appender(
-            self._write, self._clock, self.append_channel, self.runnable_channel
+            self._pool.write, clock, self.append_channel, self.runnable_channel
         )
         self.limits = PostgresLimits(self._call, dsn, lease_sql.channel("limit", schema), clock)
         """Slots of named limits (``stepwork.Limit``), shared by every process and host."""
@@ -158,25 +140,11 @@ class PostgresStore:
                 cannot be reached or refuses the login, or the schema is newer than this
                 stepwork knows (the database is left untouched).
         """
-        async with self._opening:
-            if self._pool is not None:
-                return
-            pool = await create_pool(
-                self.dsn, schema=self.schema, min_size=self.min_size, max_size=self.max_size
-            )
-            try:
-                async with pooled_connection(pool, self._where) as connection:
-                    self._where = await migrate(connection, schema=self.schema, clock=self._clock)
-            except BaseException:
-                pool.terminate()
-                raise
-            self._pool = pool
+        await self._pool.open()
 
     async def close(self) -> None:
         """Close the pool's connections; the store may be opened again."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        await self._pool.close()
 
     async def create_run(self, run_id: str, workflow: str, created_at: float) -> None:
         """Add a ``running`` run with no ticks.
@@ -185,7 +153,9 @@ class PostgresStore:
             JournalConflictError: If ``run_id`` already exists.
         """
         args = (run_id, workflow, float(created_at))
-        created, retried = await self._write(lambda c: c.fetchval(CREATE_RUN, *args, None, None))
+        created, retried = await self._pool.write(
+            lambda c: c.fetchval(CREATE_RUN, *args, None, None)
+        )
         if retried and created is None:  # did the attempt whose connection broke commit?
             created = await self._call(lambda c: c.fetchval(RUN_IS_FRESH, *args))
         if not created:
@@ -329,113 +299,6 @@ class PostgresStore:
         runs, ticks, events, size = await self._call(lambda c: c.fetchrow(SIZE))
         return {"runs": runs, "ticks": ticks, "events": events, "bytes": size}
 
-    async def claim_run(
-        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
-    ) -> Lease | None:
-        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
-        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
-
-        Raises:
-            RunNotFoundError: If there is no such run.
-        """
-        args = (run_id, owner, self._clock(), float(ttl), take_from)
-        row = await self._call(lambda c: c.fetchrow(lease_sql.CLAIM_RUN, *args))
-        if row is not None:
-            return Lease(run_id, owner, row[0], row[1], row[2])
-        await self.get_run(run_id)  # raises RunNotFoundError
-        return None
-
-    async def claim_runnable(
-        self,
-        owner: str,
-        ttl: float,
-        limit: int,
-        workflows: Sequence[str] | None = None,
-        versions: Mapping[str, str] | None = None,
-    ) -> list[Lease]:
-        """Claim up to ``limit`` runnable running runs with a free or expired lease, the
-        longest waiting first (``FOR UPDATE SKIP LOCKED``: claimers never wait on each other),
-        leaving runs recorded with a version other than ``versions`` names."""
-        names = None if workflows is None else list(workflows)
-        served = list(versions or {})
-        args = (
-            owner, float(ttl), self._clock(), max(limit, 0), names, served,
-            [(versions or {})[name] for name in served],
-        )  # fmt: skip
-        rows = await self._call(lambda c: c.fetch(lease_sql.CLAIM_RUNNABLE, *args))
-        return [Lease(row[0], owner, row[1], row[2], row[3], row[4]) for row in rows]
-
-    async def renew(self, lease: Lease, ttl: float) -> Lease:
-        """Extend ``lease`` to ``ttl`` seconds from now.
-
-        Raises:
-            LeaseLostError: If the run's epoch moved on or the lease was released.
-        """
-        args = (lease.run_id, lease.owner, lease.epoch, self._clock() + ttl)
-        expires = await self._call(lambda c: c.fetchval(lease_sql.RENEW, *args))
-        if expires is None:
-            raise renew_lost(lease.run_id, lease.owner, lease.epoch)
-        return Lease(lease.run_id, lease.owner, lease.epoch, expires)
-
-    async def renew_many(self, leases: Sequence[Lease], ttl: float) -> list[Lease | None]:
-        """``renew`` for each of ``leases`` in one statement (a run whose row an append holds
-        at that moment is renewed alone after it): the renewed lease, ``None`` for one lost."""
-        return await many.renew_many(self._call, leases, self._clock() + ttl)
-
-    async def release(self, lease: Lease, *, idle: bool = False) -> bool:
-        """Give the run back; idle: runnable at its earliest timer, else at once (and NOTIFY
-        the runnable channel). False if ``lease`` is no longer the run's."""
-        return (await self.release_many([lease], idle=idle))[0]
-
-    async def release_many(self, leases: Sequence[Lease], *, idle: bool = False) -> list[bool]:
-        """``release`` for each of ``leases`` in one transaction."""
-        args = (idle, self._clock(), self.runnable_channel)
-        return await many.release_many(self._call, leases, *args)
-
-    async def deliver(
-        self,
-        run_id: str,
-        kind: InboxKind,
-        record: dict[str, Any] | None,
-        idempotency_key: str | None,
-        at: float,
-        *,
-        step: str | None = None,
-    ) -> None:
-        """Store a message in the run's inbox, make the run runnable from ``at`` and NOTIFY
-        the runnable channel, in one statement; a pending message with the same key stores
-        nothing (the run is woken all the same).
-
-        Raises:
-            RunNotFoundError: If there is no such run.
-            WorkflowRuntimeError: If the run has ended.
-        """
-        text = None if record is None else encode_value(run_id, record, "inbox record")
-        args = (run_id, kind, text, idempotency_key, step, float(at), self.runnable_channel)
-        delivered, status = await self._call(lambda c: c.fetchrow(DELIVER, *args))
-        if not delivered:
-            raise no_such_run(run_id) if status is None else run_ended(run_id, status)
-
-    async def load_inbox(self, run_id: str) -> list[InboxMessage]:
-        """The run's pending inbox messages, in delivery order."""
-        rows = await self._call(lambda c: c.fetch(LOAD_INBOX, run_id))
-        return [inbox_message(*row) for row in rows]
-
-    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
-        """Those of ``run_ids`` whose inbox holds a message."""
-        return await many.with_messages(self._call, run_ids)
-
-    async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
-        """Timers of running runs with ``fire_at <= now``, the earliest first."""
-        args = (float(now), None if limit is None else max(limit, 0))
-        rows = await self._call(lambda c: c.fetch(lease_sql.DUE_TIMERS, *args))
-        return [DueTimer(row[0], row[1], row[2]) for row in rows]
-
-    async def next_timer(self, run_id: str) -> float | None:
-        """When the run's earliest timer fires; ``None`` if it has none."""
-        at = await self._call(lambda c: c.fetchval(lease_sql.NEXT_TIMER, run_id))
-        return None if at is None else float(at)
-
     def listen(
         self,
         on_notice: Callable[[Notice, str], None],
@@ -469,18 +332,4 @@ class PostgresStore:
         return found
 
     async def _call(self, operation: Callable[[Any], Awaitable[_T]]) -> _T:
-        return (await self._write(operation))[0]
-
-    async def _write(self, operation: Callable[[Any], Awaitable[_T]]) -> tuple[_T, bool]:
-        """``operation``'s result on a pooled connection, and whether it had to be tried a
-        second time because the first connection broke."""
-        if self._pool is None:
-            raise StoreError(f"{self!r} is not open: call 'await store.open()' first.")
-        try:
-            async with pooled_connection(self._pool, self._where) as connection:
-                return await operation(connection), False
-        except ConnectionLostError:
-            # After a server restart every pooled connection is dead: replace them all.
-            await self._pool.expire_connections()
-        async with pooled_connection(self._pool, self._where) as connection:
-            return await operation(connection), True
+        return await self._pool.call(operation)

@@ -14,14 +14,17 @@ Invariants:
   replaced by ``***``.
 - The pool's failed background reconnects are reported by ``postgres_outage`` (one line per
   outage on ``stepwork.stores``), never as asyncpg's tracebacks.
+- :class:`PostgresPool` runs every operation of a store: once more on a fresh connection when
+  its connection broke (after a server restart every pooled connection is replaced).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from stepwork._core.errors import JournalConflictError, StoreError
 from stepwork._stores.migrate import SCHEMA_MIGRATIONS_DDL, load_migrations, pending_migrations
@@ -29,6 +32,7 @@ from stepwork._stores.postgres_outage import connection_opened, report_pool_outa
 
 __all__ = [
     "ConnectionLostError",
+    "PostgresPool",
     "create_pool",
     "import_asyncpg",
     "migrate",
@@ -38,6 +42,8 @@ __all__ = [
 ]
 
 MIGRATIONS = "stepwork._stores.migrations.postgres"
+
+_T = TypeVar("_T")
 
 
 class ConnectionLostError(StoreError):
@@ -159,3 +165,86 @@ async def pooled_connection(pool: Any, where: str) -> AsyncIterator[Any]:
         raise ConnectionLostError(f"{where}: the connection was lost: {error}") from error
     except (pg.PostgresError, pg.InterfaceError) as error:
         raise StoreError(f"{where} failed: {error}") from error
+
+
+class PostgresPool:
+    """A store's asyncpg pool: opened (and the database migrated) once, closed, and the way
+    each of the store's operations gets a connection.
+
+    Args:
+        dsn: A libpq connection URI.
+        schema: The PostgreSQL schema the tables live in (``None``: the default
+            ``search_path``).
+        min_size: Connections the pool opens at once.
+        max_size: The most connections the pool holds.
+        clock: Seconds since the epoch, for migration times.
+        describe: What to call the store in errors (its ``repr``).
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None,
+        min_size: int,
+        max_size: int,
+        clock: Callable[[], float],
+        describe: str,
+    ) -> None:
+        self._dsn, self._schema, self._clock, self._describe = dsn, schema, clock, describe
+        self._sizes = (min_size, max_size)
+        self._pool: Any = None  # an asyncpg.Pool once open
+        self._opening = asyncio.Lock()
+        self._where = f"PostgreSQL database {redact(dsn)!r}"
+
+    async def open(self) -> None:
+        """Connect the pool and apply pending migrations; idempotent.
+
+        Raises:
+            StoreError: If asyncpg is not installed (names the extra to install), the server
+                cannot be reached or refuses the login, or the schema is newer than this
+                stepwork knows (the database is left untouched).
+        """
+        async with self._opening:
+            if self._pool is not None:
+                return
+            min_size, max_size = self._sizes
+            pool = await create_pool(
+                self._dsn, schema=self._schema, min_size=min_size, max_size=max_size
+            )
+            try:
+                async with pooled_connection(pool, self._where) as connection:
+                    self._where = await migrate(connection, schema=self._schema, clock=self._clock)
+            except BaseException:
+                pool.terminate()
+                raise
+            self._pool = pool
+
+    async def close(self) -> None:
+        """Close the pool's connections; it may be opened again."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def call(self, operation: Callable[[Any], Awaitable[_T]]) -> _T:
+        """``operation``'s result on a pooled connection (see :meth:`write`)."""
+        return (await self.write(operation))[0]
+
+    async def write(self, operation: Callable[[Any], Awaitable[_T]]) -> tuple[_T, bool]:
+        """``operation``'s result on a pooled connection, and whether it had to be tried a
+        second time because the first connection broke.
+
+        Raises:
+            StoreError: If the pool is not open, or PostgreSQL fails (twice, for a broken
+                connection).
+        """
+        if self._pool is None:
+            raise StoreError(f"{self._describe} is not open: call 'await store.open()' first.")
+        try:
+            async with pooled_connection(self._pool, self._where) as connection:
+                return await operation(connection), False
+        except ConnectionLostError:
+            # After a server restart every pooled connection is dead: replace them all.
+            await self._pool.expire_connections()
+        async with pooled_connection(self._pool, self._where) as connection:
+            return await operation(connection), True

@@ -12,11 +12,13 @@ Invariants:
 - Each batch is checked on its own inside the group: its counters and, when fenced, its epoch
   (``APPEND_MANY`` updates each run's row only if they match). A batch that matched nothing
   stored nothing, and is then tried alone, which says why (``LeaseLostError``, a conflict).
-- If the group statement fails as a whole (a duplicate key, a deadlock with a stale writer, a
-  broken connection), every batch of it is tried alone; after a broken connection, a batch
-  finding exactly its own records stored counts as written (as a retried single append does).
+- If the group statement fails as a whole (a duplicate key, a broken connection), every batch
+  of it is tried alone; after a broken connection, a batch finding exactly its own records
+  stored counts as written (as a retried single append does).
 - A group never holds two batches of one run (a run's journal writes one batch at a time; a
   second one waits for the next group).
+- A group locks its runs' rows in run id order; a batch with a notice for another run locks
+  both rows in that order before it writes (``docs/design.md``, "Row locks on PostgreSQL").
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from stepwork._stores.postgres_append import (
     notify_args,
 )
 from stepwork._stores.postgres_connect import ConnectionLostError
-from stepwork._stores.postgres_sql import APPEND, APPEND_MANY, DELIVER, STORED
+from stepwork._stores.postgres_sql import APPEND, APPEND_MANY, DELIVER, LOCK_RUNS, STORED
 from stepwork._stores.protocol import JournalBatch
 from stepwork._stores.records import check_next
 
@@ -174,7 +176,7 @@ class Appender:
         ticks, events = args[2], args[4]
         workflow, create = batch.workflow, create_args(batch)
         at_once = None if workflow is None else create_with_records_args(batch, args)
-        notify = notify_args(batch, self._clock(), self._channels[1])
+        notify = notify_args(batch, args[8], self._channels[1])  # APPEND's $9: its now
 
         async def attempt(connection: Any) -> Any:
             if workflow is None and notify is None:
@@ -182,6 +184,9 @@ class Appender:
                     return True
             elif workflow is None and notify is not None:  # the message with it, or neither
                 async with connection.transaction():
+                    # Both rows first, in run id order: APPEND then DELIVER would lock the
+                    # parent after the child, against the order of every other locker.
+                    await connection.execute(LOCK_RUNS, [run_id, notify[0]])
                     if await connection.fetchval(APPEND, *args):
                         await connection.fetchrow(DELIVER, *notify)
                         return True

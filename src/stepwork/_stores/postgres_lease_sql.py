@@ -10,15 +10,16 @@ Invariants:
   lapses without a release leaves the run claimable at once.
 - :data:`RENEW_MANY` waits on no row lock (``SKIP LOCKED``): a row locked by an append of its
   run in flight is reported ``busy`` and renewed alone with :data:`RENEW` (which waits on that
-  row only), so renewing many runs never deadlocks with a group append locking them in
-  another order.
+  row only, holding no other).
+- :data:`RELEASE_MANY` locks its rows in run id order, the order of every statement that
+  waits for several runs' rows (``docs/design.md``, "Row locks on PostgreSQL").
 """
 
 from __future__ import annotations
 
 __all__ = [
-    "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "LOCK_RUNS", "NEXT_TIMER", "RELEASE_MANY",
-    "RENEW", "RENEW_MANY", "WITH_MESSAGES", "channel",
+    "CLAIM_RUN", "CLAIM_RUNNABLE", "DUE_TIMERS", "NEXT_TIMER", "RELEASE_MANY",
+    "RENEW", "RENEW_MANY", "RUN_EXISTS", "WITH_MESSAGES", "channel",
 ]  # fmt: skip
 
 _FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= $3::float8)"
@@ -50,6 +51,7 @@ UPDATE runs SET owner = $1, lease_expires = $3::float8 + $2::float8, epoch = run
 FROM chosen WHERE runs.run_id = chosen.run_id
 RETURNING runs.run_id, runs.epoch, runs.lease_expires, chosen.previous, runs.workflow
 """
+RUN_EXISTS = "SELECT 1 FROM runs WHERE run_id = $1"
 # $1 run_id, $2 owner, $3 epoch, $4 new expiry
 RENEW = """
 UPDATE runs SET lease_expires = $4::float8 WHERE run_id = $1 AND owner = $2 AND epoch = $3
@@ -75,23 +77,30 @@ SELECT held.i, renewed.run_id IS NOT NULL,
 FROM held LEFT JOIN renewed ON renewed.run_id = held.run_id AND renewed.epoch = held.epoch
     LEFT JOIN runs ON runs.run_id = held.run_id
 """
-# $1 run ids, in order: locks their rows, so the statement after it sees every message a
-# concurrent deliver (which locks the row too) committed before.
-LOCK_RUNS = "SELECT 1 FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR UPDATE"
 # $1 run ids, $2 owners, $3 epochs, $4 idle, $5 now, $6 the runnable channel: the 1-based
-# indexes of the leases released, and how many runs were NOTIFYd.
+# indexes of the leases released, and how many runs were NOTIFYd. One statement: ``locked``
+# takes the rows in run id order, before the UPDATE reads a row (as in ``APPEND_MANY``);
+# ``held`` has each row's version (xmin) as the statement's snapshot shows it. The inbox check
+# reads that snapshot, so it cannot see a message a deliver committed while this statement
+# waited for the row: a row whose version changed since (the UPDATE sees its newest version)
+# is made runnable at once instead (at worst a claim that finds nothing to do).
 RELEASE_MANY = """
 WITH held AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY
-        AS h (run_id, owner, epoch, i)
+    SELECT h.*, runs.xmin::text AS seen FROM unnest($1::text[], $2::text[], $3::int[])
+        WITH ORDINALITY AS h (run_id, owner, epoch, i)
+        LEFT JOIN runs ON runs.run_id = h.run_id
+), locked AS MATERIALIZED (
+    SELECT run_id FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR NO KEY UPDATE
 ), released AS (
     UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE
         WHEN status <> 'running' THEN NULL
-        WHEN $4::bool AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id)
+        WHEN $4::bool AND runs.xmin::text = held.seen
+            AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id)
             THEN (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id)
         ELSE $5::float8 END
     FROM held
-    WHERE runs.run_id = held.run_id AND runs.owner = held.owner AND runs.epoch = held.epoch
+    WHERE (SELECT count(*) FROM locked) >= 0 AND runs.run_id = held.run_id
+        AND runs.owner = held.owner AND runs.epoch = held.epoch
     RETURNING held.i, runs.run_id, runs.runnable_at
 ), notified AS (
     SELECT pg_notify($6::text, run_id)::text FROM released WHERE runnable_at <= $5::float8

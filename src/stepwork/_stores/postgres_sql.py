@@ -13,7 +13,7 @@ from stepwork._stores.protocol import RunRecord
 
 __all__ = [
     "APPEND", "APPEND_MANY", "CREATE_RUN", "CREATE_RUN_HELD", "CREATE_WITH_RECORDS", "DELIVER",
-    "GET_RUN", "LIST_RUNS",
+    "GET_RUN", "LIST_RUNS", "LOCK_RUNS",
     "LOAD_CHECKPOINT", "LOAD_EVENTS", "LOAD_INBOX", "LOAD_TAIL", "LOAD_TICKS", "PRUNE",
     "RUN_COLUMN_COUNT", "RUN_COLUMNS", "RUN_IS_FRESH", "SIZE", "STORED",
     "list_args", "run_record",
@@ -89,9 +89,13 @@ SELECT count(*) FROM run, notified
 # tick count, first offset, event count, status, result, error, epoch, runnable_at, checkpoint
 # seq and record, whether it touches timers, whether it touches the inbox); $15 is now; the
 # records, timers and inbox ids are flat arrays whose first array names the batch (1-based).
-# Each batch's run appears once. The UPDATE locks and checks every run row on its own (a run
-# whose counters or epoch moved on matches nothing and stores nothing); the statement returns
-# the numbers of the batches it stored.
+# Each batch's run appears once. ``locked`` takes the run rows in run id order (the order every
+# statement locking several runs keeps, so none deadlocks with another); the UPDATE counts it
+# in a condition that refers to nothing of its rows, which PostgreSQL evaluates once, before
+# the UPDATE reads a row, so every lock is taken before any row changes, whatever the plan
+# (joining ``locked`` instead let the planner loop over it once per row). The UPDATE checks
+# every run row on its own (a run whose counters or epoch moved on matches nothing and stores
+# nothing); the statement returns the numbers of the batches it stored.
 APPEND_MANY = """
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::text[],
@@ -99,6 +103,8 @@ WITH batch AS (
         $14::bool[]) WITH ORDINALITY AS b (run_id, seq, tick_count, first_offset, event_count,
         status, result, error, epoch, runnable_at, checkpoint_seq, checkpoint, touch_timers,
         touch_inbox, i)
+), locked AS MATERIALIZED (
+    SELECT run_id FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR NO KEY UPDATE
 ), run AS (
     UPDATE runs SET
         ticks = runs.ticks + b.tick_count,
@@ -113,7 +119,7 @@ WITH batch AS (
         owner = CASE WHEN b.status IS NULL THEN runs.owner END,
         lease_expires = CASE WHEN b.status IS NULL THEN runs.lease_expires END
     FROM batch AS b
-    WHERE runs.run_id = b.run_id
+    WHERE (SELECT count(*) FROM locked) >= 0 AND runs.run_id = b.run_id
         AND (b.tick_count = 0 OR runs.ticks = b.seq)
         AND (b.event_count = 0 OR runs.events = b.first_offset)
         AND (b.epoch IS NULL OR runs.epoch = b.epoch)
@@ -173,6 +179,9 @@ WITH run AS (
 )
 SELECT (SELECT count(*) FROM notified), (SELECT status FROM runs WHERE run_id = $1)
 """
+# $1 run ids: locks their rows in run id order, the order of every statement that locks several
+# runs (a transaction that goes on to lock more than one run takes them all here first).
+LOCK_RUNS = "SELECT 1 FROM runs WHERE run_id = ANY($1::text[]) ORDER BY run_id FOR NO KEY UPDATE"
 LOAD_INBOX = """
 SELECT id, run_id, kind, record, idempotency_key, at, step FROM inbox
 WHERE run_id = $1 ORDER BY id
@@ -195,7 +204,12 @@ LEFT JOIN LATERAL (
 ) AS tail ON true
 WHERE runs.run_id = $1
 """
-PRUNE = "DELETE FROM runs WHERE status = ANY($1::text[]) AND updated_at < $2"
+# The rows are locked in run id order first, as by every statement that locks several runs.
+PRUNE = """
+DELETE FROM runs WHERE run_id IN (
+    SELECT run_id FROM runs WHERE status = ANY($1::text[]) AND updated_at < $2
+    ORDER BY run_id FOR UPDATE)
+"""
 RUN_IS_FRESH = (
     "SELECT workflow = $2 AND created_at = $3 AND ticks = 0 AND events = 0 FROM runs "
     "WHERE run_id = $1"

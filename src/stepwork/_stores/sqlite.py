@@ -28,27 +28,24 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from stepwork._core.errors import RunNotFoundError, StoreError
-from stepwork._stores import sqlite_inbox as inbox
 from stepwork._stores import sqlite_journal as journal
-from stepwork._stores import sqlite_leases as leases_sql
+from stepwork._stores import sqlite_reads as reads
 from stepwork._stores.checkpoint_codec import decode_checkpoint
 from stepwork._stores.protocol import (
     TERMINAL_STATUSES,
     Checkpoint,
-    DueTimer,
-    InboxKind,
-    InboxMessage,
     JournalBatch,
-    Lease,
     RunRecord,
     RunStatus,
     net_timers,
 )
 from stepwork._stores.records import encode_records, encode_value, like_pattern
+from stepwork._stores.sqlite_connect import connect
+from stepwork._stores.sqlite_leases import SqliteLeases
 from stepwork._stores.sqlite_limits import SqliteLimits
 from stepwork._stores.sqlite_schedules import SqliteSchedules
 from stepwork._stores.sqlite_worker import SqliteWorker
@@ -59,8 +56,9 @@ _T = TypeVar("_T")
 _P = ParamSpec("_P")
 
 
-class SqliteStore:
-    """The :class:`~stepwork._stores.protocol.Store` protocol on a SQLite file.
+class SqliteStore(SqliteLeases):
+    """The :class:`~stepwork._stores.protocol.Store` protocol on a SQLite file (the lease,
+    timer and inbox methods come from :class:`SqliteLeases`).
 
     Args:
         path: The database file (created if missing; its folder must exist), or
@@ -87,10 +85,10 @@ class SqliteStore:
     ) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', got {synchronous!r}")
+        super().__init__(clock)
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous.upper()
-        self._clock = clock
         self._writer: SqliteWorker | None = None
         self._reader: SqliteWorker | None = None  # None: reads go to the writer
         self.limits = SqliteLimits(self._call, clock)
@@ -204,7 +202,7 @@ class SqliteStore:
             RunNotFoundError: If there is no such run.
             JournalCorruptError: If the stored checkpoint is not a JSON object.
         """
-        found = await self._read(journal.load_checkpoint, run_id)
+        found = await self._read(reads.load_checkpoint, run_id)
         return None if found is None else decode_checkpoint(run_id, *found)
 
     async def load_ticks(
@@ -217,7 +215,7 @@ class SqliteStore:
             JournalCorruptError: If a stored record is not valid JSON or has no ``kind``, or
                 one is missing (names run and seq).
         """
-        return await self._read(journal.load_ticks, run_id, after_seq, limit)
+        return await self._read(reads.load_ticks, run_id, after_seq, limit)
 
     async def load_events(
         self, run_id: str, after_offset: int = -1, limit: int | None = None
@@ -229,7 +227,7 @@ class SqliteStore:
             JournalCorruptError: If a stored record is not valid JSON, or one is missing
                 (names run and offset).
         """
-        return await self._read(journal.load_events, run_id, after_offset, limit)
+        return await self._read(reads.load_events, run_id, after_offset, limit)
 
     async def get_run(self, run_id: str) -> RunRecord:
         """The run's record (``corrupt`` set when its result or error is not valid JSON).
@@ -237,8 +235,8 @@ class SqliteStore:
         Raises:
             RunNotFoundError: If there is no such run.
         """
-        sql = f"SELECT {journal.RUN_COLUMNS} FROM runs WHERE run_id = ?"
-        runs = await self._read(journal.select_runs, sql, [run_id])
+        sql = f"SELECT {reads.RUN_COLUMNS} FROM runs WHERE run_id = ?"
+        runs = await self._read(reads.select_runs, sql, [run_id])
         if not runs:
             raise RunNotFoundError(f"No run {run_id!r} in {self!r}.", run_id=run_id)
         return runs[0]
@@ -282,10 +280,10 @@ class SqliteStore:
             params.append(parent)
         params.extend([-1 if limit is None else max(limit, 0), max(offset, 0)])
         sql = (
-            f"SELECT {journal.RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} "
+            f"SELECT {reads.RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} "
             "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
         )
-        return await self._read(journal.select_runs, sql, params)
+        return await self._read(reads.select_runs, sql, params)
 
     async def delete_run(self, run_id: str) -> bool:
         """Delete a run with its ticks and events; False if there was none."""
@@ -302,97 +300,7 @@ class SqliteStore:
 
     async def size(self) -> dict[str, int]:
         """``{"runs", "ticks", "events", "bytes"}``; bytes are the database file plus its WAL."""
-        return await self._read(journal.size, self.path)
-
-    async def claim_run(
-        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
-    ) -> Lease | None:
-        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
-        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
-
-        Raises:
-            RunNotFoundError: If there is no such run.
-        """
-        return await self._call(leases_sql.claim_run, run_id, owner, ttl, self._clock(), take_from)
-
-    async def claim_runnable(
-        self,
-        owner: str,
-        ttl: float,
-        limit: int,
-        workflows: Sequence[str] | None = None,
-        versions: Mapping[str, str] | None = None,
-    ) -> list[Lease]:
-        """Claim up to ``limit`` runnable running runs with a free or expired lease, the
-        longest waiting first, in one ``BEGIN IMMEDIATE`` transaction (leaving runs recorded
-        with a version other than ``versions`` names)."""
-        names = None if workflows is None else list(workflows)
-        served = dict(versions or {})
-        return await self._call(
-            leases_sql.claim_runnable, owner, ttl, limit, names, self._clock(), served
-        )
-
-    async def renew(self, lease: Lease, ttl: float) -> Lease:
-        """Extend ``lease`` to ``ttl`` seconds from now.
-
-        Raises:
-            LeaseLostError: If the run's epoch moved on or the lease was released.
-        """
-        return await self._call(leases_sql.renew, lease, ttl, self._clock())
-
-    async def renew_many(self, leases: Sequence[Lease], ttl: float) -> list[Lease | None]:
-        """``renew`` for each of ``leases`` in one ``BEGIN IMMEDIATE`` transaction: the
-        renewed lease, ``None`` for one lost."""
-        if not leases:
-            return []
-        return await self._call(leases_sql.renew_many, list(leases), ttl, self._clock())
-
-    async def release(self, lease: Lease, *, idle: bool = False) -> bool:
-        """Give the run back; idle: runnable at its earliest timer, else at once. False if
-        ``lease`` is no longer the run's."""
-        return (await self.release_many([lease], idle=idle))[0]
-
-    async def release_many(self, leases: Sequence[Lease], *, idle: bool = False) -> list[bool]:
-        """``release`` for each of ``leases`` in one ``BEGIN IMMEDIATE`` transaction."""
-        if not leases:
-            return []
-        return await self._call(leases_sql.release, list(leases), idle, self._clock())
-
-    async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
-        """Timers of running runs with ``fire_at <= now``, the earliest first."""
-        return await self._read(leases_sql.due_timers, now, limit)
-
-    async def next_timer(self, run_id: str) -> float | None:
-        """When the run's earliest timer fires; ``None`` if it has none."""
-        return await self._read(leases_sql.next_timer, run_id)
-
-    async def deliver(
-        self,
-        run_id: str,
-        kind: InboxKind,
-        record: dict[str, Any] | None,
-        idempotency_key: str | None,
-        at: float,
-        *,
-        step: str | None = None,
-    ) -> None:
-        """Store a message in the run's inbox and make the run runnable from ``at``, in one
-        ``BEGIN IMMEDIATE`` transaction; a pending message with the same key stores nothing.
-
-        Raises:
-            RunNotFoundError: If there is no such run.
-            WorkflowRuntimeError: If the run has ended.
-        """
-        text = None if record is None else encode_value(run_id, record, "inbox record")
-        await self._call(inbox.deliver, run_id, kind, text, idempotency_key, at, step)
-
-    async def load_inbox(self, run_id: str) -> list[InboxMessage]:
-        """The run's pending inbox messages, in delivery order."""
-        return await self._read(inbox.load_inbox, run_id)
-
-    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
-        """Those of ``run_ids`` whose inbox holds a message."""
-        return await self._read(inbox.with_messages, list(run_ids)) if run_ids else set()
+        return await self._read(reads.size, self.path)
 
     async def _call(
         self,
@@ -418,7 +326,7 @@ class SqliteStore:
         return await reader.call(function, *args, **kwargs)
 
     def _connect(self) -> sqlite3.Connection:
-        return journal.connect(self.path, self.busy_timeout, self.synchronous, self._clock())
+        return connect(self.path, self.busy_timeout, self.synchronous, self._clock())
 
     def _connect_reader(self) -> sqlite3.Connection:
         db = sqlite3.connect(

@@ -16,7 +16,7 @@ import sqlite3
 
 from stepwork._stores.inbox_rules import inbox_message, no_such_run, run_ended
 from stepwork._stores.protocol import InboxMessage
-from stepwork._stores.sqlite_journal import transaction
+from stepwork._stores.sqlite_connect import transaction
 
 __all__ = ["deliver", "load_inbox"]
 

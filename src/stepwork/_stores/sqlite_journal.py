@@ -1,7 +1,8 @@
-"""The journal's SQL on one ``sqlite3`` connection: blocking calls, run on ``SqliteStore``'s thread.
+"""The journal's writes in SQL on one ``sqlite3`` connection: blocking calls, run on
+``SqliteStore``'s writing thread (reads are in ``sqlite_reads``).
 
-Every function takes the connection (opened by :func:`connect`, in autocommit mode so the
-transactions here are explicit) and does one store operation in one transaction.
+Every function takes the connection (opened by ``sqlite_connect.connect``, in autocommit mode
+so the transactions here are explicit) and does one store operation in one transaction.
 
 Invariants:
 - Writes use ``BEGIN IMMEDIATE``: the write lock is taken before anything is read, so the
@@ -13,44 +14,18 @@ Invariants:
 
 from __future__ import annotations
 
-import os
-import re
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stepwork._core.errors import JournalConflictError, RunNotFoundError
+from stepwork._core.errors import JournalConflictError
 from stepwork._stores.lease_rules import lease_lost
-from stepwork._stores.migrate import SCHEMA_MIGRATIONS_DDL, load_migrations, pending_migrations
-from stepwork._stores.protocol import Lease, RunRecord
-from stepwork._stores.records import check_next, check_numbers, decode_record, run_record
+from stepwork._stores.protocol import Lease
+from stepwork._stores.records import check_next
+from stepwork._stores.sqlite_connect import transaction
 
-__all__ = [
-    "RUN_COLUMNS",
-    "Fencing",
-    "append",
-    "connect",
-    "create_run",
-    "delete",
-    "load_checkpoint",
-    "load_events",
-    "load_ticks",
-    "select_runs",
-    "size",
-    "split_statements",
-    "transaction",
-    "write_batch",
-]
-
-_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_MIGRATIONS = "stepwork._stores.migrations.sqlite"
-RUN_COLUMNS = (
-    "run_id, workflow, status, created_at, updated_at, result, error, ticks, events, "
-    "owner, lease_expires, epoch, runnable_at, version, parent_run_id"
-)
-"""The ``runs`` columns :func:`select_runs` expects, in order."""
+__all__ = ["Fencing", "append", "create_run", "delete", "write_batch"]
 
 _Ending = tuple[str, str | None, str | None]
 """A run's new ``(status, result JSON, error JSON)``."""
@@ -69,46 +44,6 @@ class Fencing:
     had_timers: bool = True
     consumed: Sequence[int] = ()
     """Inbox messages the ticks took in: deleted in the same transaction."""
-
-
-def connect(path: str, busy_timeout: float, synchronous: str, now: float) -> sqlite3.Connection:
-    """Open ``path`` in WAL mode with foreign keys on, and apply pending migrations.
-
-    Raises:
-        StoreError: If the schema is newer than this code knows (nothing is changed).
-        sqlite3.Error: If the file cannot be opened or is not a database.
-    """
-    # check_same_thread=False: only so the worker's finalizer may close a dropped connection.
-    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-    try:
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute(f"PRAGMA synchronous = {synchronous}")
-        db.execute("PRAGMA foreign_keys = ON")
-        _migrate(db, f"SQLite database {path!r}", now)
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
-def _migrate(db: sqlite3.Connection, database: str, now: float) -> None:
-    migrations = load_migrations(_MIGRATIONS)
-    try:  # the usual case, already migrated: only read, without taking the write lock
-        applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-        if not pending_migrations(migrations, applied, database=database):
-            return
-    except sqlite3.OperationalError:
-        pass  # no schema_migrations table yet
-    with transaction(db, "BEGIN IMMEDIATE"):
-        db.execute(SCHEMA_MIGRATIONS_DDL)
-        applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-        for migration in pending_migrations(migrations, applied, database=database):
-            for statement in split_statements(migration.sql):
-                db.execute(statement)
-            db.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.name, now),
-            )
 
 
 def create_run(db: sqlite3.Connection, run_id: str, workflow: str, created_at: float) -> None:
@@ -321,127 +256,8 @@ def _write_timers(
         )
 
 
-def load_ticks(
-    db: sqlite3.Connection, run_id: str, after_seq: int, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """Up to ``limit`` of the run's tick records with ``seq > after_seq``.
-
-    Raises:
-        RunNotFoundError: If there is no such run.
-        JournalCorruptError: If a record cannot be read or is missing (names run and seq).
-    """
-    with transaction(db, "BEGIN"):
-        stored = _require(db, run_id)[0]
-        rows = db.execute(
-            "SELECT seq, record FROM ticks WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (run_id, after_seq, -1 if limit is None else max(limit, 0)),
-        ).fetchall()
-    check_numbers(run_id, "tick", [seq for seq, _ in rows], after_seq, stored, limit)
-    return [decode_record(run_id, seq, text, "tick") for seq, text in rows]
-
-
-def load_checkpoint(db: sqlite3.Connection, run_id: str) -> tuple[int, str] | None:
-    """The run's checkpoint as ``(seq, record text)``; ``None`` if it has none.
-
-    Raises:
-        RunNotFoundError: If there is no such run.
-    """
-    with transaction(db, "BEGIN"):
-        _require(db, run_id)
-        row = db.execute(
-            "SELECT seq, record FROM checkpoints WHERE run_id = ?", (run_id,)
-        ).fetchone()
-    return None if row is None else (int(row[0]), str(row[1]))
-
-
-def load_events(
-    db: sqlite3.Connection, run_id: str, after_offset: int, limit: int | None
-) -> list[tuple[int, dict[str, Any]]]:
-    """Up to ``limit`` ``(offset, record)`` pairs with ``offset > after_offset``.
-
-    Raises:
-        RunNotFoundError: If there is no such run.
-        JournalCorruptError: If a record cannot be read or is missing (names run and offset).
-    """
-    with transaction(db, "BEGIN"):
-        stored = _require(db, run_id)[1]
-        rows = db.execute(
-            'SELECT "offset", record FROM events WHERE run_id = ? AND "offset" > ? '
-            'ORDER BY "offset" LIMIT ?',
-            (run_id, after_offset, -1 if limit is None else max(limit, 0)),
-        ).fetchall()
-    check_numbers(run_id, "event", [offset for offset, _ in rows], after_offset, stored, limit)
-    return [(offset, decode_record(run_id, offset, text, "event")) for offset, text in rows]
-
-
-def select_runs(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[RunRecord]:
-    """Run records from ``sql``, which selects :data:`RUN_COLUMNS` from ``runs``; a row whose
-    result or error is not valid JSON gives a record with ``corrupt`` set."""
-    return [run_record(*row) for row in db.execute(sql, params).fetchall()]
-
-
 def delete(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
     """Run a ``DELETE FROM runs`` statement (ticks and events cascade); how many runs went."""
     with transaction(db, "BEGIN IMMEDIATE"):
         deleted: int = db.execute(sql, params).rowcount
     return deleted
-
-
-def size(db: sqlite3.Connection, path: str) -> dict[str, int]:
-    """Counts of runs, ticks and events, and the bytes of the file and its WAL."""
-    runs, ticks, events = db.execute(
-        "SELECT count(*), coalesce(sum(ticks), 0), coalesce(sum(events), 0) FROM runs"
-    ).fetchone()
-    if path == ":memory:" or not os.path.exists(path):
-        pages = db.execute("PRAGMA page_count").fetchone()[0]
-        used = int(pages * db.execute("PRAGMA page_size").fetchone()[0])
-    else:
-        used = sum(os.path.getsize(file) for file in (path, path + "-wal") if os.path.exists(file))
-    return {"runs": runs, "ticks": ticks, "events": events, "bytes": used}
-
-
-def _require(db: sqlite3.Connection, run_id: str) -> tuple[int, int]:
-    """The run's stored ``(ticks, events)`` counts."""
-    row = db.execute("SELECT ticks, events FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-    if row is None:
-        raise RunNotFoundError(f"No run {run_id!r} in this store.", run_id=run_id)
-    return int(row[0]), int(row[1])
-
-
-@contextmanager
-def transaction(db: sqlite3.Connection, begin: str = "BEGIN") -> Iterator[None]:
-    """Run the block in a transaction opened with ``begin``; roll back if it raises."""
-    db.execute(begin)
-    try:
-        yield
-    except BaseException:
-        if db.in_transaction:  # SQLite may have rolled back already (e.g. disk full)
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-def split_statements(script: str) -> Iterator[str]:
-    """The statements of ``script``, one by one (``sqlite3.execute`` runs only one).
-
-    ``executescript`` would commit the migration's transaction first, so we split instead;
-    ``sqlite3.complete_statement`` knows about strings, comments and trigger bodies.
-
-    Example:
-        >>> list(split_statements("CREATE TABLE a (x TEXT DEFAULT ';'); -- done;\\n"))
-        ["CREATE TABLE a (x TEXT DEFAULT ';');"]
-    """
-    buffer = ""
-    for piece in script.split(";"):
-        buffer += piece + ";"
-        if sqlite3.complete_statement(buffer):
-            if _has_code(buffer):
-                yield buffer.strip()
-            buffer = ""
-    if _has_code(buffer.removesuffix(";")):
-        yield buffer  # an unfinished statement: let SQLite report it
-
-
-def _has_code(text: str) -> bool:
-    lines = (line.split("--", 1)[0] for line in _BLOCK_COMMENT.sub("", text).splitlines())
-    return any(line.strip("; \t\r") for line in lines)

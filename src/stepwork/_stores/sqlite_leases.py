@@ -1,162 +1,141 @@
-"""Leases and durable timers in SQL on one ``sqlite3`` connection (``SqliteStore``'s writer).
-
-Every function takes the connection and does one operation in one transaction; ``now`` comes
-from the store's clock.
-
-Invariants:
-- Claims run in one ``BEGIN IMMEDIATE`` transaction: the write lock is held from the read of
-  who may be claimed to the update that claims them, so two processes on one file never both
-  claim a run.
-- Every claim bumps the run's epoch and makes the run runnable from the claim on, so when the
-  lease lapses without a release the run is claimable at once.
-- Renewal and release change the run only while it is still held by that owner and epoch.
+"""The lease side of ``SqliteStore`` (:class:`SqliteLeases`): claims, renewals, releases,
+durable timers and the inbox. Each method is one call of a function of ``sqlite_lease_sql`` or
+``sqlite_inbox`` on the store's writing connection (reads on its reading one).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from stepwork._core.errors import RunNotFoundError
-from stepwork._stores.lease_rules import renew_lost
-from stepwork._stores.protocol import DueTimer, Lease
-from stepwork._stores.sqlite_journal import transaction
+from stepwork._stores import sqlite_inbox as inbox
+from stepwork._stores import sqlite_lease_sql as lease_sql
+from stepwork._stores.protocol import DueTimer, InboxKind, InboxMessage, Lease
+from stepwork._stores.records import encode_value
 
-__all__ = [
-    "claim_run", "claim_runnable", "due_timers", "next_timer", "release", "renew", "renew_many",
-]  # fmt: skip
+__all__ = ["SqliteLeases"]
 
-_FREE = "(owner IS NULL OR lease_expires IS NULL OR lease_expires <= :now)"
-_CLAIM = (
-    "UPDATE runs SET owner = :owner, lease_expires = :expires, epoch = epoch + 1, "
-    "runnable_at = :now WHERE run_id = :run_id RETURNING epoch"
-)
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 
-def claim_run(
-    db: sqlite3.Connection,
-    run_id: str,
-    owner: str,
-    ttl: float,
-    now: float,
-    take_from: str | None = None,
-) -> Lease | None:
-    """Claim run ``run_id`` if its lease is free or expired.
+class SqliteLeases(ABC):
+    """The lease, timer and inbox methods of the ``Store`` protocol on SQLite: what a worker
+    uses to hold runs. ``SqliteStore`` is one; it provides :meth:`_call` and :meth:`_read`.
 
-    Raises:
-        RunNotFoundError: If there is no such run.
+    Args:
+        clock: Seconds since the epoch: the "now" of claims, renewals and releases.
     """
-    with transaction(db, "BEGIN IMMEDIATE"):
-        row = db.execute(
-            f"SELECT {_FREE} OR owner IN (:owner, :take_from) FROM runs WHERE run_id = :run_id",
-            {"run_id": run_id, "now": now, "owner": owner, "take_from": take_from},
-        ).fetchone()
-        if row is None:
-            raise RunNotFoundError(f"No run {run_id!r} in this store.", run_id=run_id)
-        return _claim(db, run_id, owner, ttl, now) if row[0] else None
 
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
 
-def claim_runnable(
-    db: sqlite3.Connection,
-    owner: str,
-    ttl: float,
-    limit: int,
-    workflows: Sequence[str] | None,
-    now: float,
-    versions: Mapping[str, str] | None = None,
-) -> list[Lease]:
-    """Claim up to ``limit`` runnable running runs with a free lease, longest waiting first
-    (leaving runs recorded with a version other than ``versions`` names)."""
-    only = ""
-    params: dict[str, object] = {"now": now, "limit": max(limit, 0)}
-    if workflows is not None:
-        names = {f"w{i}": name for i, name in enumerate(workflows)}
-        only = f"AND workflow IN ({', '.join(':' + key for key in names)})" if names else "AND 0"
-        params.update(names)
-    for i, (name, version) in enumerate((versions or {}).items()):
-        only += f" AND NOT (workflow = :vn{i} AND version IS NOT NULL AND version <> :vv{i})"
-        params.update({f"vn{i}": name, f"vv{i}": version})
-    with transaction(db, "BEGIN IMMEDIATE"):
-        chosen = db.execute(
-            "SELECT run_id, workflow FROM runs WHERE status = 'running' AND runnable_at <= :now "
-            f"AND {_FREE} {only} ORDER BY owner IS NULL, runnable_at, rowid LIMIT :limit",
-            params,
-        ).fetchall()
-        return [
-            replace(_claim(db, run_id, owner, ttl, now), workflow=workflow)
-            for run_id, workflow in chosen
-        ]
+    @abstractmethod
+    async def _call(
+        self,
+        function: Callable[Concatenate[sqlite3.Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        """``function(connection, *args, **kwargs)`` on the writing connection's thread."""
 
+    @abstractmethod
+    async def _read(
+        self,
+        function: Callable[Concatenate[sqlite3.Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        """``function(connection, *args, **kwargs)`` on the reading connection's thread."""
 
-def _claim(db: sqlite3.Connection, run_id: str, owner: str, ttl: float, now: float) -> Lease:
-    params = {"owner": owner, "expires": now + ttl, "now": now, "run_id": run_id}
-    previous = db.execute("SELECT owner FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
-    epoch = db.execute(_CLAIM, params).fetchone()[0]
-    return Lease(run_id, owner, int(epoch), now + ttl, previous)
+    async def claim_run(
+        self, run_id: str, owner: str, ttl: float, *, take_from: str | None = None
+    ) -> Lease | None:
+        """Take run ``run_id`` for ``owner`` for ``ttl`` seconds if its lease is free, expired or
+        already ``owner``'s, bumping its epoch; ``None`` if someone else holds it.
 
+        Raises:
+            RunNotFoundError: If there is no such run.
+        """
+        return await self._call(lease_sql.claim_run, run_id, owner, ttl, self._clock(), take_from)
 
-def renew(db: sqlite3.Connection, lease: Lease, ttl: float, now: float) -> Lease:
-    """``lease`` extended to ``now + ttl``.
+    async def claim_runnable(
+        self,
+        owner: str,
+        ttl: float,
+        limit: int,
+        workflows: Sequence[str] | None = None,
+        versions: Mapping[str, str] | None = None,
+    ) -> list[Lease]:
+        """Claim up to ``limit`` runnable running runs with a free or expired lease, the
+        longest waiting first, in one ``BEGIN IMMEDIATE`` transaction (leaving runs recorded
+        with a version other than ``versions`` names)."""
+        names = None if workflows is None else list(workflows)
+        served = dict(versions or {})
+        return await self._call(
+            lease_sql.claim_runnable, owner, ttl, limit, names, self._clock(), served
+        )
 
-    Raises:
-        LeaseLostError: If the run is no longer held by ``lease``'s owner and epoch.
-    """
-    renewed = renew_many(db, [lease], ttl, now)[0]
-    if renewed is None:
-        raise renew_lost(lease.run_id, lease.owner, lease.epoch)
-    return renewed
+    async def renew(self, lease: Lease, ttl: float) -> Lease:
+        """Extend ``lease`` to ``ttl`` seconds from now.
 
+        Raises:
+            LeaseLostError: If the run's epoch moved on or the lease was released.
+        """
+        return await self._call(lease_sql.renew, lease, ttl, self._clock())
 
-def renew_many(
-    db: sqlite3.Connection, leases: Sequence[Lease], ttl: float, now: float
-) -> list[Lease | None]:
-    """Each of ``leases`` extended to ``now + ttl`` in one transaction; ``None`` for each
-    whose run is no longer held by its owner and epoch."""
-    renewed: list[Lease | None] = []
-    with transaction(db, "BEGIN IMMEDIATE"):
-        for lease in leases:
-            changed = db.execute(
-                "UPDATE runs SET lease_expires = ? WHERE run_id = ? AND owner = ? AND epoch = ?",
-                (now + ttl, lease.run_id, lease.owner, lease.epoch),
-            ).rowcount
-            held = Lease(lease.run_id, lease.owner, lease.epoch, now + ttl)
-            renewed.append(held if changed else None)
-    return renewed
+    async def renew_many(self, leases: Sequence[Lease], ttl: float) -> list[Lease | None]:
+        """``renew`` for each of ``leases`` in one ``BEGIN IMMEDIATE`` transaction: the
+        renewed lease, ``None`` for one lost."""
+        if not leases:
+            return []
+        return await self._call(lease_sql.renew_many, list(leases), ttl, self._clock())
 
+    async def release(self, lease: Lease, *, idle: bool = False) -> bool:
+        """Give the run back; idle: runnable at its earliest timer, else at once. False if
+        ``lease`` is no longer the run's."""
+        return (await self.release_many([lease], idle=idle))[0]
 
-def release(db: sqlite3.Connection, leases: Sequence[Lease], idle: bool, now: float) -> list[bool]:
-    """Give each run back (runnable at its earliest timer when ``idle``, else at ``now``), in
-    one transaction; False for each that ``lease`` no longer holds."""
-    # A message delivered since the holder last looked keeps the run runnable at once.
-    earliest = (
-        "CASE WHEN EXISTS (SELECT 1 FROM inbox WHERE inbox.run_id = runs.run_id) THEN ?1 "
-        "ELSE (SELECT min(fire_at) FROM timers WHERE timers.run_id = runs.run_id) END"
-    )
-    runnable = earliest if idle else "?1"
-    sql = (
-        "UPDATE runs SET owner = NULL, lease_expires = NULL, runnable_at = CASE "
-        f"WHEN status = 'running' THEN {runnable} END "
-        "WHERE run_id = ?2 AND owner = ?3 AND epoch = ?4"
-    )
-    with transaction(db, "BEGIN IMMEDIATE"):
-        return [
-            db.execute(sql, (now, lease.run_id, lease.owner, lease.epoch)).rowcount > 0
-            for lease in leases
-        ]
+    async def release_many(self, leases: Sequence[Lease], *, idle: bool = False) -> list[bool]:
+        """``release`` for each of ``leases`` in one ``BEGIN IMMEDIATE`` transaction."""
+        if not leases:
+            return []
+        return await self._call(lease_sql.release, list(leases), idle, self._clock())
 
+    async def due_timers(self, now: float, limit: int | None = None) -> list[DueTimer]:
+        """Timers of running runs with ``fire_at <= now``, the earliest first."""
+        return await self._read(lease_sql.due_timers, now, limit)
 
-def due_timers(db: sqlite3.Connection, now: float, limit: int | None) -> list[DueTimer]:
-    """Timers of running runs with ``fire_at <= now``, the earliest first."""
-    rows = db.execute(
-        "SELECT timers.run_id, timer_id, fire_at FROM timers JOIN runs USING (run_id) "
-        "WHERE fire_at <= ? AND status = 'running' ORDER BY fire_at LIMIT ?",
-        (now, -1 if limit is None else max(limit, 0)),
-    ).fetchall()
-    return [DueTimer(run_id, timer_id, fire_at) for run_id, timer_id, fire_at in rows]
+    async def next_timer(self, run_id: str) -> float | None:
+        """When the run's earliest timer fires; ``None`` if it has none."""
+        return await self._read(lease_sql.next_timer, run_id)
 
+    async def deliver(
+        self,
+        run_id: str,
+        kind: InboxKind,
+        record: dict[str, Any] | None,
+        idempotency_key: str | None,
+        at: float,
+        *,
+        step: str | None = None,
+    ) -> None:
+        """Store a message in the run's inbox and make the run runnable from ``at``, in one
+        ``BEGIN IMMEDIATE`` transaction; a pending message with the same key stores nothing.
 
-def next_timer(db: sqlite3.Connection, run_id: str) -> float | None:
-    """When the run's earliest timer fires; ``None`` if it has none."""
-    row = db.execute("SELECT min(fire_at) FROM timers WHERE run_id = ?", (run_id,)).fetchone()
-    return None if row is None or row[0] is None else float(row[0])
+        Raises:
+            RunNotFoundError: If there is no such run.
+            WorkflowRuntimeError: If the run has ended.
+        """
+        text = None if record is None else encode_value(run_id, record, "inbox record")
+        await self._call(inbox.deliver, run_id, kind, text, idempotency_key, at, step)
+
+    async def load_inbox(self, run_id: str) -> list[InboxMessage]:
+        """The run's pending inbox messages, in delivery order."""
+        return await self._read(inbox.load_inbox, run_id)
+
+    async def with_messages(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose inbox holds a message."""
+        return await self._read(inbox.with_messages, list(run_ids)) if run_ids else set()

@@ -18,7 +18,7 @@ from typing import Any
 
 from stepwork._core.limits import RATE_WINDOW, Limit, Waiter, grant
 from stepwork._stores.limit_protocol import Acquired, SlotClaim
-from stepwork._stores.sqlite_journal import transaction
+from stepwork._stores.sqlite_connect import transaction
 
 __all__ = ["DEAD_ROWS", "SqliteLimits", "acquire", "define", "holds", "release"]
 

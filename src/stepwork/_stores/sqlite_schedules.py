@@ -29,6 +29,7 @@ from stepwork._stores.schedule_protocol import (
     schedule_not_found,
 )
 from stepwork._stores.schedule_watch import LocalWatchers
+from stepwork._stores.sqlite_connect import transaction
 
 __all__ = ["SqliteSchedules"]
 
@@ -168,7 +169,7 @@ def _scalar(db: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Any:
 
 
 def _insert(db: sqlite3.Connection, values: Sequence[Any]) -> ScheduleRecord:
-    with journal.transaction(db, "BEGIN IMMEDIATE"):
+    with transaction(db, "BEGIN IMMEDIATE"):
         try:
             db.execute(
                 f"INSERT INTO schedules ({COLUMNS.rsplit(', last_slot', 1)[0]}) "
@@ -188,7 +189,7 @@ def _locked(db: sqlite3.Connection, name: str) -> ScheduleRecord:
 
 
 def _pause(db: sqlite3.Connection, name: str, now: float) -> ScheduleRecord:
-    with journal.transaction(db, "BEGIN IMMEDIATE"):
+    with transaction(db, "BEGIN IMMEDIATE"):
         record = _locked(db, name)
         if not record.paused:
             db.execute(
@@ -199,7 +200,7 @@ def _pause(db: sqlite3.Connection, name: str, now: float) -> ScheduleRecord:
 
 
 def _resume(db: sqlite3.Connection, name: str, now: float) -> ScheduleRecord:
-    with journal.transaction(db, "BEGIN IMMEDIATE"):
+    with transaction(db, "BEGIN IMMEDIATE"):
         record = _locked(db, name)
         if record.paused:
             cursor, next_at = fresh_progress(record.schedule, now)
@@ -225,7 +226,7 @@ def _fire(
     now: float,
 ) -> bool:
     try:
-        with journal.transaction(db, "BEGIN IMMEDIATE"):
+        with transaction(db, "BEGIN IMMEDIATE"):
             return _fire_in(db, schedule_id, slot, next_at, batch, ticks, now)
     except _SlotTaken:
         return False
