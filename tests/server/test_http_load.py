@@ -7,6 +7,7 @@ the same scenario."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import httpx
 import pytest
@@ -21,24 +22,32 @@ STARTERS = 50
 @pytest.mark.timeout(120)
 async def test_500_runs_with_50_concurrent_readers(start_server: ServerFactory) -> None:
     server = start_server(heartbeat=1.0)
-    limits = httpx.Limits(max_connections=READERS + STARTERS + 10)
-    async with httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client:
-        to_read: asyncio.Queue[str | None] = asyncio.Queue()
-        seen: dict[str, list[int]] = {}
-        endings: dict[str, dict[str, object]] = {}
+    to_read: asyncio.Queue[str | None] = asyncio.Queue()
+    seen: dict[str, list[int]] = {}
+    endings: dict[str, dict[str, object]] = {}
 
-        async def starter(numbers: range) -> None:
+    tls = ssl.create_default_context()  # unused over http://, but each client would load one
+
+    def client() -> httpx.AsyncClient:
+        # One client, so one keep-alive connection, per starter and per reader: a shared pool
+        # of 100 connections is scanned on every request, which cost the test's side more CPU
+        # than the server spent answering.
+        return httpx.AsyncClient(base_url=server.url, timeout=60, verify=tls)
+
+    async def starter(numbers: range) -> None:
+        async with client() as own:
             for number in numbers:
                 body = {"run_id": f"load-{number}", "input": {"count": 3, "delay": 0.005}}
-                response = await client.post("/workflows/countdown/runs", json=body)
+                response = await own.post("/workflows/countdown/runs", json=body)
                 assert response.status_code == 202, response.text
                 await to_read.put(body["run_id"])
 
-        async def reader() -> None:
+    async def reader() -> None:
+        async with client() as own:
             while (run_id := await to_read.get()) is not None:
                 offsets: list[int] = []
                 params = {"internal": "true"}
-                async with client.stream("GET", f"/runs/{run_id}/events", params=params) as reply:
+                async with own.stream("GET", f"/runs/{run_id}/events", params=params) as reply:
                     async for frame in aparse_sse(reply.aiter_lines()):
                         if frame.comment is None:
                             envelope = frame.envelope
@@ -47,13 +56,14 @@ async def test_500_runs_with_50_concurrent_readers(start_server: ServerFactory) 
                                 endings[run_id] = envelope
                 seen[run_id] = offsets
 
-        readers = [asyncio.create_task(reader()) for _ in range(READERS)]
-        share = RUNS // STARTERS
-        await asyncio.gather(*(starter(range(i * share, (i + 1) * share)) for i in range(STARTERS)))
-        for _ in readers:
-            await to_read.put(None)
-        await asyncio.gather(*readers)
-        listed = (await client.get("/runs", params={"limit": 1000})).json()["runs"]
+    readers = [asyncio.create_task(reader()) for _ in range(READERS)]
+    share = RUNS // STARTERS
+    await asyncio.gather(*(starter(range(i * share, (i + 1) * share)) for i in range(STARTERS)))
+    for _ in readers:
+        await to_read.put(None)
+    await asyncio.gather(*readers)
+    async with client() as own:
+        listed = (await own.get("/runs", params={"limit": 1000})).json()["runs"]
 
     assert len(seen) == RUNS
     for run_id, offsets in seen.items():
