@@ -16,7 +16,6 @@ from stepwork import Context, Event, StartEvent, StopEvent, Workflow, step
 from stepwork.errors import JournalWriteError, RunNotFoundError, StoreError
 from stepwork.events import WorkflowIdleEvent
 from stepwork.handler import WorkflowHandler
-from stores.pg_server import postgres_dsn, postgres_server  # noqa: F401 (fixtures)
 from stores.store_faults import FullDisk, ReadOnlyDatabase, full_disk
 
 Fault = FullDisk | ReadOnlyDatabase

@@ -24,12 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stepwork._stores.url import store_from_url
 from stepwork.client import AsyncClient, Client, ConflictError, JournalCorruptClientError
-from stores.pg_server import (  # noqa: F401 (fixtures)
-    BACKENDS,
-    postgres_dsn,
-    postgres_server,
-    store_url_for,
-)
+from stores.pg_server import BACKENDS, store_url_for
 from stores.vandal import delete_row, write_row, write_run
 
 

@@ -19,12 +19,7 @@ from live_server import ServerFactory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stores.pg_server import (  # noqa: F401 (fixtures)
-    BACKENDS,
-    postgres_dsn,
-    postgres_server,
-    store_url_for,
-)
+from stores.pg_server import BACKENDS, store_url_for
 
 
 @pytest.fixture(params=BACKENDS)

@@ -26,12 +26,7 @@ from live_server import ServerFactory, fresh_workflows
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stepwork._server.inbound import MAX_JSON_DEPTH, json_too_deep
-from stores.pg_server import (  # noqa: F401 (fixtures)
-    BACKENDS,
-    postgres_dsn,
-    postgres_server,
-    store_url_for,
-)
+from stores.pg_server import BACKENDS, store_url_for
 
 
 @pytest.fixture(params=BACKENDS)

@@ -24,7 +24,6 @@ from live_server import ServerFactory, serving
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stores.pg_server import postgres_dsn, postgres_server  # noqa: F401 (fixtures)
 from stores.store_faults import FullDisk, ReadOnlyDatabase, full_disk
 
 Fault = FullDisk | ReadOnlyDatabase
@@ -174,8 +173,8 @@ def test_a_run_stopped_by_the_store_resumes_by_itself_once_it_can_write(
 
 
 def test_a_database_that_cannot_be_reached_answers_503(
-    postgres_server: Any,  # noqa: F811 (fixture)
-    postgres_dsn: str,  # noqa: F811 (fixture)
+    postgres_server: Any,
+    postgres_dsn: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fault = ReadOnlyDatabase(postgres_server, postgres_dsn)

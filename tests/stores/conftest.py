@@ -21,9 +21,6 @@ from stepwork._stores.sqlite import SqliteStore
 HAVE_POSTGRES = (Path(__file__).parent / "pg_server.py").exists() and (
     Path(stepwork._stores.__file__).parent / "postgres.py"
 ).exists()
-if HAVE_POSTGRES:
-    from .pg_server import postgres_dsn, postgres_server  # noqa: F401 (fixtures, used by name)
-
 BACKENDS = ["memory", "sqlite"] + (["postgres"] if HAVE_POSTGRES else [])
 PERSISTENT_BACKENDS = [name for name in BACKENDS if name != "memory"]
 
