@@ -47,7 +47,12 @@ async def test_500_runs_with_50_concurrent_readers(start_server: ServerFactory) 
             while (run_id := await to_read.get()) is not None:
                 offsets: list[int] = []
                 params = {"internal": "true"}
-                async with own.stream("GET", f"/runs/{run_id}/events", params=params) as reply:
+                # A new connection per stream: a reader can wait longer for its next run than
+                # the server keeps an idle connection open, and reusing one the server is
+                # closing fails with "Server disconnected".
+                headers = {"Connection": "close"}
+                url = f"/runs/{run_id}/events"
+                async with own.stream("GET", url, params=params, headers=headers) as reply:
                     async for frame in aparse_sse(reply.aiter_lines()):
                         if frame.comment is None:
                             envelope = frame.envelope
