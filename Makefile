@@ -6,6 +6,11 @@ PY_OLDEST := 3.11
 PY_NEWEST := 3.13
 PY ?= $(shell bash scripts/find-python.sh $(PY_OLDEST) || echo python3)
 VENV := .venv
+# The suite runs on this many pytest-xdist workers, each module's tests on one worker and the
+# multi-process tests (marked slow) one at a time (tests/conftest.py). `make test PYTEST_WORKERS=0`
+# runs it in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_DIST := -n $(PYTEST_WORKERS) --dist loadscope
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -33,8 +38,8 @@ test-deps:
 pytest: $(STAMP) test-deps
 	@v=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	  [ "$$v" = "$(PY_OLDEST)" ] || echo "note: Python $(PY_OLDEST) is not installed here; $(VENV) runs $$v" >&2
-	$(BIN)/pytest --cov --cov-report=term -q -p no:cacheprovider
-	bash scripts/pytest-python.sh $(PY_NEWEST) $(VENV)-$(PY_NEWEST)
+	$(BIN)/pytest $(PYTEST_DIST) --cov --cov-report=term -q -p no:cacheprovider
+	bash scripts/pytest-python.sh $(PY_NEWEST) $(VENV)-$(PY_NEWEST) $(PYTEST_DIST)
 
 test: lint typecheck pytest
 
