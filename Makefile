@@ -6,11 +6,10 @@ PY_OLDEST := 3.11
 PY_NEWEST := 3.13
 PY ?= $(shell bash scripts/find-python.sh $(PY_OLDEST) || echo python3)
 VENV := .venv
-# The suite runs on this many pytest-xdist workers, each module's tests on one worker and the
-# multi-process tests (marked slow) one at a time (tests/conftest.py). `make test PYTEST_WORKERS=0`
-# runs it in one process.
+# The suite runs on this many pytest-xdist workers, the multi-process tests (marked slow) one at
+# a time on one of them (tests/conftest.py). `make test PYTEST_WORKERS=0` runs it in one process.
 PYTEST_WORKERS ?= 2
-PYTEST_DIST := -n $(PYTEST_WORKERS) --dist loadscope
+PYTEST_DIST := -n $(PYTEST_WORKERS)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 

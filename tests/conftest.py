@@ -6,14 +6,14 @@ start a server of its own). Under pytest-xdist each worker is a process with its
 so each starts its own server (its own directory and port) and names its databases after its
 pid: workers share nothing.
 
-``make test`` runs the suite on two xdist workers with ``--dist loadscope``, which this file
-refines: each module's tests run on one worker (a module-scoped Chromium or fuzzed server
-starts once), and the modules marked ``slow`` (several real processes, kills, lease takeovers
-with timing bounds) form one scope, so they run one after another: two at once would starve
-each other of the machine's two cores. xdist's own ``--dist loadgroup`` would read
-``xdist_group`` marks, but it loses them on pytest 9.2 (pytest-xdist issue 1386); the controller
-sees only node ids, so the slow modules are listed here, and collection fails when that list
-and the ``slow`` marks disagree.
+``make test`` runs the suite on two xdist workers (``-n 2``, xdist's ``load`` scheduling),
+which this file refines: every test of the modules marked ``slow`` (several real processes,
+kills, lease takeovers with timing bounds) goes to one worker, first, so they run one after
+another while the other worker deals with the rest; two at once would starve each other of the
+machine's two cores. The scheduler runs in xdist's controller, which sees node ids only, so the
+slow modules are listed here, and collection fails when that list and the ``slow`` marks
+disagree. (xdist's ``--dist loadgroup`` would read ``xdist_group`` marks instead, but it loses
+them on pytest 9.2: pytest-xdist issue 1386.)
 """
 
 from __future__ import annotations
@@ -65,15 +65,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadscope``, with the slow modules in one scope (see the module docstring)."""
-    if config.getvalue("dist") != "loadscope":
+    """xdist's ``load`` scheduling, with every test of the slow modules on one worker."""
+    if config.getvalue("dist") != "load":
         return None
-    from xdist.scheduler import LoadScopeScheduling
+    from xdist.scheduler import LoadScheduling
 
-    class SlowTogether(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            if _module_of(nodeid) in SLOW_MODULES:
-                return _SLOW_SCOPE
-            return str(super()._split_scope(nodeid))
+    class SlowOnOneWorker(LoadScheduling):
+        """The first batch sent (to the first worker) starts with all the slow tests; the other
+        tests are dealt out as xdist does. By index, not node id: schemathesis's cases share one
+        node id on pytest 9.2, and scheduling by node id would run one case of each."""
 
-    return SlowTogether(config, log)
+        slow_sent = False
+
+        def _send_tests(self, node: Any, num: int) -> None:
+            if not self.slow_sent:
+                self.slow_sent = True
+                assert self.collection is not None
+                slow = [i for i in self.pending if _module_of(self.collection[i]) in SLOW_MODULES]
+                if slow:
+                    self.pending[:] = sorted(set(self.pending) - set(slow))
+                    self.node2pending[node].extend(slow)
+                    node.send_runtest_some(slow)
+            super()._send_tests(node, num)
+
+    return SlowOnOneWorker(config, log)
