@@ -15,7 +15,6 @@ from stepwork._core.events import Event
 from stepwork._core.ticks import TickEvent, TickStateWrite
 from stepwork._runtime.driver import RunDriver, running_step
 from stepwork._runtime.state_store import InMemoryStateStore
-from stepwork._runtime.step_scope import SCOPE
 
 if TYPE_CHECKING:
     from stepwork._core.state import Invocation, RunState
@@ -137,13 +136,12 @@ class ContextWiring:
             ContextStateError: If called outside a step of this context's run (names ``what``).
         """
         driver = self.driver
-        scope = SCOPE.get()  # step_of, inline: this runs for every event a step writes
-        current = None if scope is None else scope.value
-        if driver is None or current is None or current[0] is not driver:
+        invocation = step_of(driver) if driver is not None else None
+        if driver is None or invocation is None:
             raise ContextStateError(
                 f"{what} is only available from within step functions of this context's run."
             )
-        return current
+        return driver, invocation
 
 
 def step_of(driver: RunDriver) -> Invocation | None:

@@ -156,8 +156,7 @@ class RunDriver:
                 written as JSON (a step's returned event fails the step instead).
         """
         journal = self.journal
-        stamper = self.stamper
-        stamp = stamper.plain if stamper.meta is None else stamper.stamp_of(tick)
+        stamp = self.stamper.stamp_of(tick)
         if journal is None:
             self.ticks.add(tick, stamp)
             commands = self.reducer.reduce(self.state, tick)

@@ -56,7 +56,7 @@ class Stamper:
         ('h:1:ab', 3, ('h:1:ab', 3))
     """
 
-    __slots__ = ("_epoch", "_writer", "meta", "plain")
+    __slots__ = ("_epoch", "_plain", "_writer", "meta")
 
     def __init__(
         self, writer: str | None = None, epoch: int = 0, meta: MetaProvider | None = None
@@ -64,9 +64,8 @@ class Stamper:
         self._writer = process_writer_id() if writer is None else writer
         self._epoch = epoch
         self.meta = meta
-        self.plain: Stamp = (TICK_SCHEMA, self._writer, epoch, EMPTY_META)
-        """The stamp of a tick without metadata: one tuple shared by every such tick, so
-        stamping one allocates nothing (read it directly when ``meta`` is ``None``)."""
+        # The stamp of every tick without metadata: one shared tuple, so stamping allocates nothing.
+        self._plain: Stamp = (TICK_SCHEMA, self._writer, epoch, EMPTY_META)
 
     @property
     def writer(self) -> str:
@@ -81,13 +80,13 @@ class Stamper:
     @epoch.setter
     def epoch(self, epoch: int) -> None:
         self._epoch = epoch
-        self.plain = (TICK_SCHEMA, self._writer, epoch, EMPTY_META)
+        self._plain = (TICK_SCHEMA, self._writer, epoch, EMPTY_META)
 
     def stamp_of(self, tick: Tick) -> Stamp:
-        """What ``tick``'s envelope says beside it: :attr:`plain`, or with the metadata
-        ``meta`` gives for it."""
+        """What ``tick``'s envelope says beside it: the writer, the epoch and the metadata
+        ``meta`` gives for it (one shared tuple for every tick while ``meta`` is ``None``)."""
         if self.meta is None:
-            return self.plain
+            return self._plain
         return (TICK_SCHEMA, self._writer, self._epoch, frozen_meta(self.meta(tick)))
 
     def stamp(self, tick: Tick) -> TickEnvelope:
