@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 LOADED_ON_FIRST_USE = [
     "stepwork.stores",
     "stepwork._stores.memory",
@@ -43,23 +45,23 @@ print(json.dumps({"before": before, "after": after, "result": result,
 """
 
 
-def run_program() -> dict[str, object]:
+@pytest.fixture(scope="module")
+def found() -> dict[str, object]:
+    """What the program saw, run once for the module's tests."""
     output = subprocess.run(
         [sys.executable, "-c", PROGRAM], check=True, capture_output=True, text=True
     ).stdout
-    found: dict[str, object] = json.loads(output)
-    return found
+    seen: dict[str, object] = json.loads(output)
+    return seen
 
 
-def test_an_in_memory_run_loads_no_durable_machinery() -> None:
-    found = run_program()
+def test_an_in_memory_run_loads_no_durable_machinery(found: dict[str, object]) -> None:
     assert found["result"] == "hi"
     for loaded in (found["before"], found["after"]):
         assert isinstance(loaded, list)
         assert [name for name in LOADED_ON_FIRST_USE if name in loaded] == []
 
 
-def test_store_names_load_on_first_use_under_their_public_name() -> None:
-    found = run_program()
+def test_store_names_load_on_first_use_under_their_public_name(found: dict[str, object]) -> None:
     assert found["store"] == "stepwork.stores.SqliteStore"
     assert "stepwork._stores.sqlite" in found["loaded"]  # type: ignore[operator]
